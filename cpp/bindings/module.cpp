@@ -1,0 +1,18 @@
+// scaleq._core: one register_<header>() per header of cpp/include/scaleq/.
+#include <pybind11/pybind11.h>
+
+namespace py = pybind11;
+
+void register_format(py::module_& m);
+void register_rank_one(py::module_& m);
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "scaleq C++ core (header-only library bound with pybind11)";
+  register_format(m);
+  register_rank_one(m);
+#ifdef _OPENMP
+  m.attr("openmp") = true;
+#else
+  m.attr("openmp") = false;
+#endif
+}

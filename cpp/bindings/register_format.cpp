@@ -1,0 +1,41 @@
+#include <pybind11/stl.h>
+
+#include "common.hpp"
+#include "scaleq/format.hpp"
+
+using scaleq::Format;
+using scaleq::Overflow;
+
+void register_format(py::module_& m) {
+  py::enum_<Overflow>(m, "Overflow").value("saturate", Overflow::saturate).value("inf", Overflow::inf);
+
+  py::class_<Format>(m, "Format")
+      .def_static("unbounded", &Format::unbounded, py::arg("t"))
+      .def_static("bounded", &Format::make_bounded, py::arg("t"), py::arg("emin"), py::arg("emax"),
+                  py::arg("subnormals"), py::arg("overflow"), py::arg("max_value") = 0.0)
+      .def_readonly("t", &Format::t)
+      .def_readonly("is_bounded", &Format::bounded)
+      .def_readonly("emin", &Format::emin)
+      .def_readonly("emax", &Format::emax)
+      .def_readonly("subnormals", &Format::subnormals)
+      .def_readonly("overflow", &Format::overflow)
+      .def_readonly("max_value", &Format::max_value)
+      .def("round_scalar", &Format::round, py::arg("x"));
+
+  m.def(
+      "round_array",
+      [](const DArray& x, const Format& f) {
+        DArray out(x.request().shape);
+        const double* in = x.data();
+        double* o = out.mutable_data();
+        const py::ssize_t n = x.size();
+        {
+          py::gil_scoped_release release;
+          scaleq::round_array(in, o, n, f);
+        }
+        return out;
+      },
+      py::arg("x"), py::arg("fmt"), "Round every entry to nearest (ties to even) in fmt.");
+
+  m.def("unit_roundoff", &scaleq::unit_roundoff, py::arg("t"));
+}

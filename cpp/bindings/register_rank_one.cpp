@@ -1,0 +1,44 @@
+#include <pybind11/stl.h>
+
+#include "common.hpp"
+#include "scaleq/rank_one.hpp"
+
+using scaleq::Format;
+using scaleq::RankOneResult;
+
+namespace {
+
+template <RankOneResult (*Solver)(const std::vector<double>&, const std::vector<double>&, const Format&,
+                                  const Format&, bool)>
+py::dict solve(const DArray& x, const DArray& y, const Format& fx, const Format& fy, bool quantize_y) {
+  const std::vector<double> xv = to_vector(x), yv = to_vector(y);
+  RankOneResult r;
+  {
+    py::gil_scoped_release release;
+    r = Solver(xv, yv, fx, fy, quantize_y);
+  }
+  py::dict d;
+  d["x"] = from_vector(r.x);
+  d["y"] = from_vector(r.y);
+  d["lam"] = r.lam;
+  d["mu"] = r.mu;
+  d["error"] = r.error;
+  d["rtn_error"] = r.rtn_error;
+  d["breakpoints"] = r.breakpoints;
+  return d;
+}
+
+}  // namespace
+
+void register_rank_one(py::module_& m) {
+  m.def("rank_one_sweep", &solve<&scaleq::rank_one_sweep>, py::arg("x"), py::arg("y"), py::arg("fx"),
+        py::arg("fy"), py::arg("quantize_y") = true, "Optimal rank-one quantization by the breakpoint sweep.");
+  m.def("rank_one_reference", &solve<&scaleq::rank_one_reference>, py::arg("x"), py::arg("y"), py::arg("fx"),
+        py::arg("fy"), py::arg("quantize_y") = true, "The paper's Algorithm 1, literally.");
+  m.def(
+      "rank_one_relative_error",
+      [](const DArray& x, const DArray& y, const DArray& xh, const DArray& yh) {
+        return std::sqrt(scaleq::detail::relative_error2(to_vector(x), to_vector(y), to_vector(xh), to_vector(yh)));
+      },
+      py::arg("x"), py::arg("y"), py::arg("xh"), py::arg("yh"));
+}

@@ -1,0 +1,537 @@
+// Optimal rank-one quantization (Gribonval–Mary–Riccietti, Theorem 2.3):
+// the x̂ŷᵀ closest to xyᵀ in Frobenius norm with x̂, ŷ in a format.
+//
+// An optimum is x̂ = round(λx), ŷ = round(μy) with μ = xᵀx̂/‖x̂‖² and λ the midpoint
+// of two consecutive breakpoints of λ ↦ round(λx). Two solvers share the breakpoints:
+//  * rank_one_reference: the paper's Algorithm 1, literally — O(m+n) per midpoint.
+//  * rank_one_sweep: walks the sorted breakpoints updating xᵀx̂ and ‖x̂‖² in O(1);
+//    the ŷ side is read off prefix sums over y's sorted breakpoints (galloping search).
+// Unbounded F_t: λ ∈ (1, 2) suffices by the power-of-two invariance. Bounded formats:
+// the invariance breaks (subnormals, saturation), so λ ranges over (0, ∞) and every
+// breakpoint of the finite format is enumerated.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "scaleq/format.hpp"
+
+namespace scaleq {
+
+struct RankOneResult {
+  std::vector<double> x, y;  // quantized vectors
+  double lam = 1.0;          // x̂ = round(lam·x)
+  double mu = 1.0;           // ŷ = round(mu·y) (or mu·y when y is not quantized)
+  double error = 0.0;        // ‖xyᵀ − x̂ŷᵀ‖_F / ‖xyᵀ‖_F, recomputed from x̂, ŷ
+  double rtn_error = 0.0;    // same for round(x), round(y) (or round(x), y)
+  std::size_t breakpoints = 0;  // number of distinct breakpoints visited
+};
+
+namespace detail {
+
+// ---- double-double arithmetic: the costs are differences of nearly equal terms ----
+struct DD {
+  double hi = 0.0, lo = 0.0;
+};
+inline DD two_sum(double a, double b) {
+  const double s = a + b;
+  const double bb = s - a;
+  return {s, (a - (s - bb)) + (b - bb)};
+}
+inline DD quick_two_sum(double a, double b) {
+  const double s = a + b;
+  return {s, b - (s - a)};
+}
+inline DD operator+(DD a, DD b) {
+  DD s = two_sum(a.hi, b.hi);
+  return quick_two_sum(s.hi, s.lo + a.lo + b.lo);
+}
+inline DD operator+(DD a, double b) {
+  DD s = two_sum(a.hi, b);
+  return quick_two_sum(s.hi, s.lo + a.lo);
+}
+inline DD operator-(DD a) { return {-a.hi, -a.lo}; }
+inline DD operator*(DD a, DD b) {
+  const double p = a.hi * b.hi;
+  const double e = std::fma(a.hi, b.hi, -p) + (a.hi * b.lo + a.lo * b.hi);
+  return quick_two_sum(p, e);
+}
+inline DD ldexp(DD a, int k) { return {std::ldexp(a.hi, k), std::ldexp(a.lo, k)}; }
+inline bool operator<(DD a, DD b) { return a.hi < b.hi || (a.hi == b.hi && a.lo < b.lo); }
+
+// exact sign of p·q − r·s for doubles (products exact via fma)
+inline int cross_compare(double p, double q, double r, double s) {
+  const double a = p * q, ea = std::fma(p, q, -a);
+  const double b = r * s, eb = std::fma(r, s, -b);
+  if (a != b) return a < b ? -1 : 1;
+  if (ea != eb) return ea < eb ? -1 : 1;
+  return 0;
+}
+
+// ---- grids: the positive points of the format that λ·|x_i| can reach -------
+// vals ascending, mids[k] = (vals[k] + vals[k+1]) / 2 (exact: dyadic, <= t+1 bits).
+struct Grid {
+  std::vector<double> vals, mids;
+};
+
+// Unbounded F_t: the points of F_t in [1, 4] (λ ∈ (1,2) times mantissas in [1,2)).
+inline Grid unbounded_grid(int t) {
+  Grid g;
+  const std::int64_t per = std::int64_t(1) << (t - 1);
+  if (t > 24) throw std::invalid_argument("rank-one quantization supports t <= 24 (2^(t-1) breakpoints per entry)");
+  for (int b = 0; b < 2; ++b)
+    for (std::int64_t j = 0; j < per; ++j) g.vals.push_back(std::ldexp(double(per + j), b + 1 - t));
+  g.vals.push_back(4.0);
+  for (std::size_t k = 0; k + 1 < g.vals.size(); ++k) g.mids.push_back(0.5 * (g.vals[k] + g.vals[k + 1]));
+  return g;
+}
+
+// Bounded format: 0, the subnormals, the normals up to max_value.
+inline Grid bounded_grid(const Format& f) {
+  const double count = double(f.emax - f.emin + 2) * std::ldexp(1.0, f.t - 1);
+  if (count > double(1 << 22))
+    throw std::invalid_argument(
+        "bounded rank-one quantization enumerates every point of the format; "
+        "(emax-emin+2)*2^(t-1) must be <= 2^22 (use the unbounded Format(t) for wider formats)");
+  Grid g;
+  g.vals.push_back(0.0);
+  const std::int64_t per = std::int64_t(1) << (f.t - 1);
+  if (f.subnormals)
+    for (std::int64_t k = 1; k < per; ++k) g.vals.push_back(std::ldexp(double(k), f.emin - f.t + 1));
+  for (int e = f.emin; e <= f.emax; ++e)
+    for (std::int64_t j = 0; j < per; ++j) {
+      const double v = std::ldexp(double(per + j), e - f.t + 1);
+      if (v > f.max_value) break;
+      g.vals.push_back(v);
+    }
+  for (std::size_t k = 0; k + 1 < g.vals.size(); ++k) g.mids.push_back(0.5 * (g.vals[k] + g.vals[k + 1]));
+  return g;
+}
+
+struct Breakpoint {
+  double lam;            // mids[k] / m[coord], correctly rounded
+  std::uint32_t coord;   // index into the side's nonzero coordinates
+  std::uint32_t k;       // crossing it moves the coordinate from vals[k] to vals[k+1]
+};
+
+// One vector prepared for the sweep, in normalized units v' = v·2^−E (max |v'| in [1,2)).
+// Unbounded: |v'_i| = m_i·2^(e_i) with m_i ∈ [1,2), weight c_i = 4^(e_i), value vals·2^(e_i).
+// Bounded:   m_i = |v'_i|, c_i = 1, and x̂ takes the absolute values vals (λ absorbs 2^E).
+struct Side {
+  const Format* fmt = nullptr;
+  Grid grid;
+  int E = 0;                     // normalization exponent
+  std::vector<std::uint32_t> idx;  // original index of each nonzero coordinate
+  std::vector<double> m, c;
+  std::vector<int> ex;           // unbounded: exponent of |v_i| in original units
+  std::vector<std::uint32_t> k0; // initial grid index (state just above the window's start)
+  DD norm2;                      // ‖v'‖²
+  std::vector<Breakpoint> bps;   // sorted by λ (exactly)
+
+  bool exact_less(const Breakpoint& a, const Breakpoint& b) const {
+    // a.lam < b.lam  ⟺  mids[a.k]·m[b] < mids[b.k]·m[a]
+    return cross_compare(grid.mids[a.k], m[b.coord], grid.mids[b.k], m[a.coord]) < 0;
+  }
+  bool exact_equal(const Breakpoint& a, const Breakpoint& b) const {
+    return a.lam == b.lam &&
+           cross_compare(grid.mids[a.k], m[b.coord], grid.mids[b.k], m[a.coord]) == 0;
+  }
+};
+
+inline int max_exponent(const std::vector<double>& v) {
+  double amax = 0.0;
+  for (double a : v) amax = std::max(amax, std::fabs(a));
+  if (amax == 0.0) return 0;
+  int e;
+  std::frexp(amax, &e);  // amax = f·2^e, f ∈ [0.5, 1)
+  return e - 1;
+}
+
+inline Side prepare_side(const std::vector<double>& v, const Format& f) {
+  Side s;
+  s.fmt = &f;
+  s.grid = f.bounded ? bounded_grid(f) : unbounded_grid(f.t);
+  s.E = max_exponent(v);
+  const std::vector<double>& mids = s.grid.mids;
+  const double per_entry = f.bounded ? double(mids.size()) : std::ldexp(1.0, f.t - 1);
+  if (per_entry * double(v.size()) > double(std::uint64_t(1) << 28))
+    throw std::invalid_argument("rank-one quantization would enumerate " +
+                                std::to_string(per_entry * double(v.size())) +
+                                " breakpoints (> 2^28): lower t or split the problem");
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (v[i] == 0.0) continue;
+    const double a = std::fabs(v[i]);
+    const std::uint32_t coord = std::uint32_t(s.idx.size());
+    s.idx.push_back(std::uint32_t(i));
+    if (!f.bounded) {
+      int e;
+      const double mant = 2.0 * std::frexp(a, &e);  // a = mant·2^(e−1)
+      const int ei = e - 1;
+      s.m.push_back(mant);
+      s.ex.push_back(ei);
+      s.c.push_back(std::ldexp(1.0, 2 * (ei - s.E)));  // may underflow to 0: negligible
+      s.norm2 = s.norm2 + s.c.back() * mant * mant;
+      // state on (1, first breakpoint): round(λ·mant) for λ slightly above 1
+      const std::size_t klo = std::upper_bound(mids.begin(), mids.end(), mant) - mids.begin();
+      const std::size_t khi = std::lower_bound(mids.begin(), mids.end(), 2.0 * mant) - mids.begin();
+      s.k0.push_back(std::uint32_t(klo));
+      for (std::size_t k = klo; k < khi; ++k) s.bps.push_back({mids[k] / mant, coord, std::uint32_t(k)});
+    } else {
+      const double mi = std::ldexp(a, -s.E);
+      s.m.push_back(mi);
+      s.ex.push_back(0);
+      s.c.push_back(1.0);
+      s.norm2 = s.norm2 + mi * mi;
+      s.k0.push_back(0);  // λ → 0+: everything rounds to 0
+      for (std::size_t k = 0; k < mids.size(); ++k) {
+        const double lam = mids[k] / mi;
+        if (!(lam < std::numeric_limits<double>::infinity())) break;  // beyond the double range
+        s.bps.push_back({lam, coord, std::uint32_t(k)});
+      }
+    }
+  }
+  // Sort by the rounded key, then settle runs of equal keys exactly (division is
+  // monotone, so only equal keys can be out of order).
+  std::sort(s.bps.begin(), s.bps.end(), [](const Breakpoint& a, const Breakpoint& b) {
+    return a.lam < b.lam || (a.lam == b.lam && (a.coord < b.coord || (a.coord == b.coord && a.k < b.k)));
+  });
+  for (std::size_t i = 0; i < s.bps.size();) {
+    std::size_t j = i + 1;
+    while (j < s.bps.size() && s.bps[j].lam == s.bps[i].lam) ++j;
+    if (j - i > 1)
+      std::stable_sort(s.bps.begin() + i, s.bps.begin() + j,
+                       [&s](const Breakpoint& a, const Breakpoint& b) { return s.exact_less(a, b); });
+    i = j;
+  }
+  return s;
+}
+
+// Value of coordinate `coord` (original units) at grid index k.
+inline double side_value(const Side& s, std::uint32_t coord, std::uint32_t k, double sign) {
+  const double v = s.grid.vals[k];
+  return std::copysign(s.fmt->bounded ? v : std::ldexp(v, s.ex[coord]), sign);
+}
+
+// Contributions of grid index k of coordinate `coord` to vᵀv̂ and ‖v̂‖² (normalized units).
+inline double contrib1(const Side& s, std::uint32_t coord, std::uint32_t k) {
+  return s.c[coord] * s.m[coord] * s.grid.vals[k];
+}
+inline double contrib2(const Side& s, std::uint32_t coord, std::uint32_t k) {
+  const double v = s.grid.vals[k];
+  return s.c[coord] * v * v;
+}
+
+// Prefix sums of yᵀŷ and ‖ŷ‖² over y's sorted breakpoints: entry p = state after p crossings.
+struct PrefixTable {
+  std::vector<double> lam;
+  std::vector<DD> s1, s2;
+  mutable std::size_t hint = 0;
+
+  explicit PrefixTable(const Side& s) {
+    lam.reserve(s.bps.size());
+    s1.reserve(s.bps.size() + 1);
+    s2.reserve(s.bps.size() + 1);
+    DD a, b;
+    for (std::uint32_t j = 0; j < s.m.size(); ++j) {
+      a = a + contrib1(s, j, s.k0[j]);
+      b = b + contrib2(s, j, s.k0[j]);
+    }
+    s1.push_back(a);
+    s2.push_back(b);
+    for (const Breakpoint& bp : s.bps) {
+      lam.push_back(bp.lam);
+      a = a + (contrib1(s, bp.coord, bp.k + 1) - contrib1(s, bp.coord, bp.k));
+      b = b + (contrib2(s, bp.coord, bp.k + 1) - contrib2(s, bp.coord, bp.k));
+      s1.push_back(a);
+      s2.push_back(b);
+    }
+  }
+
+  // Number of breakpoints below nu, searched by galloping from the previous answer:
+  // successive queries of a sweep move little, so this is O(1) amortized.
+  std::size_t count_below(double nu) const {
+    const std::size_t n = lam.size();
+    std::size_t lo, hi;
+    std::size_t p = std::min(hint, n);
+    if (p < n && lam[p] < nu) {  // answer > p
+      std::size_t step = 1;
+      lo = p + 1;
+      hi = p + 1;
+      while (hi < n && lam[hi] < nu) {
+        lo = hi + 1;
+        hi = std::min(n, hi + step);
+        step *= 2;
+      }
+    } else {  // answer <= p
+      std::size_t step = 1;
+      hi = p;
+      lo = p;
+      while (lo > 0 && !(lam[lo - 1] < nu)) {
+        hi = lo - 1;
+        lo = lo > step ? lo - step : 0;
+        step *= 2;
+      }
+    }
+    const std::size_t r = std::lower_bound(lam.begin() + lo, lam.begin() + hi, nu) - lam.begin();
+    hint = r;
+    return r;
+  }
+};
+
+// ‖xyᵀ − x̂ŷᵀ‖_F² / (‖x‖²‖y‖²) without cancellation: with c = ‖x̂‖²/(xᵀx̂),
+// x̂ŷᵀ = (x̂/c)(cŷ)ᵀ and dx = x̂/c − x, dy = cŷ − y are small, so
+// ‖·‖² = ‖x̂/c‖²‖dy‖² + ‖dx‖²‖y‖² + 2(x̂ᵀdx/c)(yᵀdy) is a sum of small, accurate terms.
+inline double relative_error2(const std::vector<double>& x, const std::vector<double>& y,
+                              const std::vector<double>& xh, const std::vector<double>& yh) {
+  const int ex = max_exponent(x), ey = max_exponent(y);
+  auto dot = [](const std::vector<double>& a, int ea, const std::vector<double>& b, int eb) {
+    double s = 0.0;
+    for (std::size_t i = 0; i < a.size(); ++i) s += std::ldexp(a[i], -ea) * std::ldexp(b[i], -eb);
+    return s;
+  };
+  const double xx = dot(x, ex, x, ex), yy = dot(y, ey, y, ey);
+  if (xx == 0.0 || yy == 0.0) {
+    // xyᵀ = 0: the error is 0 only if the quantized product vanishes too.
+    const bool zero = dot(xh, ex, xh, ex) == 0.0 || dot(yh, ey, yh, ey) == 0.0;
+    return zero ? 0.0 : std::numeric_limits<double>::infinity();
+  }
+  const double xxh = dot(x, ex, xh, ex), xhxh = dot(xh, ex, xh, ex);
+  if (xhxh == 0.0 || dot(yh, ey, yh, ey) == 0.0) return 1.0;  // x̂ŷᵀ = 0
+  // the identity below holds for any c ≠ 0; c = 1 when x̂ ⟂ x
+  const double cc = (xxh != 0.0) ? xhxh / xxh : 1.0;
+  double dx2 = 0.0, xhdx = 0.0, dy2 = 0.0, ydy = 0.0;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const double xs = std::ldexp(x[i], -ex), xhs = std::ldexp(xh[i], -ex) / cc;
+    const double d = xhs - xs;
+    dx2 += d * d;
+    xhdx += xhs * d;
+  }
+  for (std::size_t j = 0; j < y.size(); ++j) {
+    const double ys = std::ldexp(y[j], -ey), yhs = std::ldexp(yh[j], -ey) * cc;
+    const double d = yhs - ys;
+    dy2 += d * d;
+    ydy += ys * d;
+  }
+  const double xh2 = xhxh / (cc * cc);
+  const double num = xh2 * dy2 + dx2 * yy + 2.0 * xhdx * ydy;
+  return std::max(0.0, num) / (xx * yy);
+}
+
+inline std::vector<double> round_vector(const std::vector<double>& v, double scale, const Format& f) {
+  std::vector<double> out(v.size());
+  for (std::size_t i = 0; i < v.size(); ++i) out[i] = f.round_saturating(scale * v[i]);
+  return out;
+}
+
+inline void check_vector(const std::vector<double>& v, const char* name) {
+  if (v.empty()) throw std::invalid_argument(std::string(name) + " must be non-empty");
+  for (double a : v)
+    if (!std::isfinite(a)) throw std::invalid_argument(std::string(name) + " contains NaN or Inf");
+}
+
+// λ (normalized units) inside the interval after `pos` sorted breakpoints have been crossed.
+inline double interval_mid(const Side& s, std::size_t pos) {
+  const double lo = pos == 0 ? (s.fmt->bounded ? 0.0 : 1.0) : s.bps[pos - 1].lam;
+  if (pos < s.bps.size()) return 0.5 * (lo + s.bps[pos].lam);
+  return s.fmt->bounded ? 2.0 * lo : 0.5 * (lo + 2.0);  // past the last breakpoint
+}
+
+// The x̂ of the state after the first `pos` sorted breakpoints (original units).
+inline std::vector<double> replay_state(const Side& s, const std::vector<double>& x, std::size_t pos) {
+  std::vector<std::uint32_t> k = s.k0;
+  for (std::size_t p = 0; p < pos; ++p) k[s.bps[p].coord] = s.bps[p].k + 1;
+  std::vector<double> xh(x.size(), 0.0);
+  for (std::uint32_t j = 0; j < s.m.size(); ++j) xh[s.idx[j]] = side_value(s, j, k[j], x[s.idx[j]]);
+  return xh;
+}
+
+// μ = xᵀx̂/‖x̂‖² (0 when x̂ = 0), computed in units normalized by 2^E to avoid overflow.
+inline double optimal_mu(const std::vector<double>& x, const std::vector<double>& xh, int E) {
+  double xxh = 0.0, xhxh = 0.0;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const double xs = std::ldexp(x[i], -E), xhs = std::ldexp(xh[i], -E);
+    xxh += xs * xhs;
+    xhxh += xhs * xhs;
+  }
+  return xhxh > 0.0 ? xxh / xhxh : 0.0;
+}
+
+inline std::vector<double> y_side(const std::vector<double>& y, double mu, const Format& fy, bool quantize_y) {
+  if (quantize_y) return round_vector(y, mu, fy);
+  std::vector<double> out(y.size());
+  for (std::size_t j = 0; j < y.size(); ++j) out[j] = mu * y[j];
+  return out;
+}
+
+// Final assembly shared by both solvers: given the winning x̂ and λ, compute μ, ŷ, errors.
+inline RankOneResult finish(const std::vector<double>& x, const std::vector<double>& y, std::vector<double> xh,
+                            double lam, int E, const Format& fx, const Format& fy, bool quantize_y) {
+  RankOneResult r;
+  r.x = std::move(xh);
+  r.lam = lam;
+  r.mu = optimal_mu(x, r.x, E);
+  r.y = y_side(y, r.mu, fy, quantize_y);
+  r.error = std::sqrt(relative_error2(x, y, r.x, r.y));
+  const std::vector<double> yr = quantize_y ? round_vector(y, 1.0, fy) : y;
+  r.rtn_error = std::sqrt(relative_error2(x, y, round_vector(x, 1.0, fx), yr));
+  return r;
+}
+
+inline RankOneResult trivial_result(const std::vector<double>& x, const std::vector<double>& y,
+                                    const Format& fx, const Format& fy, bool quantize_y) {
+  // xyᵀ = 0: round(x)·round(y)ᵀ is exact whenever one side vanishes.
+  RankOneResult r;
+  r.x = round_vector(x, 1.0, fx);
+  r.y = quantize_y ? round_vector(y, 1.0, fy) : y;
+  r.error = std::sqrt(relative_error2(x, y, r.x, r.y));
+  r.rtn_error = r.error;
+  return r;
+}
+
+inline bool is_zero(const std::vector<double>& v) {
+  return std::all_of(v.begin(), v.end(), [](double a) { return a == 0.0; });
+}
+
+// Normalized cost of the state (A = x'ᵀx̂', B = ‖x̂'‖², both x and x̂ scaled by 2^−Ex)
+// with the optimal ŷ: C' = ‖x'‖²‖y'‖² − 2A·y'ᵀŷ' + B·‖ŷ'‖², ŷ = round(μy), μ = A/B.
+// With ŷ free, C'/‖y'‖² = ‖x'‖² − A²/B.
+struct CostModel {
+  const Side* sy;             // null when ŷ is free
+  const PrefixTable* table;   // y's prefix sums (null when ŷ is free)
+  DD x2, x2y2;
+
+  DD operator()(DD A, DD B) const {
+    if (B.hi <= 0.0) return sy ? x2y2 : x2;  // x̂ = 0: the product vanishes
+    // q = A/B in double-double (one correction step)
+    const double q1 = A.hi / B.hi;
+    const DD rem = A + -(DD{q1, 0.0} * B);
+    const double q2 = rem.hi / B.hi;
+    if (!sy) {
+      const DD q = quick_two_sum(q1, q2);
+      return x2 + -(q * A);
+    }
+    const double mu = q1 + q2;
+    int shift;  // the table holds S(ν) for ν = μ·2^−shift; S1 scales by 2^shift, S2 by 4^shift
+    double nu;
+    if (!sy->fmt->bounded) {
+      int e;
+      nu = 2.0 * std::frexp(mu, &e);  // invariance: reduce μ to ν ∈ [1, 2)
+      shift = e - 1;
+    } else {
+      // table built on y' = y·2^−Ey with absolute ŷ values: ŷ = round(μy) = round(μ2^Ey·y')
+      nu = std::ldexp(mu, sy->E);
+      shift = -sy->E;
+    }
+    const std::size_t p = table->count_below(nu);
+    const DD s1 = ldexp(table->s1[p], shift), s2 = ldexp(table->s2[p], 2 * shift);
+    return x2y2 + -ldexp(A * s1, 1) + B * s2;
+  }
+};
+
+}  // namespace detail
+
+// The fast solver. fx, fy: formats of x̂ and ŷ; quantize_y = false leaves ŷ = μy free.
+// Cost O((m+n)·G·log(m+n)) with G = 2^(t−1) breakpoints per entry (unbounded F_t) or the
+// number of positive values of a bounded format.
+inline RankOneResult rank_one_sweep(const std::vector<double>& x, const std::vector<double>& y,
+                                    const Format& fx, const Format& fy, bool quantize_y = true) {
+  using namespace detail;
+  check_vector(x, "x");
+  check_vector(y, "y");
+  if (is_zero(x) || is_zero(y)) return trivial_result(x, y, fx, fy, quantize_y);
+  // Loop over the shorter vector's breakpoints (the problem is symmetric when ŷ is quantized).
+  if (quantize_y && y.size() < x.size()) {
+    RankOneResult r = rank_one_sweep(y, x, fy, fx, true);
+    std::swap(r.x, r.y);
+    std::swap(r.lam, r.mu);
+    return r;
+  }
+  const Side sx = prepare_side(x, fx);
+  Side sy;
+  std::unique_ptr<PrefixTable> table;
+  DD y2{1.0, 0.0};
+  if (quantize_y) {
+    sy = prepare_side(y, fy);
+    table = std::make_unique<PrefixTable>(sy);
+    y2 = sy.norm2;
+  }
+  const CostModel cost{quantize_y ? &sy : nullptr, table.get(), sx.norm2, sx.norm2 * y2};
+  // Bounded x̂ values are absolute while x' = x·2^−Ex: rescale A, B to normalized x̂'.
+  const int ashift = fx.bounded ? -sx.E : 0;
+
+  DD A, B;
+  for (std::uint32_t j = 0; j < sx.m.size(); ++j) {
+    A = A + contrib1(sx, j, sx.k0[j]);
+    B = B + contrib2(sx, j, sx.k0[j]);
+  }
+  auto eval = [&]() { return cost(ldexp(A, ashift), ldexp(B, 2 * ashift)); };
+  DD best = eval();
+  std::size_t best_pos = 0, groups = 0;
+  const std::vector<Breakpoint>& bps = sx.bps;
+  for (std::size_t i = 0; i < bps.size();) {
+    std::size_t j = i;
+    do {  // cross a group of exactly equal breakpoints together
+      const Breakpoint& bp = bps[j];
+      A = A + (contrib1(sx, bp.coord, bp.k + 1) - contrib1(sx, bp.coord, bp.k));
+      B = B + (contrib2(sx, bp.coord, bp.k + 1) - contrib2(sx, bp.coord, bp.k));
+      ++j;
+    } while (j < bps.size() && sx.exact_equal(bps[j], bps[i]));
+    ++groups;
+    const DD c = eval();
+    if (c < best) {  // strict: ties keep the smallest λ
+      best = c;
+      best_pos = j;
+    }
+    i = j;
+  }
+  const double lam_norm = interval_mid(sx, best_pos);
+  const double lam = fx.bounded ? std::ldexp(lam_norm, -sx.E) : lam_norm;
+  RankOneResult r = finish(x, y, replay_state(sx, x, best_pos), lam, sx.E, fx, fy, quantize_y);
+  r.breakpoints = groups;
+  return r;
+}
+
+// The paper's Algorithm 1, literally: for every midpoint λ of consecutive breakpoints,
+// x̂ = round(λx), μ = xᵀx̂/‖x̂‖², ŷ = round(μy), keep the smallest cost. O((m+n)·#breakpoints).
+inline RankOneResult rank_one_reference(const std::vector<double>& x, const std::vector<double>& y,
+                                        const Format& fx, const Format& fy, bool quantize_y = true) {
+  using namespace detail;
+  check_vector(x, "x");
+  check_vector(y, "y");
+  if (is_zero(x) || is_zero(y)) return trivial_result(x, y, fx, fy, quantize_y);
+  const Side sx = prepare_side(x, fx);
+  // positions in the sorted list after each distinct breakpoint: 0 (λ_0), then one per group
+  std::vector<std::size_t> ends{0};
+  for (std::size_t i = 0; i < sx.bps.size();) {
+    std::size_t j = i + 1;
+    while (j < sx.bps.size() && sx.exact_equal(sx.bps[j], sx.bps[i])) ++j;
+    ends.push_back(j);
+    i = j;
+  }
+  const double scale = fx.bounded ? std::ldexp(1.0, -sx.E) : 1.0;  // normalized λ → original units
+  double best = std::numeric_limits<double>::infinity(), best_lam = 1.0;
+  std::vector<double> best_xh;
+  for (std::size_t pos : ends) {
+    const double lam = interval_mid(sx, pos) * scale;
+    std::vector<double> xh = round_vector(x, lam, fx);
+    const std::vector<double> yh = y_side(y, optimal_mu(x, xh, sx.E), fy, quantize_y);
+    const double c = relative_error2(x, y, xh, yh);
+    if (c < best) {
+      best = c;
+      best_lam = lam;
+      best_xh = std::move(xh);
+    }
+  }
+  RankOneResult r = finish(x, y, std::move(best_xh), best_lam, sx.E, fx, fy, quantize_y);
+  r.breakpoints = ends.size() - 1;
+  return r;
+}
+
+}  // namespace scaleq

@@ -1,0 +1,5 @@
+// Umbrella header: everything scaleq offers to C++ users.
+#pragma once
+
+#include "scaleq/format.hpp"
+#include "scaleq/rank_one.hpp"

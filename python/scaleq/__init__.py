@@ -1,0 +1,64 @@
+"""scaleq: principled low-precision quantization by scaling invariance.
+
+Quick tour
+----------
+>>> import numpy as np, scaleq
+>>> scaleq.round_nearest(0.1, "bf16")
+0.10009765625
+>>> rng = np.random.default_rng(0)
+>>> r = scaleq.quantize_rank_one(rng.standard_normal(16), rng.standard_normal(16), 4)
+>>> r.error <= r.rtn_error
+True
+"""
+
+from __future__ import annotations
+
+from . import _core, bounds
+from .formats import Format, as_format, round_nearest, to_dtype
+from .rank_one import RankOneResult, quantize_rank_one, rank_one_error
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Format",
+    "RankOneResult",
+    "as_format",
+    "bounds",
+    "cmake_dir",
+    "get_include",
+    "quantize_rank_one",
+    "rank_one_error",
+    "round_nearest",
+    "to_dtype",
+]
+
+
+def get_include() -> str:
+    """Directory holding the C++ headers (``<scaleq/scaleq.hpp>``).
+
+    Examples
+    --------
+    >>> import os; os.path.isfile(os.path.join(scaleq.get_include(), "scaleq", "scaleq.hpp"))
+    True
+    """
+    import os
+
+    here = os.path.dirname(__file__)
+    installed = os.path.join(here, "include")
+    if os.path.isdir(installed):
+        return installed
+    return os.path.normpath(os.path.join(here, "..", "..", "cpp", "include"))  # source tree
+
+
+def cmake_dir() -> str:
+    """Directory to put on ``CMAKE_PREFIX_PATH`` (or pass as ``scaleq_DIR``'s parent) so that
+    ``find_package(scaleq)`` finds the installed package.
+
+    Examples
+    --------
+    >>> isinstance(scaleq.cmake_dir(), str)
+    True
+    """
+    import os
+
+    return os.path.join(os.path.dirname(__file__), "share", "cmake", "scaleq")

@@ -1,0 +1,59 @@
+"""The ``scaleq`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+
+def _progress(total: int, desc: str):
+    try:
+        from tqdm import tqdm
+
+        return tqdm(total=total, desc=desc, leave=False, file=sys.stderr)
+    except ImportError:
+        return None
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from .experiments import rank_one_fig3
+
+    t0 = time.perf_counter()
+    print("Optimal rank-one quantization vs round-to-nearest (paper §3, Fig 3.1/3.2)")
+    print(f"relative error ||xy^T - x^y^^T||/||xy^T|| over {args.pairs} random pairs, entries U[0,1]*10^U[-2,2]\n")
+    ns, ts = (4, 16, 64, 256), range(2, 9)
+    bar = _progress(len(ns) * len(ts), "rank-one")
+    rows = rank_one_fig3.run(ns, ts, pairs=args.pairs, seed=args.seed, progress=bar)
+    if bar is not None:
+        bar.close()
+    print(rank_one_fig3.format_table(rows))
+    print(f"\n({time.perf_counter() - t0:.1f} s)")
+    if args.plot:
+        try:
+            rank_one_fig3.plot(rows, args.plot)
+            print(f"figure written to {args.plot}")
+        except ImportError:
+            print("--plot needs matplotlib: pip install 'scaleq[plot]'", file=sys.stderr)
+            return 1
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="scaleq", description="Principled low-precision quantization.")
+    sub = p.add_subparsers(dest="command", required=True)
+    d = sub.add_parser("demo", help="run the headline experiments on a quick default")
+    d.add_argument("--pairs", type=int, default=100, help="random pairs per (n, t) (default 100)")
+    d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--plot", metavar="PNG", help="write the figure (needs matplotlib)")
+    d.set_defaults(func=_cmd_demo)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Experiments behind ``scaleq demo`` and ``scaleq reproduce``."""
