@@ -39,9 +39,20 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+# Experiments that `scaleq reproduce NAME` runs: module (under scaleq.experiments) whose
+# add_parser(subparsers) registers NAME with its options and sets func.
+REPRODUCIBLE = ("rank_one_fig3",)
+
+
 def build_parser() -> argparse.ArgumentParser:
+    import importlib
+
     p = argparse.ArgumentParser(prog="scaleq", description="Principled low-precision quantization.")
     sub = p.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("reproduce", help="reproduce a paper's experiment")
+    rsub = r.add_subparsers(dest="experiment", required=True)
+    for name in REPRODUCIBLE:
+        importlib.import_module(f".experiments.{name}", __package__).add_parser(rsub)
     d = sub.add_parser("demo", help="run the headline experiments on a quick default")
     d.add_argument("--pairs", type=int, default=100, help="random pairs per (n, t) (default 100)")
     d.add_argument("--seed", type=int, default=0)

@@ -82,3 +82,21 @@ def plot(rows: list[Fig3Row], path: str) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def _main(args) -> int:
+    rows = run(pairs=args.pairs, seed=args.seed)
+    print(format_table(rows))
+    if args.plot:
+        plot(rows, args.plot)
+        print(f"figure written to {args.plot}")
+    return 0
+
+
+def add_parser(subparsers) -> None:
+    """Register ``scaleq reproduce fig3.1``."""
+    p = subparsers.add_parser("fig3.1", help="Gribonval-Mary-Riccietti Fig 3.1/3.2: RTN vs optimal rank-one")
+    p.add_argument("--pairs", type=int, default=100)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--plot", metavar="PNG")
+    p.set_defaults(func=_main)
