@@ -13,7 +13,7 @@ def rtn_worst_case(t: int) -> float:
     Examples
     --------
     >>> round(scaleq.bounds.rtn_worst_case(4), 6)
-    0.120939
+    0.121107
     """
     t = as_int(t, "t", low=1, high=53)
     v = 2.0**-t / (1.0 + 2.0**-t)

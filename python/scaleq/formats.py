@@ -179,7 +179,11 @@ def as_format(fmt: object, name: str = "fmt") -> Format:
         key = fmt.lower().replace("-", "_")
         if key in _NAMED:
             return Format.named(key)
-        return Format.from_dtype(fmt)
+        try:
+            return Format.from_dtype(fmt)
+        except TypeError:
+            raise ValueError(f"{name}: unknown format {fmt!r}; use one of {', '.join(_NAMED)}, "
+                             "an ml_dtypes/numpy dtype name, or an int t") from None
     try:
         return Format.from_dtype(fmt)
     except TypeError:

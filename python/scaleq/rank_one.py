@@ -21,6 +21,9 @@ class RankOneResult:
         The quantized vectors (``y`` is ``mu * y`` when ``quantize_y=False``).
     lam, mu : float
         The scalings of Theorem 2.3: ``x = round(lam * x_in)``, ``y = round(mu * y_in)``.
+        The solver sweeps the breakpoints of the shorter vector (x when m <= n or when y
+        is not quantized): that side's scaling is the optimal midpoint λ*, the other is
+        the least-squares ratio (e.g. ``mu = x_inᵀx / ||x||²``).
     error : float
         ``||x_in y_inᵀ − x yᵀ||_F / ||x_in y_inᵀ||_F``, recomputed from the returned vectors.
     rtn_error : float

@@ -127,7 +127,9 @@ struct Format {
     std::memcpy(&u, &x, sizeof u);
     const std::uint64_t half = std::uint64_t(1) << (drop - 1);
     const std::uint64_t mask = (std::uint64_t(1) << drop) - 1;
-    const std::uint64_t lsb = (u >> drop) & 1u;
+    // t = 1: both neighbours of a tie have significand "1"; as k·2^(e−t+1) with k ∈ {1, 2}
+    // the even one is the upper, and that choice keeps round(2a) = 2·round(a).
+    const std::uint64_t lsb = t == 1 ? 1u : (u >> drop) & 1u;
     u = (u + (half - 1) + lsb) & ~mask;
     std::memcpy(&x, &u, sizeof u);
     return x;
