@@ -14,6 +14,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
+#include <exception>
 #include <limits>
 #include <memory>
 #include <stdexcept>
@@ -145,6 +147,39 @@ struct Side {
   }
 };
 
+// LSD radix sort on the bits of the positive double keys (their order is the order of the
+// values), 11 bits a pass, skipping digits that all keys share (e.g. the exponent of
+// λ ∈ (1,2)). Stable, so equal keys keep their generation order. Much faster than a
+// comparison sort on millions of breakpoints.
+inline void radix_sort_by_lam(std::vector<Breakpoint>& v) {
+  constexpr int kBits = 11;
+  constexpr std::size_t kBuckets = std::size_t(1) << kBits;
+  if (v.size() < 256) {
+    std::stable_sort(v.begin(), v.end(), [](const Breakpoint& a, const Breakpoint& b) { return a.lam < b.lam; });
+    return;
+  }
+  auto key = [](const Breakpoint& b) {
+    std::uint64_t u;
+    std::memcpy(&u, &b.lam, sizeof u);
+    return u;
+  };
+  std::vector<Breakpoint> tmp(v.size());
+  std::vector<std::size_t> count(kBuckets);
+  for (int shift = 0; shift < 64; shift += kBits) {
+    std::fill(count.begin(), count.end(), 0);
+    for (const Breakpoint& b : v) ++count[(key(b) >> shift) & (kBuckets - 1)];
+    if (std::find(count.begin(), count.end(), v.size()) != count.end()) continue;  // constant digit
+    std::size_t sum = 0;
+    for (std::size_t& c : count) {
+      const std::size_t n = c;
+      c = sum;
+      sum += n;
+    }
+    for (const Breakpoint& b : v) tmp[count[(key(b) >> shift) & (kBuckets - 1)]++] = b;
+    v.swap(tmp);
+  }
+}
+
 inline int max_exponent(const std::vector<double>& v) {
   double amax = 0.0;
   for (double a : v) amax = std::max(amax, std::fabs(a));
@@ -199,9 +234,7 @@ inline Side prepare_side(const std::vector<double>& v, const Format& f) {
   }
   // Sort by the rounded key, then settle runs of equal keys exactly (division is
   // monotone, so only equal keys can be out of order).
-  std::sort(s.bps.begin(), s.bps.end(), [](const Breakpoint& a, const Breakpoint& b) {
-    return a.lam < b.lam || (a.lam == b.lam && (a.coord < b.coord || (a.coord == b.coord && a.k < b.k)));
-  });
+  radix_sort_by_lam(s.bps);
   for (std::size_t i = 0; i < s.bps.size();) {
     std::size_t j = i + 1;
     while (j < s.bps.size() && s.bps[j].lam == s.bps[i].lam) ++j;
@@ -453,15 +486,37 @@ inline RankOneResult rank_one_sweep(const std::vector<double>& x, const std::vec
     std::swap(r.lam, r.mu);
     return r;
   }
-  const Side sx = prepare_side(x, fx);
-  Side sy;
+  // The two sides are independent: prepare them concurrently (a no-op when nested in
+  // another parallel region, e.g. a batch of problems).
+  Side sx, sy;
   std::unique_ptr<PrefixTable> table;
-  DD y2{1.0, 0.0};
-  if (quantize_y) {
-    sy = prepare_side(y, fy);
-    table = std::make_unique<PrefixTable>(sy);
-    y2 = sy.norm2;
+  std::exception_ptr err_x, err_y;
+  const bool par = quantize_y && (x.size() + y.size()) * (std::size_t(1) << std::min(fx.t, 20)) > (1u << 16);
+#pragma omp parallel sections num_threads(2) if (par)
+  {
+#pragma omp section
+    {
+      try {
+        sx = prepare_side(x, fx);
+      } catch (...) {
+        err_x = std::current_exception();
+      }
+    }
+#pragma omp section
+    {
+      if (quantize_y) {
+        try {
+          sy = prepare_side(y, fy);
+          table = std::make_unique<PrefixTable>(sy);
+        } catch (...) {
+          err_y = std::current_exception();
+        }
+      }
+    }
   }
+  if (err_x) std::rethrow_exception(err_x);
+  if (err_y) std::rethrow_exception(err_y);
+  const DD y2 = quantize_y ? sy.norm2 : DD{1.0, 0.0};
   const CostModel cost{quantize_y ? &sy : nullptr, table.get(), sx.norm2, sx.norm2 * y2};
   // Bounded x̂ values are absolute while x' = x·2^−Ex: rescale A, B to normalized x̂'.
   const int ashift = fx.bounded ? -sx.E : 0;
