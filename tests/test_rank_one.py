@@ -238,3 +238,21 @@ def test_bad_input(kwargs, exc, match):
 def test_too_many_breakpoints_is_a_clear_error():
     with pytest.raises(ValueError, match="t <= 24|breakpoints"):
         scaleq.quantize_rank_one(np.ones(4), np.ones(4), 30)
+
+
+def test_batch_equals_individual_solves():
+    rng = np.random.default_rng(11)
+    xs = [instance(KINDS[k % 6], rng, int(rng.integers(1, 30))) for k in range(40)]
+    ys = [instance(KINDS[(k + 2) % 6], rng, int(rng.integers(1, 30))) for k in range(40)]
+    for quantize_y in (True, False):
+        rs = scaleq.quantize_rank_one_batch(xs, ys, 5, quantize_y=quantize_y)
+        for x, y, r in zip(xs, ys, rs):
+            s = scaleq.quantize_rank_one(x, y, 5, quantize_y=quantize_y)
+            assert np.array_equal(r.x, s.x) and np.array_equal(r.y, s.y) and r.lam == s.lam
+
+
+def test_batch_bad_input():
+    with pytest.raises(ValueError, match="same length"):
+        scaleq.quantize_rank_one_batch([np.ones(3)], [], 4)
+    with pytest.raises(ValueError, match=r"ys\[1\] contains NaN"):
+        scaleq.quantize_rank_one_batch([np.ones(3)] * 2, [np.ones(2), np.array([np.nan])], 4)

@@ -8,15 +8,7 @@ using scaleq::RankOneResult;
 
 namespace {
 
-template <RankOneResult (*Solver)(const std::vector<double>&, const std::vector<double>&, const Format&,
-                                  const Format&, bool)>
-py::dict solve(const DArray& x, const DArray& y, const Format& fx, const Format& fy, bool quantize_y) {
-  const std::vector<double> xv = to_vector(x), yv = to_vector(y);
-  RankOneResult r;
-  {
-    py::gil_scoped_release release;
-    r = Solver(xv, yv, fx, fy, quantize_y);
-  }
+py::dict to_dict(const RankOneResult& r) {
   py::dict d;
   d["x"] = from_vector(r.x);
   d["y"] = from_vector(r.y);
@@ -28,6 +20,18 @@ py::dict solve(const DArray& x, const DArray& y, const Format& fx, const Format&
   return d;
 }
 
+template <RankOneResult (*Solver)(const std::vector<double>&, const std::vector<double>&, const Format&,
+                                  const Format&, bool)>
+py::dict solve(const DArray& x, const DArray& y, const Format& fx, const Format& fy, bool quantize_y) {
+  const std::vector<double> xv = to_vector(x), yv = to_vector(y);
+  RankOneResult r;
+  {
+    py::gil_scoped_release release;
+    r = Solver(xv, yv, fx, fy, quantize_y);
+  }
+  return to_dict(r);
+}
+
 }  // namespace
 
 void register_rank_one(py::module_& m) {
@@ -35,6 +39,24 @@ void register_rank_one(py::module_& m) {
         py::arg("fy"), py::arg("quantize_y") = true, "Optimal rank-one quantization by the breakpoint sweep.");
   m.def("rank_one_reference", &solve<&scaleq::rank_one_reference>, py::arg("x"), py::arg("y"), py::arg("fx"),
         py::arg("fy"), py::arg("quantize_y") = true, "The paper's Algorithm 1, literally.");
+  m.def(
+      "rank_one_batch",
+      [](const std::vector<DArray>& xs, const std::vector<DArray>& ys, const Format& fx, const Format& fy,
+         bool quantize_y) {
+        std::vector<std::vector<double>> xv, yv;
+        for (const DArray& a : xs) xv.push_back(to_vector(a));
+        for (const DArray& a : ys) yv.push_back(to_vector(a));
+        std::vector<RankOneResult> rs;
+        {
+          py::gil_scoped_release release;
+          rs = scaleq::rank_one_batch(xv, yv, fx, fy, quantize_y);
+        }
+        py::list out;
+        for (const RankOneResult& r : rs) out.append(to_dict(r));
+        return out;
+      },
+      py::arg("xs"), py::arg("ys"), py::arg("fx"), py::arg("fy"), py::arg("quantize_y") = true,
+      "Independent rank-one problems solved in parallel (OpenMP).");
   m.def(
       "rank_one_relative_error",
       [](const DArray& x, const DArray& y, const DArray& xh, const DArray& yh) {

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from . import _core, bounds
 from .formats import Format, as_format, round_nearest, to_dtype
-from .rank_one import RankOneResult, quantize_rank_one, rank_one_error
+from .rank_one import RankOneResult, quantize_rank_one, quantize_rank_one_batch, rank_one_error
 
 __version__ = "0.1.0"
 
@@ -27,6 +27,7 @@ __all__ = [
     "cmake_dir",
     "get_include",
     "quantize_rank_one",
+    "quantize_rank_one_batch",
     "rank_one_error",
     "round_nearest",
     "to_dtype",

@@ -589,4 +589,27 @@ inline RankOneResult rank_one_reference(const std::vector<double>& x, const std:
   return r;
 }
 
+// Many independent problems (x_k, y_k) — e.g. the columns of a butterfly factor or the
+// neurons of a layer — solved in parallel (OpenMP, dynamic schedule: sizes differ).
+// Results do not depend on the thread count. The first error raised is rethrown.
+inline std::vector<RankOneResult> rank_one_batch(const std::vector<std::vector<double>>& xs,
+                                                 const std::vector<std::vector<double>>& ys, const Format& fx,
+                                                 const Format& fy, bool quantize_y = true) {
+  if (xs.size() != ys.size()) throw std::invalid_argument("xs and ys must have the same number of problems");
+  std::vector<RankOneResult> out(xs.size());
+  std::vector<std::exception_ptr> errors(xs.size());
+  const std::ptrdiff_t n = static_cast<std::ptrdiff_t>(xs.size());
+#pragma omp parallel for schedule(dynamic, 1) if (n > 1)
+  for (std::ptrdiff_t k = 0; k < n; ++k) {
+    try {
+      out[k] = rank_one_sweep(xs[k], ys[k], fx, fy, quantize_y);
+    } catch (...) {
+      errors[k] = std::current_exception();
+    }
+  }
+  for (const std::exception_ptr& e : errors)
+    if (e) std::rethrow_exception(e);
+  return out;
+}
+
 }  // namespace scaleq
