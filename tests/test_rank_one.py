@@ -256,3 +256,15 @@ def test_batch_bad_input():
         scaleq.quantize_rank_one_batch([np.ones(3)], [], 4)
     with pytest.raises(ValueError, match=r"ys\[1\] contains NaN"):
         scaleq.quantize_rank_one_batch([np.ones(3)] * 2, [np.ones(2), np.array([np.nan])], 4)
+
+
+def test_entries_near_double_max():
+    rng = np.random.default_rng(12)
+    x = np.array([1.7e308, -1.2e308, 3.0e307, 1e300])
+    y = rng.standard_normal(6)
+    for method in ("sweep", "reference"):
+        r = scaleq.quantize_rank_one(x, y, 4, method=method)
+        assert np.all(np.isfinite(r.x)) and np.all(np.isfinite(r.y))
+        assert np.array_equal(scaleq.round_nearest(r.lam * x, 4), r.x)
+        assert r.error <= r.rtn_error * (1 + 1e-12)
+    assert r.error == pytest.approx(scaleq.quantize_rank_one(x / 2.0**60, y, 4).error, rel=1e-12)

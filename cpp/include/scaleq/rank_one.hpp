@@ -196,10 +196,10 @@ inline Side prepare_side(const std::vector<double>& v, const Format& f) {
   s.E = max_exponent(v);
   const std::vector<double>& mids = s.grid.mids;
   const double per_entry = f.bounded ? double(mids.size()) : std::ldexp(1.0, f.t - 1);
-  if (per_entry * double(v.size()) > double(std::uint64_t(1) << 28))
+  if (per_entry * double(v.size()) > double(std::uint64_t(1) << 26))
     throw std::invalid_argument("rank-one quantization would enumerate " +
                                 std::to_string(per_entry * double(v.size())) +
-                                " breakpoints (> 2^28): lower t or split the problem");
+                                " breakpoints (> 2^26, about 1 GiB): lower t, use a format with fewer binades, or split the problem");
   for (std::size_t i = 0; i < v.size(); ++i) {
     if (v[i] == 0.0) continue;
     const double a = std::fabs(v[i]);
@@ -246,10 +246,10 @@ inline Side prepare_side(const std::vector<double>& v, const Format& f) {
   return s;
 }
 
-// Value of coordinate `coord` (original units) at grid index k.
-inline double side_value(const Side& s, std::uint32_t coord, std::uint32_t k, double sign) {
+// Value of coordinate `coord` (original units, divided by 2^shift) at grid index k.
+inline double side_value(const Side& s, std::uint32_t coord, std::uint32_t k, double sign, int shift = 0) {
   const double v = s.grid.vals[k];
-  return std::copysign(s.fmt->bounded ? v : std::ldexp(v, s.ex[coord]), sign);
+  return std::copysign(std::ldexp(v, (s.fmt->bounded ? 0 : s.ex[coord]) - shift), sign);
 }
 
 // Contributions of grid index k of coordinate `coord` to vᵀv̂ and ‖v̂‖² (normalized units).
@@ -376,12 +376,19 @@ inline double interval_mid(const Side& s, std::size_t pos) {
   return s.fmt->bounded ? 2.0 * lo : 0.5 * (lo + 2.0);  // past the last breakpoint
 }
 
-// The x̂ of the state after the first `pos` sorted breakpoints (original units).
+// Unbounded F_t: λ ∈ (1,2) would overflow round(λx) for entries near DBL_MAX; the
+// invariance lets us report the same state at λ/2 instead (x̂ halved, μ doubled).
+inline int overflow_shift(const Side& s) { return (!s.fmt->bounded && s.E >= 1022) ? 1 : 0; }
+
+// The x̂ of the state after the first `pos` sorted breakpoints (original units, divided
+// by 2^overflow_shift).
 inline std::vector<double> replay_state(const Side& s, const std::vector<double>& x, std::size_t pos) {
   std::vector<std::uint32_t> k = s.k0;
   for (std::size_t p = 0; p < pos; ++p) k[s.bps[p].coord] = s.bps[p].k + 1;
   std::vector<double> xh(x.size(), 0.0);
-  for (std::uint32_t j = 0; j < s.m.size(); ++j) xh[s.idx[j]] = side_value(s, j, k[j], x[s.idx[j]]);
+  const int shift = overflow_shift(s);
+  for (std::uint32_t j = 0; j < s.m.size(); ++j)
+    xh[s.idx[j]] = side_value(s, j, k[j], x[s.idx[j]], shift);
   return xh;
 }
 
@@ -547,7 +554,7 @@ inline RankOneResult rank_one_sweep(const std::vector<double>& x, const std::vec
     i = j;
   }
   const double lam_norm = interval_mid(sx, best_pos);
-  const double lam = fx.bounded ? std::ldexp(lam_norm, -sx.E) : lam_norm;
+  const double lam = fx.bounded ? std::ldexp(lam_norm, -sx.E) : std::ldexp(lam_norm, -overflow_shift(sx));
   RankOneResult r = finish(x, y, replay_state(sx, x, best_pos), lam, sx.E, fx, fy, quantize_y);
   r.breakpoints = groups;
   return r;
@@ -570,7 +577,8 @@ inline RankOneResult rank_one_reference(const std::vector<double>& x, const std:
     ends.push_back(j);
     i = j;
   }
-  const double scale = fx.bounded ? std::ldexp(1.0, -sx.E) : 1.0;  // normalized λ → original units
+  // normalized λ → original units
+  const double scale = std::ldexp(1.0, fx.bounded ? -sx.E : -overflow_shift(sx));
   double best = std::numeric_limits<double>::infinity(), best_lam = 1.0;
   std::vector<double> best_xh;
   for (std::size_t pos : ends) {
