@@ -5,11 +5,13 @@ namespace py = pybind11;
 
 void register_format(py::module_& m);
 void register_rank_one(py::module_& m);
+void register_factorize(py::module_& m);
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "scaleq C++ core (header-only library bound with pybind11)";
   register_format(m);
   register_rank_one(m);
+  register_factorize(m);
 #ifdef _OPENMP
   m.attr("openmp") = true;
 #else

@@ -14,6 +14,7 @@ True
 from __future__ import annotations
 
 from . import _core, bounds
+from .factorize import bit_reversal_permutation, butterfly_factorize
 from .formats import Format, as_format, round_nearest, to_dtype
 from .rank_one import RankOneResult, quantize_rank_one, quantize_rank_one_batch, rank_one_error
 
@@ -23,7 +24,9 @@ __all__ = [
     "Format",
     "RankOneResult",
     "as_format",
+    "bit_reversal_permutation",
     "bounds",
+    "butterfly_factorize",
     "cmake_dir",
     "get_include",
     "quantize_rank_one",

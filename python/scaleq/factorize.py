@@ -1,0 +1,151 @@
+"""Butterfly factorization of dense matrices (hierarchical, with error guarantees).
+
+Implements the hierarchical algorithm of Le, Zheng, Riccietti & Gribonval (2022, 2025):
+the chain of patterns is split recursively; each split of a matrix T ≈ L·R on fixed
+Kronecker-sparse supports decomposes into independent low-rank blocks solved exactly by
+truncated SVD (rank one for butterflies), in parallel in C++.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _core
+from ._validation import as_int, choice
+
+Pattern = tuple[int, int, int, int]
+
+
+def _is_pow2(n: int) -> bool:
+    return n >= 1 and (n & (n - 1)) == 0
+
+
+def bit_reversal_permutation(n: int) -> np.ndarray:
+    """Indices ``perm`` with ``perm[k]`` = k with its log2(n) bits reversed.
+
+    Examples
+    --------
+    >>> scaleq.bit_reversal_permutation(8)
+    array([0, 4, 2, 6, 1, 5, 3, 7])
+    """
+    n = as_int(n, "n", low=1)
+    if not _is_pow2(n):
+        raise ValueError(f"n must be a power of two, got {n}")
+    bits = n.bit_length() - 1
+    k = np.arange(n)
+    r = np.zeros(n, dtype=np.int64)
+    for b in range(bits):
+        r |= ((k >> b) & 1) << (bits - 1 - b)
+    return r
+
+
+def _square_dyadic(n: int) -> list[Pattern]:
+    J = n.bit_length() - 1
+    return [(2 ** (l - 1), 2, 2, 2 ** (J - l)) for l in range(1, J + 1)]
+
+
+def _as_patterns(patterns: object, shape: tuple[int, int]) -> list[Pattern]:
+    if patterns is None:
+        m, n = shape
+        if m != n:
+            raise ValueError(f"M must be square for the default square-dyadic patterns, got shape {shape}")
+        if not _is_pow2(n) or n < 2:
+            raise ValueError(f"M's size must be a power of two >= 2 for square-dyadic patterns, got {n}")
+        return _square_dyadic(n)
+    out = []
+    for k, p in enumerate(patterns):
+        try:
+            t = tuple(int(v) for v in p)
+        except (TypeError, ValueError):
+            raise TypeError(f"patterns[{k}] must be a tuple of 4 ints (a, b, c, d), got {p!r}") from None
+        if len(t) != 4 or min(t) < 1:
+            raise ValueError(f"patterns[{k}] must be 4 positive ints (a, b, c, d), got {p!r}")
+        out.append(t)
+    if not out:
+        raise ValueError("patterns must be non-empty")
+    return out
+
+
+def butterfly_factorize(
+    M: object,
+    patterns: "list[Pattern] | None" = None,
+    order: str = "balanced",
+    perm: "np.ndarray | str | None" = None,
+) -> list[np.ndarray]:
+    """Factor a dense matrix into Kronecker-sparse factors with prescribed patterns.
+
+    Parameters
+    ----------
+    M : array_like, shape (m, n)
+        Real or complex matrix (finite).
+    patterns : list of (a, b, c, d), optional
+        Chainable patterns of the factors, left to right; default: square-dyadic
+        butterfly ``(2^(l-1), 2, 2, 2^(J-l))``, l = 1..J, for n = 2^J.
+    order : {"balanced", "l2r", "r2l"}
+        Order of the hierarchical splits (balanced tree, peel the left factor first, or
+        the right one first).
+    perm : array of int, "bitrev" or None
+        Factor ``M[:, perm]`` instead of M, i.e. M ≈ B·P with P the permutation matrix
+        ``I[perm, :]``. ``"bitrev"`` is the bit-reversal permutation (the DFT needs it).
+
+    Returns
+    -------
+    list of numpy.ndarray
+        The factors' values, each of shape (a, b, c, d) (lazylinop's ks_values).
+
+    Examples
+    --------
+    >>> F = np.fft.fft(np.eye(16))
+    >>> factors = scaleq.butterfly_factorize(F, perm="bitrev")
+    >>> [f.shape for f in factors][:2]
+    [(1, 2, 2, 8), (2, 2, 2, 4)]
+    """
+    A = np.asarray(M)
+    if A.ndim != 2:
+        raise ValueError(f"M must be 2-D, got shape {A.shape}")
+    if not (np.issubdtype(A.dtype, np.number) or A.dtype == np.bool_):
+        raise TypeError(f"M must be numeric, got dtype {A.dtype}")
+    is_complex = np.iscomplexobj(A)
+    A = np.ascontiguousarray(A, dtype=np.complex128 if is_complex else np.float64)
+    if not np.all(np.isfinite(A)):
+        raise ValueError("M contains NaN or Inf")
+    choice(order, "order", ("balanced", "l2r", "r2l"))
+    perm_list: list[int] = []
+    if perm is not None:
+        if isinstance(perm, str):
+            if perm != "bitrev":
+                raise ValueError(f"perm must be an index array, 'bitrev' or None, got {perm!r}")
+            perm = bit_reversal_permutation(A.shape[1])
+        p = np.asarray(perm)
+        if p.shape != (A.shape[1],) or not np.issubdtype(p.dtype, np.integer) or not np.array_equal(
+                np.sort(p), np.arange(A.shape[1])):
+            raise ValueError(f"perm must be a permutation of range({A.shape[1]})")
+        perm_list = p.astype(np.int64).tolist()  # applied in C++ while copying M
+    pats = _as_patterns(patterns, A.shape)
+    f = _core.butterfly_factorize_complex if is_complex else _core.butterfly_factorize_real
+    return list(f(A, pats, order, perm_list))
+
+
+def dft_ks_values(n: int) -> list[np.ndarray]:
+    """Exact factors of the DFT (radix-2 decimation in time): F_n = B_1⋯B_J·P_bitrev, where
+    ``B_l = I_{2^(l-1)} ⊗ [[I, D], [I, -D]]``, D = diag(ω^k), ω = exp(−2πi/2^(J−l+1)).
+
+    Examples
+    --------
+    >>> vals = scaleq.factorize.dft_ks_values(4)
+    >>> [v.shape for v in vals]
+    [(1, 2, 2, 2), (2, 2, 2, 1)]
+    """
+    n = as_int(n, "n", low=2)
+    if not _is_pow2(n):
+        raise ValueError(f"n must be a power of two, got {n}")
+    out = []
+    for a, b, c, d in _square_dyadic(n):
+        w = np.exp(-2j * np.pi * np.arange(d) / (2 * d))
+        v = np.empty((a, 2, 2, d), dtype=np.complex128)
+        v[:, 0, 0, :] = 1
+        v[:, 0, 1, :] = w
+        v[:, 1, 0, :] = 1
+        v[:, 1, 1, :] = -w
+        out.append(v)
+    return out
