@@ -149,3 +149,60 @@ def dft_ks_values(n: int) -> list[np.ndarray]:
         v[:, 1, 1, :] = -w
         out.append(v)
     return out
+
+
+def ks_apply(values: "list[np.ndarray]", X: np.ndarray) -> np.ndarray:
+    """Apply the chain ``B_1 ⋯ B_J`` (each factor as ks_values of shape (a, b, c, d)) to
+    ``X`` of shape (n, k), right to left, in plain numpy (used by experiments and tests;
+    the C++ apply lives in :class:`scaleq.Butterfly`).
+
+    Examples
+    --------
+    >>> vals = scaleq.factorize.dft_ks_values(8)
+    >>> np.allclose(scaleq.factorize.ks_apply(vals, np.eye(8)), np.fft.fft(np.eye(8))[:, scaleq.bit_reversal_permutation(8)])
+    True
+    """
+    Y = np.asarray(X)
+    k = Y.shape[1]
+    for V in reversed(values):
+        a, b, c, d = V.shape
+        Y = np.einsum("abcd,acdk->abdk", V, Y.reshape(a, c, d, k), optimize=True).reshape(a * b * d, k)
+    return Y
+
+
+def split_lower_bound(
+    M: object, patterns: "list[Pattern] | None" = None, perm: "np.ndarray | str | None" = None
+) -> float:
+    """A certified lower bound on the best relative error of *any* chain with these
+    patterns: every chain B_1⋯B_J is also a two-factor product L·R with L on the pattern
+    of B_1⋯B_k and R on that of B_(k+1)⋯B_J, and the best such pair is computed exactly
+    (class-wise SVD). The maximum over k is returned. Dividing the error of
+    :func:`butterfly_factorize` by it bounds its sub-optimality factor from above.
+
+    Examples
+    --------
+    >>> M = np.random.default_rng(0).standard_normal((16, 16))
+    >>> lb = scaleq.factorize.split_lower_bound(M)
+    >>> vals = scaleq.butterfly_factorize(M)
+    >>> err = np.linalg.norm(scaleq.factorize.ks_apply(vals, np.eye(16)) - M) / np.linalg.norm(M)
+    >>> bool(lb <= err + 1e-12)
+    True
+    """
+    A = np.asarray(M)
+    pats = _as_patterns(patterns, A.shape)
+    if len(pats) < 2:
+        return 0.0
+    if perm is not None:
+        p = bit_reversal_permutation(A.shape[1]) if isinstance(perm, str) and perm == "bitrev" else np.asarray(perm)
+        A = A[:, p]
+    norm = np.linalg.norm(A)
+    best = 0.0
+    for k in range(1, len(pats)):
+        left, right = pats[0], pats[k]
+        for q in pats[1:k]:
+            left = tuple(_core.pattern_product(left, q))
+        for q in pats[k + 1:]:
+            right = tuple(_core.pattern_product(right, q))
+        vals = butterfly_factorize(A, patterns=[left, right])
+        best = max(best, float(np.linalg.norm(ks_apply(vals, np.eye(A.shape[1])) - A) / norm))
+    return best
