@@ -143,4 +143,4 @@ def test_reproduce_dao2019_quick(capsys):
     assert main(["reproduce", "dao2019", "--n", "16,32", "--transforms", "dft,hadamard,dct2-lift,gaussian"]) == 0
     out = capsys.readouterr().out
     rows = [l.split() for l in out.splitlines() if l.strip().startswith(("dft", "hadamard", "dct2-lift"))]
-    assert len(rows) == 6 and all(float(r[3]) < 1e-12 for r in rows)
+    assert len(rows) == 6 and all(float(r[4]) < 1e-12 for r in rows)
