@@ -142,5 +142,6 @@ def test_reproduce_dao2019_quick(capsys):
     from scaleq.cli import main
     assert main(["reproduce", "dao2019", "--n", "16,32", "--transforms", "dft,hadamard,dct2-lift,gaussian"]) == 0
     out = capsys.readouterr().out
-    rows = [l.split() for l in out.splitlines() if l.strip().startswith(("dft", "hadamard", "dct2-lift"))]
+    rows = [r for r in (l.split() for l in out.splitlines())
+            if len(r) > 4 and r[0] in ("dft", "hadamard", "dct2-lift") and r[1].isdigit()]
     assert len(rows) == 6 and all(float(r[4]) < 1e-12 for r in rows)
