@@ -14,6 +14,8 @@ True
 from __future__ import annotations
 
 from . import _core, bounds
+from .butterfly import Butterfly, monarch_patterns, relative_error, relative_error_probe, square_dyadic_patterns
+from .chain_quant import ChainQuantResult, quantize_chain
 from .factorize import bit_reversal_permutation, butterfly_factorize
 from .formats import Format, as_format, round_nearest, to_dtype
 from .rank_one import RankOneResult, quantize_rank_one, quantize_rank_one_batch, rank_one_error
@@ -21,6 +23,8 @@ from .rank_one import RankOneResult, quantize_rank_one, quantize_rank_one_batch,
 __version__ = "0.1.0"
 
 __all__ = [
+    "Butterfly",
+    "ChainQuantResult",
     "Format",
     "RankOneResult",
     "as_format",
@@ -29,6 +33,11 @@ __all__ = [
     "butterfly_factorize",
     "cmake_dir",
     "get_include",
+    "monarch_patterns",
+    "quantize_chain",
+    "relative_error",
+    "relative_error_probe",
+    "square_dyadic_patterns",
     "quantize_rank_one",
     "quantize_rank_one_batch",
     "rank_one_error",

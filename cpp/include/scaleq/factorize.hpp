@@ -2,10 +2,6 @@
 // (Le, Zheng, Riccietti, Gribonval: "Fast learning of fast transforms, with guarantees",
 // 2022; "Butterfly factorization with error guarantees", 2025).
 //
-// A factor with pattern (a,b,c,d) has support I_a ⊗ 1_{b×c} ⊗ I_d and stores values
-// V[a][b][c][d] (lazylinop's ks_values convention, DESIGN.md §4). Consecutive patterns
-// P, Q multiply into the pattern (P.a, P.b·P.d/Q.d, Q.c·Q.a/P.a, Q.d).
-//
 // Splitting T ≈ L·R with L on P and R on Q: every middle index q reaches the rows
 // (i_a, ·, i_d) of L and the columns (j_a, ·, j_d) of R, so q belongs to the class
 // (i_a, i_d, j_a, j_d). Different classes touch disjoint entries of L·R, hence the
@@ -25,35 +21,9 @@
 #include <type_traits>
 #include <vector>
 
+#include "scaleq/kron_sparse.hpp"
+
 namespace scaleq {
-
-struct Pattern {
-  std::int64_t a = 1, b = 1, c = 1, d = 1;
-  std::int64_t rows() const { return a * b * d; }
-  std::int64_t cols() const { return a * c * d; }
-  std::int64_t nnz() const { return a * b * c * d; }
-  bool operator==(const Pattern& o) const { return a == o.a && b == o.b && c == o.c && d == o.d; }
-  std::string str() const {
-    return "(" + std::to_string(a) + "," + std::to_string(b) + "," + std::to_string(c) + "," + std::to_string(d) + ")";
-  }
-};
-
-// Whether P·Q is again Kronecker-sparse with the pattern given by pattern_product.
-inline bool chainable(const Pattern& p, const Pattern& q) {
-  return p.cols() == q.rows() && q.a % p.a == 0 && p.d % q.d == 0;
-}
-
-inline Pattern pattern_product(const Pattern& p, const Pattern& q) {
-  if (!chainable(p, q))
-    throw std::invalid_argument("patterns " + p.str() + " and " + q.str() + " are not chainable");
-  return {p.a, p.b * (p.d / q.d), q.c * (q.a / p.a), q.d};
-}
-
-inline Pattern chain_pattern(const std::vector<Pattern>& pats, std::size_t lo, std::size_t hi) {
-  Pattern r = pats[lo];
-  for (std::size_t k = lo + 1; k < hi; ++k) r = pattern_product(r, pats[k]);
-  return r;
-}
 
 // A matrix stored on its Kronecker-sparse support. A dense m×n matrix is pattern (1,m,n,1).
 template <class Scalar>
@@ -83,8 +53,8 @@ inline Scalar conj_if_complex(const Scalar& s) {
 
 // Leading singular triple of a block by power iteration (u ← Bv, v ← Bᴴu), started from
 // the largest column: an exact rank-one block (a butterfly) converges at once. Returns
-// false when the spectral gap is too small to converge quickly (the caller then uses a
-// full SVD).
+// false when the spectral gap is too small to converge in a few steps (the caller then
+// uses an eigensolver).
 template <class Mat, class Vec>
 bool top_singular_pair(const Mat& B, Vec& u, Vec& v, double& sigma) {
   Eigen::Index j;
@@ -92,7 +62,7 @@ bool top_singular_pair(const Mat& B, Vec& u, Vec& v, double& sigma) {
   v = Vec::Zero(B.cols());
   v(j) = 1.0;
   double prev = -1.0;
-  for (int it = 0; it < 400; ++it) {
+  for (int it = 0; it < 12; ++it) {  // exact rank one converges at once; else the caller's eigensolver
     u = B * v;
     const double nu = u.norm();
     if (nu == 0.0) {
@@ -170,7 +140,26 @@ void split_two(const KSMatrix<Scalar>& T, const Pattern& P, const Pattern& Q, KS
       Eigen::Matrix<double, Eigen::Dynamic, 1> S;
       Eigen::Matrix<Scalar, Eigen::Dynamic, 1> u1, v1;
       double s1 = 0.0;
-      if (r == 1 && std::min(P.b, Q.c) > 4 && top_singular_pair(blk, u1, v1, s1)) {
+      if (r == 1 && std::min(P.b, Q.c) > 4) {
+        if (!top_singular_pair(blk, u1, v1, s1)) {
+          // small spectral gap: leading eigenvector of the smaller Gram matrix, far cheaper
+          // than a full SVD for the single pair that is kept
+          const bool tall = P.b >= Q.c;
+          const Mat G = tall ? Mat(blk.adjoint() * blk) : Mat(blk * blk.adjoint());
+          Eigen::SelfAdjointEigenSolver<Mat> es(G);
+          const Eigen::Matrix<Scalar, Eigen::Dynamic, 1> w = es.eigenvectors().col(G.rows() - 1);
+          if (tall) {
+            v1 = w;
+            u1 = blk * v1;
+            s1 = u1.norm();
+            if (s1 > 0) u1 /= s1;
+          } else {
+            u1 = w;
+            v1 = blk.adjoint() * u1;
+            s1 = v1.norm();
+            if (s1 > 0) v1 /= s1;
+          }
+        }
         U = u1;
         V = v1;
         S.resize(1);

@@ -1,6 +1,8 @@
 // Umbrella header: everything scaleq offers to C++ users.
 #pragma once
 
+#include "scaleq/chain_quant.hpp"
 #include "scaleq/factorize.hpp"
 #include "scaleq/format.hpp"
+#include "scaleq/kron_sparse.hpp"
 #include "scaleq/rank_one.hpp"

@@ -1,0 +1,270 @@
+// Quantization of chains of Kronecker-sparse factors by chains of rank-one problems
+// (Gribonval, Mary, Riccietti, Algorithm 2 and variants). Never forms a product of factors.
+//
+// For consecutive factors B_k, B_(k+1), column j of B_k and row j of B_(k+1) form the
+// rank-one block x_j y_jᵀ of the pair's product; for butterflies the blocks of different j
+// have disjoint supports, so the pair splits into independent rank-one problems.
+//  * l2r (Algorithm 2): each column of the current factor is quantized with ŷ free
+//    (x̂ = round(λx), only its direction matters), its μ is pushed into row j of the next
+//    factor; the last pair is solved with both sides quantized.
+//  * r2l: the same on the transposed chain. pairwise: (B_1,B_2), (B_3,B_4), ... jointly.
+//  * rtn: every entry rounded.
+// Bounded formats: every factor k has a power-of-two scale s_k; its codes s_k·B̂_k lie in the
+// format. rtn takes s_k = 2^e bringing max|B_k| into the top binade; the rank-one methods
+// one binade lower (headroom for λ ∈ [1, 2)) and keep each λ in [1, 2) as for F_t.
+#pragma once
+
+#include <cmath>
+#include <complex>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "scaleq/format.hpp"
+#include "scaleq/kron_sparse.hpp"
+#include "scaleq/rank_one.hpp"
+
+namespace scaleq {
+
+enum class ChainMethod { rtn, l2r, r2l, pairwise };
+
+struct ChainQuantResult {
+  std::vector<std::vector<double>> values;  // quantized factors (the real values they stand for)
+  std::vector<double> scales;               // stored codes = values·scale, in the format
+  std::vector<std::vector<double>> lam;     // per factor: λ of each column (empty when not used)
+  std::vector<std::vector<double>> mu;      // per factor: μ pushed into each row of the next one
+};
+
+namespace detail {
+
+// Column j of a factor: its b entries sit at stride c·d from ((ja·b)·c + jc)·d + jd.
+inline std::vector<double> factor_column(const Pattern& p, const std::vector<double>& v, std::int64_t j) {
+  const std::int64_t ja = j / (p.c * p.d), jc = (j / p.d) % p.c, jd = j % p.d;
+  std::vector<double> out(std::size_t(p.b));
+  for (std::int64_t ib = 0; ib < p.b; ++ib) out[std::size_t(ib)] = v[std::size_t(((ja * p.b + ib) * p.c + jc) * p.d + jd)];
+  return out;
+}
+inline void set_factor_column(const Pattern& p, std::vector<double>& v, std::int64_t j, const std::vector<double>& x) {
+  const std::int64_t ja = j / (p.c * p.d), jc = (j / p.d) % p.c, jd = j % p.d;
+  for (std::int64_t ib = 0; ib < p.b; ++ib) v[std::size_t(((ja * p.b + ib) * p.c + jc) * p.d + jd)] = x[std::size_t(ib)];
+}
+// Row i of a factor: its c entries sit at stride d from ((ia·b + ib)·c)·d + id.
+inline std::vector<double> factor_row(const Pattern& p, const std::vector<double>& v, std::int64_t i) {
+  const std::int64_t ia = i / (p.b * p.d), ib = (i / p.d) % p.b, id = i % p.d;
+  std::vector<double> out(std::size_t(p.c));
+  for (std::int64_t jc = 0; jc < p.c; ++jc) out[std::size_t(jc)] = v[std::size_t(((ia * p.b + ib) * p.c + jc) * p.d + id)];
+  return out;
+}
+inline void scale_factor_row(const Pattern& p, std::vector<double>& v, std::int64_t i, double s) {
+  const std::int64_t ia = i / (p.b * p.d), ib = (i / p.d) % p.b, id = i % p.d;
+  for (std::int64_t jc = 0; jc < p.c; ++jc) v[std::size_t(((ia * p.b + ib) * p.c + jc) * p.d + id)] *= s;
+}
+inline void set_factor_row(const Pattern& p, std::vector<double>& v, std::int64_t i, const std::vector<double>& y) {
+  const std::int64_t ia = i / (p.b * p.d), ib = (i / p.d) % p.b, id = i % p.d;
+  for (std::int64_t jc = 0; jc < p.c; ++jc) v[std::size_t(((ia * p.b + ib) * p.c + jc) * p.d + id)] = y[std::size_t(jc)];
+}
+
+// Power of two 2^e with max|v|·2^e in (max/2, max] for bounded formats; 1 otherwise.
+inline double rtn_scale(const std::vector<double>& v, const Format& f) {
+  if (!f.bounded) return 1.0;
+  double m = 0.0;
+  for (double a : v) m = std::max(m, std::fabs(a));
+  if (m == 0.0) return 1.0;
+  return std::ldexp(1.0, int(std::floor(std::log2(f.max_value / m))));
+}
+
+inline std::vector<double> rtn_values(const std::vector<double>& v, const Format& f, double& scale) {
+  scale = rtn_scale(v, f);
+  std::vector<double> out(v.size());
+  for (std::size_t i = 0; i < v.size(); ++i) out[i] = f.round_saturating(v[i] * scale) / scale;
+  return out;
+}
+
+// Bounded formats work on 2^e·B_k, the power of two putting max|B_k| in (max/4, max/2]:
+// one binade of headroom for λ ∈ [1, 2). The codes round(λ·2^e·x) lie in the format and
+// the factor's values are codes/2^e (μ = xᵀx̂/‖x̂‖² is the same in both units).
+inline double working_scale(const std::vector<double>& v, const Format& f) {
+  if (!f.bounded) return 1.0;
+  double m = 0.0;
+  for (double a : v) m = std::max(m, std::fabs(a));
+  if (m == 0.0) return 1.0;
+  return std::ldexp(1.0, int(std::floor(std::log2(f.max_value / m))) - 1);
+}
+
+// λ ↦ round(λx) is 2-periodic inside a bounded format's normal range, so an optimum is
+// attained in several binades and the solver reports the lowest λ. Bring λ back into
+// [1, 2) — as for F_t, so that the pushed μ stay in (1/2, 1] and nothing drifts along the
+// chain — by the power-of-two shift of x̂, when that shift is exact (same direction, same
+// cost; a downward shift can lose subnormal bits and is then not taken).
+inline void shift_lambda_to_unit_octave(RankOneResult& q, const Format& f) {
+  if (!f.bounded || q.lam <= 0.0) return;
+  const int k = -int(std::floor(std::log2(q.lam)));
+  if (k == 0) return;
+  std::vector<double> x(q.x.size());
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    x[i] = std::ldexp(q.x[i], k);
+    if (f.round_saturating(x[i]) != x[i] || std::fabs(x[i]) > f.max_value) return;
+  }
+  q.x = std::move(x);
+  q.lam = std::ldexp(q.lam, k);
+  q.mu = std::ldexp(q.mu, -k);
+}
+
+// Quantize the pair (B_k = left, B_(k+1) = right) jointly, column j with row j, both sides.
+inline std::vector<double> scaled(std::vector<double> v, double s) {
+  for (double& a : v) a *= s;
+  return v;
+}
+
+inline void joint_pair(const Pattern& pl, std::vector<double>& left, const Pattern& pr, std::vector<double>& right,
+                       const Format& f, std::vector<double>& lam, std::vector<double>& mu, double& scale_l,
+                       double& scale_r) {
+  const std::int64_t n = pl.cols();
+  scale_l = working_scale(left, f);
+  scale_r = working_scale(right, f);
+  std::vector<std::vector<double>> xs(static_cast<std::size_t>(n)), ys(static_cast<std::size_t>(n));
+  for (std::int64_t j = 0; j < n; ++j) {
+    xs[std::size_t(j)] = scaled(factor_column(pl, left, j), scale_l);
+    ys[std::size_t(j)] = scaled(factor_row(pr, right, j), scale_r);
+  }
+  const std::vector<RankOneResult> rs = rank_one_batch(xs, ys, f, f, true);
+  lam.resize(std::size_t(n));
+  mu.resize(std::size_t(n));
+  for (std::int64_t j = 0; j < n; ++j) {
+    set_factor_column(pl, left, j, scaled(rs[std::size_t(j)].x, 1.0 / scale_l));
+    set_factor_row(pr, right, j, scaled(rs[std::size_t(j)].y, 1.0 / scale_r));
+    lam[std::size_t(j)] = rs[std::size_t(j)].lam;
+    mu[std::size_t(j)] = rs[std::size_t(j)].mu;
+  }
+}
+
+inline ChainQuantResult quantize_l2r(const std::vector<Pattern>& pats, std::vector<std::vector<double>> vals,
+                                     const Format& f) {
+  const std::size_t J = pats.size();
+  ChainQuantResult r;
+  r.scales.assign(J, 1.0);
+  r.lam.assign(J, {});
+  r.mu.assign(J, {});
+  if (J == 1) {
+    r.values = {rtn_values(vals[0], f, r.scales[0])};
+    return r;
+  }
+  const std::vector<double> one{1.0};
+  for (std::size_t k = 0; k + 2 < J; ++k) {
+    const Pattern& p = pats[k];
+    const std::int64_t n = p.cols();
+    const double sk = r.scales[k] = working_scale(vals[k], f);
+    std::vector<std::vector<double>> xs(static_cast<std::size_t>(n)), ys(static_cast<std::size_t>(n), one);
+    for (std::int64_t j = 0; j < n; ++j) xs[std::size_t(j)] = scaled(factor_column(p, vals[k], j), sk);
+    // ŷ free: only x̂'s direction matters, y is irrelevant to the choice of λ
+    std::vector<RankOneResult> rs = rank_one_batch(xs, ys, f, f, false);
+    r.lam[k].resize(std::size_t(n));
+    r.mu[k].resize(std::size_t(n));
+    for (std::int64_t j = 0; j < n; ++j) {
+      RankOneResult& q = rs[std::size_t(j)];
+      shift_lambda_to_unit_octave(q, f);
+      set_factor_column(p, vals[k], j, scaled(q.x, 1.0 / sk));
+      scale_factor_row(pats[k + 1], vals[k + 1], j, q.mu);
+      r.lam[k][std::size_t(j)] = q.lam;
+      r.mu[k][std::size_t(j)] = q.mu;
+    }
+  }
+  joint_pair(pats[J - 2], vals[J - 2], pats[J - 1], vals[J - 1], f, r.lam[J - 2], r.mu[J - 2], r.scales[J - 2],
+             r.scales[J - 1]);
+  r.values = std::move(vals);
+  return r;
+}
+
+inline Pattern transposed(const Pattern& p) { return {p.a, p.c, p.b, p.d}; }
+
+inline ChainQuantResult quantize_r2l(const std::vector<Pattern>& pats, const std::vector<std::vector<double>>& vals,
+                                     const Format& f) {
+  // (B_1⋯B_J)ᵀ = B_Jᵀ⋯B_1ᵀ: run l2r on the transposed chain, transpose back.
+  const std::size_t J = pats.size();
+  std::vector<Pattern> tp(J);
+  std::vector<std::vector<double>> tv(J);
+  for (std::size_t k = 0; k < J; ++k) {
+    tp[k] = transposed(pats[J - 1 - k]);
+    tv[k] = ks_transpose_values(pats[J - 1 - k], vals[J - 1 - k].data());
+  }
+  ChainQuantResult t = quantize_l2r(tp, std::move(tv), f);
+  ChainQuantResult r;
+  r.values.resize(J);
+  r.scales.resize(J);
+  r.lam.resize(J);
+  r.mu.resize(J);
+  for (std::size_t k = 0; k < J; ++k) {
+    r.values[J - 1 - k] = ks_transpose_values(tp[k], t.values[k].data());
+    r.scales[J - 1 - k] = t.scales[k];
+    r.lam[J - 1 - k] = std::move(t.lam[k]);  // here: per row of B_(J−k), scalings of Bᵀ's columns
+    r.mu[J - 1 - k] = std::move(t.mu[k]);
+  }
+  return r;
+}
+
+inline ChainQuantResult quantize_pairwise(const std::vector<Pattern>& pats, std::vector<std::vector<double>> vals,
+                                          const Format& f) {
+  const std::size_t J = pats.size();
+  ChainQuantResult r;
+  r.scales.assign(J, 1.0);
+  r.lam.assign(J, {});
+  r.mu.assign(J, {});
+  for (std::size_t k = 0; k + 1 < J; k += 2)
+    joint_pair(pats[k], vals[k], pats[k + 1], vals[k + 1], f, r.lam[k], r.mu[k], r.scales[k], r.scales[k + 1]);
+  if (J % 2 == 1) vals[J - 1] = rtn_values(vals[J - 1], f, r.scales[J - 1]);
+  r.values = std::move(vals);
+  return r;
+}
+
+}  // namespace detail
+
+inline ChainQuantResult quantize_chain(const std::vector<Pattern>& pats, const std::vector<std::vector<double>>& vals,
+                                       const Format& f, ChainMethod method) {
+  check_chain(pats);
+  if (vals.size() != pats.size()) throw std::invalid_argument("one value array per pattern is required");
+  for (std::size_t k = 0; k < pats.size(); ++k) {
+    if (std::int64_t(vals[k].size()) != pats[k].nnz())
+      throw std::invalid_argument("factor " + std::to_string(k) + ": expected " + std::to_string(pats[k].nnz()) +
+                                  " values for pattern " + pats[k].str());
+    for (double a : vals[k])
+      if (!std::isfinite(a)) throw std::invalid_argument("factor " + std::to_string(k) + " contains NaN or Inf");
+  }
+  switch (method) {
+    case ChainMethod::l2r: return detail::quantize_l2r(pats, vals, f);
+    case ChainMethod::r2l: return detail::quantize_r2l(pats, vals, f);
+    case ChainMethod::pairwise: return detail::quantize_pairwise(pats, vals, f);
+    default: {
+      ChainQuantResult r;
+      r.scales.assign(pats.size(), 1.0);
+      r.lam.assign(pats.size(), {});
+      r.mu.assign(pats.size(), {});
+      for (std::size_t k = 0; k < pats.size(); ++k) r.values.push_back(detail::rtn_values(vals[k], f, r.scales[k]));
+      return r;
+    }
+  }
+}
+
+// ‖A − B‖_F / ‖A‖_F for two chains of the same shape, exactly: both are applied to
+// blocks of `block` columns of the identity and the differences accumulated, so no
+// n×n matrix is ever held and no cancellation between ‖A‖² and ‖B‖² occurs.
+template <class Scalar>
+double chain_relative_error(const std::vector<KSFactor<Scalar>>& A, const std::vector<KSFactor<Scalar>>& B,
+                            std::int64_t block = 128) {
+  const std::int64_t m = A.front().p.rows(), n = A.back().p.cols();
+  if (B.front().p.rows() != m || B.back().p.cols() != n) throw std::invalid_argument("chains must have the same shape");
+  double num = 0.0, den = 0.0;
+  for (std::int64_t c0 = 0; c0 < n; c0 += block) {
+    const std::int64_t w = std::min(block, n - c0);
+    std::vector<Scalar> E(std::size_t(n * w), Scalar(0));
+    for (std::int64_t j = 0; j < w; ++j) E[std::size_t((c0 + j) * w + j)] = Scalar(1);
+    const std::vector<Scalar> ya = ks_apply_chain(A, E.data(), w), yb = ks_apply_chain(B, E.data(), w);
+    for (std::size_t i = 0; i < ya.size(); ++i) {
+      num += std::norm(ya[i] - yb[i]);
+      den += std::norm(ya[i]);
+    }
+  }
+  return den > 0 ? std::sqrt(num / den) : (num > 0 ? INFINITY : 0.0);
+}
+
+}  // namespace scaleq
