@@ -189,6 +189,12 @@ inline int max_exponent(const std::vector<double>& v) {
   return e - 1;
 }
 
+// c·a² as an exact double-double (c a power of two)
+inline DD exact_square(double a, double c) {
+  const double p = a * a;
+  return {c * p, c * std::fma(a, a, -p)};
+}
+
 inline Side prepare_side(const std::vector<double>& v, const Format& f) {
   Side s;
   s.fmt = &f;
@@ -212,7 +218,7 @@ inline Side prepare_side(const std::vector<double>& v, const Format& f) {
       s.m.push_back(mant);
       s.ex.push_back(ei);
       s.c.push_back(std::ldexp(1.0, 2 * (ei - s.E)));  // may underflow to 0: negligible
-      s.norm2 = s.norm2 + s.c.back() * mant * mant;
+      s.norm2 = s.norm2 + exact_square(mant, s.c.back());
       // state on (1, first breakpoint): round(λ·mant) for λ slightly above 1
       const std::size_t klo = std::upper_bound(mids.begin(), mids.end(), mant) - mids.begin();
       const std::size_t khi = std::lower_bound(mids.begin(), mids.end(), 2.0 * mant) - mids.begin();
@@ -223,7 +229,7 @@ inline Side prepare_side(const std::vector<double>& v, const Format& f) {
       s.m.push_back(mi);
       s.ex.push_back(0);
       s.c.push_back(1.0);
-      s.norm2 = s.norm2 + mi * mi;
+      s.norm2 = s.norm2 + exact_square(mi, 1.0);
       s.k0.push_back(0);  // λ → 0+: everything rounds to 0
       for (std::size_t k = 0; k < mids.size(); ++k) {
         const double lam = mids[k] / mi;
@@ -252,13 +258,25 @@ inline double side_value(const Side& s, std::uint32_t coord, std::uint32_t k, do
   return std::copysign(std::ldexp(v, (s.fmt->bounded ? 0 : s.ex[coord]) - shift), sign);
 }
 
-// Contributions of grid index k of coordinate `coord` to vᵀv̂ and ‖v̂‖² (normalized units).
-inline double contrib1(const Side& s, std::uint32_t coord, std::uint32_t k) {
-  return s.c[coord] * s.m[coord] * s.grid.vals[k];
+// Contributions of grid index k of coordinate `coord` to vᵀv̂ and ‖v̂‖² (normalized units),
+// exactly: c is a power of two, c·m·v is an exact two-product (fma), v² has <= 2t bits.
+inline DD contrib1(const Side& s, std::uint32_t coord, std::uint32_t k) {
+  const double cm = s.c[coord] * s.m[coord], v = s.grid.vals[k];
+  const double p = cm * v;
+  return {p, std::fma(cm, v, -p)};
 }
-inline double contrib2(const Side& s, std::uint32_t coord, std::uint32_t k) {
+inline DD contrib2(const Side& s, std::uint32_t coord, std::uint32_t k) {
   const double v = s.grid.vals[k];
-  return s.c[coord] * v * v;
+  return {s.c[coord] * v * v, 0.0};
+}
+// Changes when coordinate `coord` moves from grid index k to k+1. Consecutive grid points
+// differ by a power of two, so both are exact doubles: A and B stay exact in double-double.
+inline double delta1(const Side& s, std::uint32_t coord, std::uint32_t k) {
+  return s.c[coord] * s.m[coord] * (s.grid.vals[k + 1] - s.grid.vals[k]);
+}
+inline double delta2(const Side& s, std::uint32_t coord, std::uint32_t k) {
+  const double a = s.grid.vals[k], b = s.grid.vals[k + 1];
+  return s.c[coord] * ((b - a) * (b + a));
 }
 
 // Prefix sums of yᵀŷ and ‖ŷ‖² over y's sorted breakpoints: entry p = state after p crossings.
@@ -280,8 +298,8 @@ struct PrefixTable {
     s2.push_back(b);
     for (const Breakpoint& bp : s.bps) {
       lam.push_back(bp.lam);
-      a = a + (contrib1(s, bp.coord, bp.k + 1) - contrib1(s, bp.coord, bp.k));
-      b = b + (contrib2(s, bp.coord, bp.k + 1) - contrib2(s, bp.coord, bp.k));
+      a = a + delta1(s, bp.coord, bp.k);
+      b = b + delta2(s, bp.coord, bp.k);
       s1.push_back(a);
       s2.push_back(b);
     }
@@ -535,19 +553,23 @@ inline RankOneResult rank_one_sweep(const std::vector<double>& x, const std::vec
   }
   auto eval = [&]() { return cost(ldexp(A, ashift), ldexp(B, 2 * ashift)); };
   DD best = eval();
+  // Mathematically equal costs (e.g. proportional x̂ when ŷ is free) differ here by
+  // double-double noise, ~1e-32 of the terms: a later state must beat the best by more
+  // than that to win, so exact ties keep the smallest λ (DESIGN.md §3).
+  const double tie_tol = 1e-28 * (quantize_y ? cost.x2y2.hi : cost.x2.hi);
   std::size_t best_pos = 0, groups = 0;
   const std::vector<Breakpoint>& bps = sx.bps;
   for (std::size_t i = 0; i < bps.size();) {
     std::size_t j = i;
     do {  // cross a group of exactly equal breakpoints together
       const Breakpoint& bp = bps[j];
-      A = A + (contrib1(sx, bp.coord, bp.k + 1) - contrib1(sx, bp.coord, bp.k));
-      B = B + (contrib2(sx, bp.coord, bp.k + 1) - contrib2(sx, bp.coord, bp.k));
+      A = A + delta1(sx, bp.coord, bp.k);
+      B = B + delta2(sx, bp.coord, bp.k);
       ++j;
     } while (j < bps.size() && sx.exact_equal(bps[j], bps[i]));
     ++groups;
     const DD c = eval();
-    if (c < best) {  // strict: ties keep the smallest λ
+    if ((c.hi - best.hi) + (c.lo - best.lo) < -tie_tol) {
       best = c;
       best_pos = j;
     }
