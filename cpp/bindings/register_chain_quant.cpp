@@ -80,7 +80,7 @@ void register_chain_quant(py::module_& m) {
         return d;
       },
       py::arg("factors"), py::arg("fmt"), py::arg("method"), "Quantize a chain of Kronecker-sparse factors.");
-  m.def("chain_relative_error_real", &rel_error<double>, py::arg("A"), py::arg("B"), py::arg("block") = 128);
+  m.def("chain_relative_error_real", &rel_error<double>, py::arg("A"), py::arg("B"), py::arg("block") = 32);
   m.def("chain_relative_error_complex", &rel_error<std::complex<double>>, py::arg("A"), py::arg("B"),
-        py::arg("block") = 128);
+        py::arg("block") = 32);
 }

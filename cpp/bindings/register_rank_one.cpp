@@ -32,10 +32,15 @@ py::dict solve(const DArray& x, const DArray& y, const Format& fx, const Format&
   return to_dict(r);
 }
 
+RankOneResult sweep(const std::vector<double>& x, const std::vector<double>& y, const Format& fx, const Format& fy,
+                    bool quantize_y) {
+  return scaleq::rank_one_sweep(x, y, fx, fy, quantize_y);
+}
+
 }  // namespace
 
 void register_rank_one(py::module_& m) {
-  m.def("rank_one_sweep", &solve<&scaleq::rank_one_sweep>, py::arg("x"), py::arg("y"), py::arg("fx"),
+  m.def("rank_one_sweep", &solve<&sweep>, py::arg("x"), py::arg("y"), py::arg("fx"),
         py::arg("fy"), py::arg("quantize_y") = true, "Optimal rank-one quantization by the breakpoint sweep.");
   m.def("rank_one_reference", &solve<&scaleq::rank_one_reference>, py::arg("x"), py::arg("y"), py::arg("fx"),
         py::arg("fy"), py::arg("quantize_y") = true, "The paper's Algorithm 1, literally.");

@@ -14,6 +14,12 @@
 #include <string>
 #include <vector>
 
+#ifdef _OPENMP
+#include <omp.h>
+#else
+inline int omp_in_parallel() { return 0; }
+#endif
+
 namespace scaleq {
 
 struct Pattern {
@@ -57,7 +63,7 @@ template <class Scalar>
 void ks_apply_factor(const KSFactor<Scalar>& F, const Scalar* X, Scalar* Y, std::int64_t k) {
   const Pattern& p = F.p;
   const std::int64_t ab = p.a * p.b;
-#pragma omp parallel for schedule(static) if (p.nnz() * k > (1 << 15))
+#pragma omp parallel for schedule(static) if (p.nnz() * k > (1 << 17) && !omp_in_parallel())
   for (std::int64_t q = 0; q < ab; ++q) {
     const std::int64_t ia = q / p.b, ib = q % p.b;
     Scalar* y = Y + (ia * p.b * p.d + ib * p.d) * k;

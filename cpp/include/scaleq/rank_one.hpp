@@ -66,6 +66,13 @@ inline DD operator*(DD a, DD b) {
   return quick_two_sum(p, e);
 }
 inline DD ldexp(DD a, int k) { return {std::ldexp(a.hi, k), std::ldexp(a.lo, k)}; }
+// 2^k for |k| < 1023 by building the exponent field (no libm call in hot loops)
+inline double pow2(int k) {
+  const std::uint64_t bits = std::uint64_t(k + 1023) << 52;
+  double r;
+  std::memcpy(&r, &bits, sizeof r);
+  return r;
+}
 inline bool operator<(DD a, DD b) { return a.hi < b.hi || (a.hi == b.hi && a.lo < b.lo); }
 
 // exact sign of p·q − r·s for doubles (products exact via fma)
@@ -128,7 +135,8 @@ struct Breakpoint {
 // Bounded:   m_i = |v'_i|, c_i = 1, and x̂ takes the absolute values vals (λ absorbs 2^E).
 struct Side {
   const Format* fmt = nullptr;
-  Grid grid;
+  std::shared_ptr<const Grid> grid_ptr;  // shared across a batch: built once per format
+  const Grid& grid() const { return *grid_ptr; }
   int E = 0;                     // normalization exponent
   std::vector<std::uint32_t> idx;  // original index of each nonzero coordinate
   std::vector<double> m, c;
@@ -139,11 +147,11 @@ struct Side {
 
   bool exact_less(const Breakpoint& a, const Breakpoint& b) const {
     // a.lam < b.lam  ⟺  mids[a.k]·m[b] < mids[b.k]·m[a]
-    return cross_compare(grid.mids[a.k], m[b.coord], grid.mids[b.k], m[a.coord]) < 0;
+    return cross_compare(grid().mids[a.k], m[b.coord], grid().mids[b.k], m[a.coord]) < 0;
   }
   bool exact_equal(const Breakpoint& a, const Breakpoint& b) const {
     return a.lam == b.lam &&
-           cross_compare(grid.mids[a.k], m[b.coord], grid.mids[b.k], m[a.coord]) == 0;
+           cross_compare(grid().mids[a.k], m[b.coord], grid().mids[b.k], m[a.coord]) == 0;
   }
 };
 
@@ -195,12 +203,17 @@ inline DD exact_square(double a, double c) {
   return {c * p, c * std::fma(a, a, -p)};
 }
 
-inline Side prepare_side(const std::vector<double>& v, const Format& f) {
+inline std::shared_ptr<const Grid> make_grid(const Format& f) {
+  return std::make_shared<const Grid>(f.bounded ? bounded_grid(f) : unbounded_grid(f.t));
+}
+
+inline Side prepare_side(const std::vector<double>& v, const Format& f, std::shared_ptr<const Grid> grid = nullptr) {
   Side s;
   s.fmt = &f;
-  s.grid = f.bounded ? bounded_grid(f) : unbounded_grid(f.t);
+  s.grid_ptr = grid ? std::move(grid) : make_grid(f);
   s.E = max_exponent(v);
-  const std::vector<double>& mids = s.grid.mids;
+  const std::vector<double>& mids = s.grid().mids;
+  std::vector<std::size_t> run_starts;  // each entry's breakpoints come out sorted: a run
   const double per_entry = f.bounded ? double(mids.size()) : std::ldexp(1.0, f.t - 1);
   if (per_entry * double(v.size()) > double(std::uint64_t(1) << 26))
     throw std::invalid_argument("rank-one quantization would enumerate " +
@@ -211,6 +224,7 @@ inline Side prepare_side(const std::vector<double>& v, const Format& f) {
     const double a = std::fabs(v[i]);
     const std::uint32_t coord = std::uint32_t(s.idx.size());
     s.idx.push_back(std::uint32_t(i));
+    run_starts.push_back(s.bps.size());
     if (!f.bounded) {
       int e;
       const double mant = 2.0 * std::frexp(a, &e);  // a = mant·2^(e−1)
@@ -240,7 +254,19 @@ inline Side prepare_side(const std::vector<double>& v, const Format& f) {
   }
   // Sort by the rounded key, then settle runs of equal keys exactly (division is
   // monotone, so only equal keys can be out of order).
-  radix_sort_by_lam(s.bps);
+  if (run_starts.size() <= 16) {
+    // few entries: merging their sorted runs beats sorting (batches of tiny problems)
+    run_starts.push_back(s.bps.size());
+    auto by_lam = [](const Breakpoint& a, const Breakpoint& b) { return a.lam < b.lam; };
+    for (std::size_t width = 1; width + 1 < run_starts.size(); width *= 2)
+      for (std::size_t r = 0; r + width + 1 < run_starts.size(); r += 2 * width) {
+        const std::size_t hi = std::min(r + 2 * width, run_starts.size() - 1);
+        std::inplace_merge(s.bps.begin() + run_starts[r], s.bps.begin() + run_starts[r + width],
+                           s.bps.begin() + run_starts[hi], by_lam);
+      }
+  } else {
+    radix_sort_by_lam(s.bps);
+  }
   for (std::size_t i = 0; i < s.bps.size();) {
     std::size_t j = i + 1;
     while (j < s.bps.size() && s.bps[j].lam == s.bps[i].lam) ++j;
@@ -254,28 +280,28 @@ inline Side prepare_side(const std::vector<double>& v, const Format& f) {
 
 // Value of coordinate `coord` (original units, divided by 2^shift) at grid index k.
 inline double side_value(const Side& s, std::uint32_t coord, std::uint32_t k, double sign, int shift = 0) {
-  const double v = s.grid.vals[k];
+  const double v = s.grid().vals[k];
   return std::copysign(std::ldexp(v, (s.fmt->bounded ? 0 : s.ex[coord]) - shift), sign);
 }
 
 // Contributions of grid index k of coordinate `coord` to vᵀv̂ and ‖v̂‖² (normalized units),
 // exactly: c is a power of two, c·m·v is an exact two-product (fma), v² has <= 2t bits.
 inline DD contrib1(const Side& s, std::uint32_t coord, std::uint32_t k) {
-  const double cm = s.c[coord] * s.m[coord], v = s.grid.vals[k];
+  const double cm = s.c[coord] * s.m[coord], v = s.grid().vals[k];
   const double p = cm * v;
   return {p, std::fma(cm, v, -p)};
 }
 inline DD contrib2(const Side& s, std::uint32_t coord, std::uint32_t k) {
-  const double v = s.grid.vals[k];
+  const double v = s.grid().vals[k];
   return {s.c[coord] * v * v, 0.0};
 }
 // Changes when coordinate `coord` moves from grid index k to k+1. Consecutive grid points
 // differ by a power of two, so both are exact doubles: A and B stay exact in double-double.
 inline double delta1(const Side& s, std::uint32_t coord, std::uint32_t k) {
-  return s.c[coord] * s.m[coord] * (s.grid.vals[k + 1] - s.grid.vals[k]);
+  return s.c[coord] * s.m[coord] * (s.grid().vals[k + 1] - s.grid().vals[k]);
 }
 inline double delta2(const Side& s, std::uint32_t coord, std::uint32_t k) {
-  const double a = s.grid.vals[k], b = s.grid.vals[k + 1];
+  const double a = s.grid().vals[k], b = s.grid().vals[k + 1];
   return s.c[coord] * ((b - a) * (b + a));
 }
 
@@ -488,8 +514,19 @@ struct CostModel {
       shift = -sy->E;
     }
     const std::size_t p = table->count_below(nu);
-    const DD s1 = ldexp(table->s1[p], shift), s2 = ldexp(table->s2[p], 2 * shift);
-    return x2y2 + -ldexp(A * s1, 1) + B * s2;
+    DD s1 = table->s1[p], s2 = table->s2[p];
+    if (shift != 0) {
+      if (shift > -500 && shift < 500) {  // exact power-of-two products, no libm call
+        const double b = pow2(shift), b2 = b * b;
+        s1 = {s1.hi * b, s1.lo * b};
+        s2 = {s2.hi * b2, s2.lo * b2};
+      } else {
+        s1 = ldexp(s1, shift);
+        s2 = ldexp(s2, 2 * shift);
+      }
+    }
+    const DD as1 = A * s1;
+    return x2y2 + DD{-2.0 * as1.hi, -2.0 * as1.lo} + B * s2;
   }
 };
 
@@ -499,14 +536,16 @@ struct CostModel {
 // Cost O((m+n)·G·log(m+n)) with G = 2^(t−1) breakpoints per entry (unbounded F_t) or the
 // number of positive values of a bounded format.
 inline RankOneResult rank_one_sweep(const std::vector<double>& x, const std::vector<double>& y,
-                                    const Format& fx, const Format& fy, bool quantize_y = true) {
+                                    const Format& fx, const Format& fy, bool quantize_y = true,
+                                    std::shared_ptr<const detail::Grid> gx = nullptr,
+                                    std::shared_ptr<const detail::Grid> gy = nullptr) {
   using namespace detail;
   check_vector(x, "x");
   check_vector(y, "y");
   if (is_zero(x) || is_zero(y)) return trivial_result(x, y, fx, fy, quantize_y);
   // Loop over the shorter vector's breakpoints (the problem is symmetric when ŷ is quantized).
   if (quantize_y && y.size() < x.size()) {
-    RankOneResult r = rank_one_sweep(y, x, fy, fx, true);
+    RankOneResult r = rank_one_sweep(y, x, fy, fx, true, gy, gx);
     std::swap(r.x, r.y);
     std::swap(r.lam, r.mu);
     return r;
@@ -522,7 +561,7 @@ inline RankOneResult rank_one_sweep(const std::vector<double>& x, const std::vec
 #pragma omp section
     {
       try {
-        sx = prepare_side(x, fx);
+        sx = prepare_side(x, fx, gx);
       } catch (...) {
         err_x = std::current_exception();
       }
@@ -531,7 +570,7 @@ inline RankOneResult rank_one_sweep(const std::vector<double>& x, const std::vec
     {
       if (quantize_y) {
         try {
-          sy = prepare_side(y, fy);
+          sy = prepare_side(y, fy, gy);
           table = std::make_unique<PrefixTable>(sy);
         } catch (...) {
           err_y = std::current_exception();
@@ -551,7 +590,7 @@ inline RankOneResult rank_one_sweep(const std::vector<double>& x, const std::vec
     A = A + contrib1(sx, j, sx.k0[j]);
     B = B + contrib2(sx, j, sx.k0[j]);
   }
-  auto eval = [&]() { return cost(ldexp(A, ashift), ldexp(B, 2 * ashift)); };
+  auto eval = [&]() { return ashift == 0 ? cost(A, B) : cost(ldexp(A, ashift), ldexp(B, 2 * ashift)); };
   DD best = eval();
   // Mathematically equal costs (e.g. proportional x̂ when ŷ is free) differ here by
   // double-double noise, ~1e-32 of the terms: a later state must beat the best by more
@@ -568,6 +607,14 @@ inline RankOneResult rank_one_sweep(const std::vector<double>& x, const std::vec
       ++j;
     } while (j < bps.size() && sx.exact_equal(bps[j], bps[i]));
     ++groups;
+    // ŷ free: a plain-double estimate of ‖x‖² − A²/B (error ~1e-16·‖x‖²) rules out most
+    // states before the double-double evaluation.
+    if (!quantize_y && B.hi > 0.0) {  // A²/B is invariant under the 2^ashift rescaling
+      if (cost.x2.hi - A.hi * (A.hi / B.hi) > best.hi + 1e-12 * cost.x2.hi) {
+        i = j;
+        continue;
+      }
+    }
     const DD c = eval();
     if ((c.hi - best.hi) + (c.lo - best.lo) < -tie_tol) {
       best = c;
@@ -628,11 +675,14 @@ inline std::vector<RankOneResult> rank_one_batch(const std::vector<std::vector<d
   if (xs.size() != ys.size()) throw std::invalid_argument("xs and ys must have the same number of problems");
   std::vector<RankOneResult> out(xs.size());
   std::vector<std::exception_ptr> errors(xs.size());
+  if (xs.empty()) return out;
+  const auto gx = detail::make_grid(fx);
+  const auto gy = quantize_y ? detail::make_grid(fy) : nullptr;
   const std::ptrdiff_t n = static_cast<std::ptrdiff_t>(xs.size());
 #pragma omp parallel for schedule(dynamic, 1) if (n > 1)
   for (std::ptrdiff_t k = 0; k < n; ++k) {
     try {
-      out[k] = rank_one_sweep(xs[k], ys[k], fx, fy, quantize_y);
+      out[k] = rank_one_sweep(xs[k], ys[k], fx, fy, quantize_y, gx, gy);
     } catch (...) {
       errors[k] = std::current_exception();
     }
