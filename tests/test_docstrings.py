@@ -8,7 +8,7 @@ import pytest
 
 import scaleq
 
-MODULES = ["scaleq", "scaleq.formats", "scaleq.rank_one", "scaleq.bounds"]
+MODULES = ["scaleq", "scaleq.formats", "scaleq.rank_one", "scaleq.bounds", "scaleq.relu", "scaleq.experiments.relu"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -16,19 +16,29 @@ from __future__ import annotations
 from . import _core, bounds
 from .formats import Format, as_format, round_nearest, to_dtype
 from .rank_one import RankOneResult, quantize_rank_one, quantize_rank_one_batch, rank_one_error
+from .relu import (MLPQuantization, NeuronQuantization, equalize_mlp, mlp_forward, path_lifting_error,
+                   quantize_mlp, quantize_neuron, rescale_mlp)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Format",
+    "MLPQuantization",
+    "NeuronQuantization",
     "RankOneResult",
     "as_format",
     "bounds",
     "cmake_dir",
+    "equalize_mlp",
     "get_include",
+    "mlp_forward",
+    "path_lifting_error",
+    "quantize_mlp",
+    "quantize_neuron",
     "quantize_rank_one",
     "quantize_rank_one_batch",
     "rank_one_error",
+    "rescale_mlp",
     "round_nearest",
     "to_dtype",
 ]
