@@ -270,3 +270,33 @@ def test_cli_relu_without_sklearn(monkeypatch, capsys):
 
     assert main(["reproduce", "relu", "--formats", "t=3"]) == 1
     assert "pip install scikit-learn" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------ PyTorch bridge (optional)
+def test_torch_bridge():
+    torch = pytest.importorskip("torch")
+    from scaleq.relu_torch import quantize_sequential, sequential_to_mlp
+
+    torch.manual_seed(0)
+    m = torch.nn.Sequential(torch.nn.Linear(6, 16), torch.nn.ReLU(), torch.nn.Linear(16, 12), torch.nn.ReLU(),
+                            torch.nn.Linear(12, 3, bias=False))
+    ws, bs = sequential_to_mlp(m)
+    x = torch.randn(20, 6)
+    np.testing.assert_allclose(scaleq.mlp_forward(ws, bs, x.double().numpy()), m(x).detach().double().numpy(),
+                               rtol=1e-5, atol=1e-6)
+    for fmt in ("fp8_e4m3", "fp4_e2m1"):
+        qm, res = quantize_sequential(m, fmt, "data", calibration=x)
+        assert qm is not m and qm[0].weight.dtype == torch.float32
+        assert qm[4].bias is None
+        for lin, w, s in zip(list(qm)[::2], res.weights, res.scales):
+            q = lin.weight.detach().double().numpy()
+            np.testing.assert_array_equal(q, w)  # exact in float32
+            np.testing.assert_array_equal(scaleq.round_nearest(q / s, fmt), q / s)
+        np.testing.assert_allclose(qm(x).detach().double().numpy(), res.forward(x.double().numpy()),
+                                   rtol=1e-5, atol=1e-5)
+    # the original is untouched
+    np.testing.assert_array_equal(m[0].weight.detach().double().numpy(), ws[0])
+    with pytest.raises(ValueError, match="alternate Linear and ReLU"):
+        sequential_to_mlp(torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.Linear(4, 1)))
+    with pytest.raises(TypeError, match="Sequential"):
+        sequential_to_mlp(torch.nn.Linear(3, 4))

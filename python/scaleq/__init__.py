@@ -13,7 +13,7 @@ True
 
 from __future__ import annotations
 
-from . import _core, bounds
+from . import _core, bounds, relu_torch
 from .formats import Format, as_format, round_nearest, to_dtype
 from .rank_one import RankOneResult, quantize_rank_one, quantize_rank_one_batch, rank_one_error
 from .relu import (MLPQuantization, NeuronQuantization, equalize_mlp, mlp_forward, path_lifting_error,
@@ -38,6 +38,7 @@ __all__ = [
     "quantize_rank_one",
     "quantize_rank_one_batch",
     "rank_one_error",
+    "relu_torch",
     "rescale_mlp",
     "round_nearest",
     "to_dtype",
