@@ -8,7 +8,8 @@ import pytest
 
 import scaleq
 
-MODULES = ["scaleq", "scaleq.formats", "scaleq.rank_one", "scaleq.bounds", "scaleq.factorize"]
+MODULES = ["scaleq", "scaleq.formats", "scaleq.rank_one", "scaleq.bounds", "scaleq.factorize",
+           "scaleq.butterfly", "scaleq.chain_quant", "scaleq.relu", "scaleq.experiments.relu"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -13,35 +13,46 @@ True
 
 from __future__ import annotations
 
-from . import _core, bounds
+from . import _core, bounds, relu_torch
 from .butterfly import Butterfly, monarch_patterns, relative_error, relative_error_probe, square_dyadic_patterns
 from .chain_quant import ChainQuantResult, quantize_chain
 from .factorize import bit_reversal_permutation, butterfly_factorize
 from .formats import Format, as_format, round_nearest, to_dtype
 from .rank_one import RankOneResult, quantize_rank_one, quantize_rank_one_batch, rank_one_error
+from .relu import (MLPQuantization, NeuronQuantization, equalize_mlp, mlp_forward, path_lifting_error,
+                   quantize_mlp, quantize_neuron, rescale_mlp)
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Butterfly",
-    "ChainQuantResult",
-    "Format",
-    "RankOneResult",
     "as_format",
     "bit_reversal_permutation",
     "bounds",
+    "Butterfly",
     "butterfly_factorize",
+    "ChainQuantResult",
     "cmake_dir",
+    "equalize_mlp",
+    "Format",
     "get_include",
+    "mlp_forward",
+    "MLPQuantization",
     "monarch_patterns",
+    "NeuronQuantization",
+    "path_lifting_error",
     "quantize_chain",
-    "relative_error",
-    "relative_error_probe",
-    "square_dyadic_patterns",
+    "quantize_mlp",
+    "quantize_neuron",
     "quantize_rank_one",
     "quantize_rank_one_batch",
     "rank_one_error",
+    "RankOneResult",
+    "relative_error",
+    "relative_error_probe",
+    "relu_torch",
+    "rescale_mlp",
     "round_nearest",
+    "square_dyadic_patterns",
     "to_dtype",
 ]
 

@@ -62,7 +62,7 @@ class Butterfly:
     --------
     >>> B = scaleq.Butterfly.random(8, seed=0)
     >>> B.shape, B.patterns[0], B.nnz
-    ((8, 8), (1, 2, 2, 4), 96)
+    ((8, 8), (1, 2, 2, 4), 48)
     >>> x = np.arange(8.0)
     >>> np.allclose(B @ x, B.to_dense() @ x)
     True

@@ -41,7 +41,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 # Experiments that `scaleq reproduce NAME` runs: module (under scaleq.experiments) whose
 # add_parser(subparsers) registers NAME with its options and sets func.
-REPRODUCIBLE = ("rank_one_fig3", "dao2019")
+REPRODUCIBLE = ("rank_one_fig3", "dao2019", "relu")
 
 
 def build_parser() -> argparse.ArgumentParser:
