@@ -7,7 +7,7 @@ import pytest
 import scaleq
 from oracles_chain import algorithm2_l2r, chain_dense
 
-METHODS = ["rtn", "l2r", "r2l", "pairwise", "best"]
+METHODS = ["rtn", "l2r", "r2l", "pairwise", "m2m", "best"]
 
 
 @pytest.mark.parametrize("n,t", [(4, 2), (8, 3), (16, 4), (8, 5)])
@@ -40,14 +40,14 @@ def test_codes_lie_in_format(fmt, method):
 
 def test_methods_beat_rtn_on_most_instances():
     """At t >= 4 every rank-one method should be below RTN on >= 95% of instances."""
-    wins = {m: 0 for m in ("l2r", "r2l", "pairwise", "best")}
+    wins = {m: 0 for m in ("l2r", "r2l", "pairwise", "m2m", "best")}
     total = 0
     for seed in range(10):
         for t in (4, 6, 8):
             B = scaleq.Butterfly.random(64, seed=seed)
             r = scaleq.quantize_chain(B, t, "best")
             total += 1
-            for m in ("l2r", "r2l", "pairwise"):
+            for m in ("l2r", "r2l", "pairwise", "m2m"):
                 wins[m] += r.errors[m] < r.errors["rtn"]
             wins["best"] += r.error < r.rtn_error
     for m, w in wins.items():
@@ -98,3 +98,19 @@ def test_bad_input(kwargs, exc, match):
 def test_complex_chain_is_refused_clearly():
     with pytest.raises(ValueError, match="real"):
         scaleq.quantize_chain(scaleq.Butterfly.dft(8), 4)
+
+
+def test_reproduce_fig61_quick(tmp_path, capsys):
+    """Small version of the paper's Fig 6.1: the slopes separate RTN (~-1) from l2r (~-1.4)."""
+    import json
+
+    from scaleq.cli import main
+
+    out = tmp_path / "fig.json"
+    assert main(["reproduce", "fig6.1", "--n", "256", "--instances", "2", "--t", "3..9",
+                 "--methods", "rtn,l2r,best", "--json", str(out)]) == 0
+    res = json.loads(out.read_text())
+    assert -1.15 < res["slope"]["rtn"] < -0.85
+    assert res["slope"]["l2r"] < -1.2
+    assert all(b <= l for b, l in zip(res["mean"]["best"], res["mean"]["l2r"]))
+    assert "slope of log2" in capsys.readouterr().out

@@ -21,7 +21,8 @@ ChainMethod to_method(const std::string& s) {
   if (s == "l2r") return ChainMethod::l2r;
   if (s == "r2l") return ChainMethod::r2l;
   if (s == "pairwise") return ChainMethod::pairwise;
-  throw std::invalid_argument("method must be 'rtn', 'l2r', 'r2l' or 'pairwise', got '" + s + "'");
+  if (s == "m2m") return ChainMethod::m2m;
+  throw std::invalid_argument("method must be 'rtn', 'l2r', 'r2l', 'pairwise' or 'm2m', got '" + s + "'");
 }
 
 template <class Scalar>

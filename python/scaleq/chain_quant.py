@@ -11,7 +11,7 @@ from ._validation import choice
 from .butterfly import Butterfly, relative_error, relative_error_probe
 from .formats import Format, FormatLike, as_format
 
-METHODS = ("rtn", "l2r", "r2l", "pairwise", "best")
+METHODS = ("rtn", "l2r", "r2l", "pairwise", "m2m", "best")
 
 
 @dataclass
@@ -65,13 +65,16 @@ def quantize_chain(chain: Butterfly, fmt: FormatLike, method: str = "l2r", *, er
         Real chain with chainable patterns (square-dyadic, Monarch, general (a, b, c, d)).
     fmt : Format, str, dtype or int
         Target format (int t = the paper's F_t; bounded formats such as "fp8_e4m3").
-    method : {"rtn", "l2r", "r2l", "pairwise", "best"}
+    method : {"rtn", "l2r", "r2l", "pairwise", "m2m", "best"}
         ``"l2r"``: the paper's Algorithm 2 — each column of the current factor is quantized
         with the optimal rank-one scaling (ŷ free), its μ pushed into the next factor's
         row; the last pair solved with both sides quantized. O(nnz·2^t·log) — no product
         of factors is ever formed. ``"r2l"``: the mirror. ``"pairwise"``: pairs (B1,B2),
-        (B3,B4), ... solved jointly (an odd last factor is rounded). ``"rtn"``: every entry
-        rounded. ``"best"``: all of them, keeping the lowest exact product error.
+        (B3,B4), ... solved jointly (an odd last factor is rounded). ``"m2m"`` (scaleq's
+        variant): l2r steps on the left half, their mirror on the right half, the joint
+        step on the middle pair — measured on par with l2r (bench/RESULTS.md).
+        ``"rtn"``: every entry rounded. ``"best"``: all of them, keeping the lowest exact
+        product error.
     error : {"exact", "probe"}
         How to measure the product errors: exact (O(n·nnz)) or a 32-probe estimate.
 
@@ -103,7 +106,7 @@ def quantize_chain(chain: Butterfly, fmt: FormatLike, method: str = "l2r", *, er
     measure = relative_error if error == "exact" else relative_error_probe
     rtn_chain, rtn_d = _run(chain, f, "rtn")
     rtn_err = measure(chain, rtn_chain)
-    tried = ("rtn", "l2r", "r2l", "pairwise") if method == "best" else (method,)
+    tried = ("rtn", "l2r", "r2l", "pairwise", "m2m") if method == "best" else (method,)
     results = {}
     for m in tried:
         q, d = (rtn_chain, rtn_d) if m == "rtn" else _run(chain, f, m)

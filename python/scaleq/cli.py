@@ -29,6 +29,17 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         bar.close()
     print(rank_one_fig3.format_table(rows))
     print(f"\n({time.perf_counter() - t0:.1f} s)")
+
+    from .experiments import fig61
+
+    t1 = time.perf_counter()
+    print("\nButterfly quantization (paper §6, Fig 6.1, quick version): random orthonormal butterflies")
+    bar = _progress(3 * 10, "fig6.1")
+    res = fig61.run(n=1024, instances=3, ts=range(2, 12), methods=("rtn", "l2r"), seed=args.seed, progress=bar)
+    if bar is not None:
+        bar.close()
+    print(fig61.format_table(res))
+    print(f"({time.perf_counter() - t1:.1f} s; the full run: scaleq reproduce fig6.1)")
     if args.plot:
         try:
             rank_one_fig3.plot(rows, args.plot)
@@ -41,7 +52,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 # Experiments that `scaleq reproduce NAME` runs: module (under scaleq.experiments) whose
 # add_parser(subparsers) registers NAME with its options and sets func.
-REPRODUCIBLE = ("rank_one_fig3", "dao2019", "relu")
+REPRODUCIBLE = ("rank_one_fig3", "fig61", "dao2019", "relu")
 
 
 def build_parser() -> argparse.ArgumentParser:

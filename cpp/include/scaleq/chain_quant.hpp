@@ -27,7 +27,7 @@
 
 namespace scaleq {
 
-enum class ChainMethod { rtn, l2r, r2l, pairwise };
+enum class ChainMethod { rtn, l2r, r2l, pairwise, m2m };
 
 struct ChainQuantResult {
   std::vector<std::vector<double>> values;  // quantized factors (the real values they stand for)
@@ -203,6 +203,70 @@ inline ChainQuantResult quantize_r2l(const std::vector<Pattern>& pats, const std
   return r;
 }
 
+inline void scale_factor_column(const Pattern& p, std::vector<double>& v, std::int64_t j, double s) {
+  const std::int64_t ja = j / (p.c * p.d), jc = (j / p.d) % p.c, jd = j % p.d;
+  for (std::int64_t ib = 0; ib < p.b; ++ib) v[std::size_t(((ja * p.b + ib) * p.c + jc) * p.d + jd)] *= s;
+}
+
+// One ŷ-free step on the rows of factor k, pushing μ into the columns of factor k−1 (the
+// mirror of an l2r step).
+inline void free_rows_step(const std::vector<Pattern>& pats, std::vector<std::vector<double>>& vals, std::size_t k,
+                           const Format& f, ChainQuantResult& r) {
+  const Pattern& p = pats[k];
+  const std::int64_t n = p.rows();
+  const double sk = r.scales[k] = working_scale(vals[k], f);
+  std::vector<std::vector<double>> xs(static_cast<std::size_t>(n)), ys(static_cast<std::size_t>(n), {1.0});
+  for (std::int64_t i = 0; i < n; ++i) xs[std::size_t(i)] = scaled(factor_row(p, vals[k], i), sk);
+  std::vector<RankOneResult> rs = rank_one_batch(xs, ys, f, f, false);
+  r.lam[k].resize(std::size_t(n));
+  r.mu[k].resize(std::size_t(n));
+  for (std::int64_t i = 0; i < n; ++i) {
+    RankOneResult& q = rs[std::size_t(i)];
+    shift_lambda_to_unit_octave(q, f);
+    set_factor_row(p, vals[k], i, scaled(q.x, 1.0 / sk));
+    scale_factor_column(pats[k - 1], vals[k - 1], i, q.mu);
+    r.lam[k][std::size_t(i)] = q.lam;
+    r.mu[k][std::size_t(i)] = q.mu;
+  }
+}
+
+// Meet in the middle: l2r steps on the left half, their mirror on the right half, and the
+// joint step on the middle pair (scaleq's variant; same number of steps as Algorithm 2).
+inline ChainQuantResult quantize_m2m(const std::vector<Pattern>& pats, std::vector<std::vector<double>> vals,
+                                     const Format& f) {
+  const std::size_t J = pats.size();
+  if (J < 3) return quantize_l2r(pats, std::move(vals), f);
+  ChainQuantResult r;
+  r.scales.assign(J, 1.0);
+  r.lam.assign(J, {});
+  r.mu.assign(J, {});
+  const std::size_t mid = J / 2;  // joint pair (mid−1, mid)
+  const std::vector<double> one{1.0};
+  for (std::size_t k = 0; k + 1 < mid; ++k) {
+    const Pattern& p = pats[k];
+    const std::int64_t n = p.cols();
+    const double sk = r.scales[k] = working_scale(vals[k], f);
+    std::vector<std::vector<double>> xs(static_cast<std::size_t>(n)), ys(static_cast<std::size_t>(n), one);
+    for (std::int64_t j = 0; j < n; ++j) xs[std::size_t(j)] = scaled(factor_column(p, vals[k], j), sk);
+    std::vector<RankOneResult> rs = rank_one_batch(xs, ys, f, f, false);
+    r.lam[k].resize(std::size_t(n));
+    r.mu[k].resize(std::size_t(n));
+    for (std::int64_t j = 0; j < n; ++j) {
+      RankOneResult& q = rs[std::size_t(j)];
+      shift_lambda_to_unit_octave(q, f);
+      set_factor_column(p, vals[k], j, scaled(q.x, 1.0 / sk));
+      scale_factor_row(pats[k + 1], vals[k + 1], j, q.mu);
+      r.lam[k][std::size_t(j)] = q.lam;
+      r.mu[k][std::size_t(j)] = q.mu;
+    }
+  }
+  for (std::size_t k = J - 1; k > mid; --k) free_rows_step(pats, vals, k, f, r);
+  joint_pair(pats[mid - 1], vals[mid - 1], pats[mid], vals[mid], f, r.lam[mid - 1], r.mu[mid - 1], r.scales[mid - 1],
+             r.scales[mid]);
+  r.values = std::move(vals);
+  return r;
+}
+
 inline ChainQuantResult quantize_pairwise(const std::vector<Pattern>& pats, std::vector<std::vector<double>> vals,
                                           const Format& f) {
   const std::size_t J = pats.size();
@@ -234,6 +298,7 @@ inline ChainQuantResult quantize_chain(const std::vector<Pattern>& pats, const s
     case ChainMethod::l2r: return detail::quantize_l2r(pats, vals, f);
     case ChainMethod::r2l: return detail::quantize_r2l(pats, vals, f);
     case ChainMethod::pairwise: return detail::quantize_pairwise(pats, vals, f);
+    case ChainMethod::m2m: return detail::quantize_m2m(pats, vals, f);
     default: {
       ChainQuantResult r;
       r.scales.assign(pats.size(), 1.0);
