@@ -145,3 +145,23 @@ def test_reproduce_dao2019_quick(capsys):
     rows = [r for r in (l.split() for l in out.splitlines())
             if len(r) > 4 and r[0] in ("dft", "hadamard", "dct2-lift") and r[1].isdigit()]
     assert len(rows) == 6 and all(float(r[4]) < 1e-12 for r in rows)
+
+
+def test_quantize_transform_cli(tmp_path, capsys):
+    from scaleq.cli import main
+
+    assert main(["quantize-transform", "hadamard", "--n", "64", "--format", "fp8_e4m3"]) == 0
+    out = capsys.readouterr().out
+    # Hadamard factors carry 1/sqrt(2): RTN loses accuracy, the rank-one scaling (sqrt 2) is exact
+    line = [l for l in out.splitlines() if "quantized factors" in l][0]
+    assert float(line.split()[3]) < 1e-12
+    rtn = [l for l in out.splitlines() if l.startswith("RTN of the factors")][0]
+    assert float(rtn.split()[4]) > 1e-3
+    M = np.random.default_rng(0).standard_normal((16, 16))
+    np.save(tmp_path / "m.npy", M)
+    assert main(["quantize-transform", str(tmp_path / "m.npy"), "--format", "4", "--method", "l2r"]) == 0
+    assert main(["quantize-transform", "dft", "--n", "16", "--format", "6"]) == 0
+    assert "real chain" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as e:
+        main(["quantize-transform", "hadamard", "--n", "12"])
+    assert e.value.code == 2

@@ -64,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     rsub = r.add_subparsers(dest="experiment", required=True)
     for name in REPRODUCIBLE:
         importlib.import_module(f".experiments.{name}", __package__).add_parser(rsub)
+    importlib.import_module(".experiments.quantize_transform", __package__).add_parser(sub)
     d = sub.add_parser("demo", help="run the headline experiments on a quick default")
     d.add_argument("--pairs", type=int, default=100, help="random pairs per (n, t) (default 100)")
     d.add_argument("--seed", type=int, default=0)
@@ -73,8 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (ValueError, TypeError) as exc:  # bad input: one clear line, no traceback
+        parser.exit(2, f"scaleq: error: {exc}\n")
 
 
 if __name__ == "__main__":
