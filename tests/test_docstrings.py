@@ -18,3 +18,18 @@ def test_docstring_examples(name):
     res = doctest.testmod(mod, extraglobs={"scaleq": scaleq, "np": np}, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert res.attempted > 0, f"{name} has no examples"
     assert res.failed == 0
+
+
+def test_readme_examples():
+    import os
+
+    readme = os.path.join(os.path.dirname(__file__), "..", "README.md")
+    if not os.path.exists(readme):
+        pytest.skip("README.md not next to the tests")
+    with open(readme) as fh:
+        text = fh.read().replace("\n```", "\n\n```")  # a fence ends the expected output
+    test = doctest.DocTestParser().get_doctest(text, {"np": np, "scaleq": scaleq}, "README.md", readme, 0)
+    runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
+    runner.run(test)
+    res = runner.summarize(verbose=False)
+    assert res.attempted >= 8 and res.failed == 0
