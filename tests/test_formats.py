@@ -194,3 +194,26 @@ def test_flush_to_zero_format():
     assert scaleq.round_nearest(0.1, f) == 0.0
     assert scaleq.round_nearest(0.2, f) == 0.25
     assert scaleq.round_nearest(0.125, f) == 0.0  # tie between 0 and 2^emin goes to 0
+
+
+@pytest.mark.parametrize("fmt", [scaleq.Format.named("fp8_e4m3"), scaleq.Format.named("fp16", overflow="inf"),
+                                 scaleq.Format(3, emin=-2, emax=2, subnormals=False), scaleq.Format(1, -3, 3),
+                                 scaleq.Format(1), scaleq.Format(7), scaleq.Format(53)])
+def test_vectorized_array_path_equals_scalar_rounding(fmt):
+    """The SIMD array loop (parallel above 2^16 entries) equals Format::round entry by entry."""
+    rng = np.random.default_rng(3)
+    base = np.concatenate([edge_values(fmt) if fmt.emin is not None else [], [5e-324, 2.2e-308, 1e308, -0.0]])
+    x = np.concatenate([np.tile(base, 4),
+                        rng.standard_normal(70_000) * 2.0 ** rng.integers(-40, 40, 70_000)])
+    mine = scaleq.round_nearest(x, fmt)
+    scalar = np.array([fmt._core.round_scalar(v) for v in x])
+    assert np.array_equal(mine.view(np.uint64), scalar.view(np.uint64))
+
+
+def test_nonfinite_detected_in_the_rounding_pass():
+    x = np.ones(100_000)
+    x[77_777] = np.nan
+    with pytest.raises(ValueError, match="x contains NaN or Inf"):
+        scaleq.round_nearest(x, "bf16")
+    out = scaleq._core.round_array(np.array([np.nan, np.inf, -np.inf, 1.1]), scaleq.Format(4)._core, False)
+    assert np.isnan(out[0]) and out[1] == np.inf and out[2] == -np.inf and out[3] == 1.125

@@ -24,18 +24,22 @@ void register_format(py::module_& m) {
 
   m.def(
       "round_array",
-      [](const DArray& x, const Format& f) {
+      [](const DArray& x, const Format& f, bool check_finite) {
         DArray out(x.request().shape);
         const double* in = x.data();
         double* o = out.mutable_data();
         const py::ssize_t n = x.size();
+        std::ptrdiff_t nonfinite = 0;
         {
           py::gil_scoped_release release;
-          scaleq::round_array(in, o, n, f);
+          nonfinite = scaleq::round_array(in, o, n, f);
         }
+        // checked in the same pass as the rounding: no separate isfinite sweep
+        if (check_finite && nonfinite > 0) throw std::invalid_argument("x contains NaN or Inf");
         return out;
       },
-      py::arg("x"), py::arg("fmt"), "Round every entry to nearest (ties to even) in fmt.");
+      py::arg("x"), py::arg("fmt"), py::arg("check_finite") = true,
+      "Round every entry to nearest (ties to even) in fmt; NaN/Inf raise unless check_finite=False.");
 
   m.def("unit_roundoff", &scaleq::unit_roundoff, py::arg("t"));
 }

@@ -213,8 +213,8 @@ def round_nearest(x: object, fmt: FormatLike) -> np.ndarray | float:
     448.0
     """
     f = as_format(fmt)
-    arr = as_float_array(x, "x")
-    out = _core.round_array(arr, f._core)
+    arr = as_float_array(x, "x", allow_nonfinite=True)
+    out = _core.round_array(arr, f._core, True)  # raises ValueError on NaN/Inf
     if np.ndim(x) == 0:
         return float(out.reshape(()))
     return out

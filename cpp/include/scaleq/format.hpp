@@ -6,11 +6,15 @@
 // and an overflow policy. Values are carried in IEEE doubles throughout.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #include <stdexcept>
 #include <string>
 
@@ -136,17 +140,150 @@ struct Format {
   }
 };
 
-// Elementwise rounding of n doubles; OpenMP over large arrays. in may equal out.
-inline void round_array(const double* in, double* out, std::ptrdiff_t n, const Format& f) {
-  constexpr std::ptrdiff_t kParallelMin = 1 << 16;
-  if (!f.bounded) {
-    const int t = f.t;
-#pragma omp parallel for schedule(static) if (n >= kParallelMin)
-    for (std::ptrdiff_t i = 0; i < n; ++i) out[i] = Format::round_unbounded(in[i], t);
-  } else {
-#pragma omp parallel for schedule(static) if (n >= kParallelMin)
-    for (std::ptrdiff_t i = 0; i < n; ++i) out[i] = f.round(in[i]);
+// Round-to-nearest with every per-format constant precomputed and no branches in the
+// element functions, so the compiler vectorizes the array loops; must agree with
+// Format::round bit for bit (tests).
+class Rounder {
+ public:
+  explicit Rounder(const Format& f) : fmt_(f) {
+    const int drop = 53 - std::min(f.t, 53);
+    half_m1_ = drop > 0 ? (std::uint64_t(1) << (drop - 1)) - 1 : 0;
+    keep_ = ~((std::uint64_t(1) << drop) - 1);
+    lsb_shift_ = drop;
+    lsb_force_ = f.t == 1 ? 1 : 0;
+    if (f.bounded) {
+      min_normal_ = std::ldexp(1.0, f.emin);
+      half_min_normal_ = 0.5 * min_normal_;
+      sub_c_ = std::ldexp(1.0, f.emin - f.t + 1 + 52);
+      max_ = f.max_value;
+      over_ = f.overflow == Overflow::saturate ? f.max_value : std::numeric_limits<double>::infinity();
+    }
   }
+
+  const Format& format() const { return fmt_; }
+
+  double unbounded(double x) const {
+    // Double subnormals carry fewer bits: scale by 2^600 (exact), round, scale back.
+    const double ax = std::fabs(x);
+    const bool tiny = ax < std::numeric_limits<double>::min();
+    const double r = bits(select(tiny, x * 0x1p600, x));
+    const double back = select(tiny, r * 0x1p-600, r);
+    return select(ax <= std::numeric_limits<double>::max(), back, x);  // NaN/Inf pass
+  }
+
+  template <bool Subnormals>
+  double bounded(double x) const {
+    const double ax = std::fabs(x);
+    const double normal = bits(x);
+    const double small = Subnormals ? std::copysign((ax + sub_c_) - sub_c_, x)  // FPU rounds at the spacing
+                                    : std::copysign(select(ax > half_min_normal_, min_normal_, 0.0), x);
+    const double r = select(ax >= min_normal_, normal, small);  // NaN takes `small`, which stays NaN
+    return select(std::fabs(r) > max_, std::copysign(over_, x), r);
+  }
+
+ private:
+  // c ? a : b by masks: data-dependent branches (saturation, subnormals) mispredict.
+  static double select(bool c, double a, double b) {
+    std::uint64_t ua, ub;
+    std::memcpy(&ua, &a, sizeof ua);
+    std::memcpy(&ub, &b, sizeof ub);
+    const std::uint64_t m = std::uint64_t(0) - std::uint64_t(c);
+    const std::uint64_t u = (ua & m) | (ub & ~m);
+    double r;
+    std::memcpy(&r, &u, sizeof r);
+    return r;
+  }
+
+  // Clear the low 53−t significand bits, ties to even (t = 1: see Format::round_normal_bits).
+  double bits(double x) const {
+    std::uint64_t u;
+    std::memcpy(&u, &x, sizeof u);
+    const std::uint64_t lsb = ((u >> lsb_shift_) & 1u) | lsb_force_;
+    u = (u + half_m1_ + lsb) & keep_;
+    std::memcpy(&x, &u, sizeof u);
+    return x;
+  }
+
+  Format fmt_;
+  std::uint64_t half_m1_ = 0, keep_ = ~std::uint64_t(0), lsb_force_ = 0;
+  int lsb_shift_ = 0;
+  double min_normal_ = 0.0, half_min_normal_ = 0.0, sub_c_ = 0.0;
+  double max_ = std::numeric_limits<double>::infinity(), over_ = std::numeric_limits<double>::infinity();
+};
+
+namespace detail {
+// One thread's contiguous chunk; counts non-finite inputs.
+template <class Op>
+inline std::ptrdiff_t round_chunk(const double* in, double* out, std::ptrdiff_t n, Op op) {
+  std::ptrdiff_t nonfinite = 0;
+  for (std::ptrdiff_t i = 0; i < n; ++i) {
+    const double x = in[i];
+    nonfinite += std::fabs(x) <= std::numeric_limits<double>::max() ? 0 : 1;
+    out[i] = op(x);
+  }
+  return nonfinite;
+}
+
+// The masks need 64-bit integer compares/blends, which plain x86-64 (SSE2) lacks: build
+// AVX2 and SSE4.2 copies of the chunk loop and pick one at run time, so a portable wheel
+// still vectorizes. Elsewhere the portable loop runs.
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(SCALEQ_NO_DISPATCH)
+template <class Op>
+__attribute__((target("avx2"))) std::ptrdiff_t round_chunk_avx2(const double* in, double* out, std::ptrdiff_t n,
+                                                                Op op) {
+  return round_chunk(in, out, n, op);
+}
+template <class Op>
+__attribute__((target("sse4.2"))) std::ptrdiff_t round_chunk_sse42(const double* in, double* out,
+                                                                   std::ptrdiff_t n, Op op) {
+  return round_chunk(in, out, n, op);
+}
+inline int simd_level() {
+  static const int level = __builtin_cpu_supports("avx2") ? 2 : __builtin_cpu_supports("sse4.2") ? 1 : 0;
+  return level;
+}
+template <class Op>
+std::ptrdiff_t round_chunk_dispatch(const double* in, double* out, std::ptrdiff_t n, Op op) {
+  const int level = simd_level();
+  if (level == 2) return round_chunk_avx2(in, out, n, op);
+  if (level == 1) return round_chunk_sse42(in, out, n, op);
+  return round_chunk(in, out, n, op);
+}
+#else
+template <class Op>
+std::ptrdiff_t round_chunk_dispatch(const double* in, double* out, std::ptrdiff_t n, Op op) {
+  return round_chunk(in, out, n, op);
+}
+#endif
+
+// Static contiguous chunks, one per thread: the result does not depend on the thread count.
+template <class Op>
+std::ptrdiff_t round_loop(const double* in, double* out, std::ptrdiff_t n, Op op) {
+  constexpr std::ptrdiff_t kParallelMin = 1 << 16;
+  std::ptrdiff_t nonfinite = 0;
+#pragma omp parallel reduction(+ : nonfinite) if (n >= kParallelMin)
+  {
+    std::ptrdiff_t lo = 0, hi = n;
+#ifdef _OPENMP
+    const std::ptrdiff_t nt = omp_get_num_threads(), id = omp_get_thread_num();
+    lo = n * id / nt;
+    hi = n * (id + 1) / nt;
+#endif
+    nonfinite += round_chunk_dispatch(in + lo, out + lo, hi - lo, op);
+  }
+  return nonfinite;
+}
+}  // namespace detail
+
+// Elementwise rounding of n doubles; OpenMP over large arrays. in may equal out.
+// Returns the number of non-finite inputs (passed through), so callers can reject them
+// without a second pass over the data.
+inline std::ptrdiff_t round_array(const double* in, double* out, std::ptrdiff_t n, const Format& f) {
+  const Rounder r(f);
+  if (!f.bounded && f.t >= 53) return detail::round_loop(in, out, n, [](double x) { return x; });
+  if (!f.bounded) return detail::round_loop(in, out, n, [r](double x) { return r.unbounded(x); });
+  if (f.subnormals) return detail::round_loop(in, out, n, [r](double x) { return r.bounded<true>(x); });
+  return detail::round_loop(in, out, n, [r](double x) { return r.bounded<false>(x); });
 }
 
 // Worst-case relative error of round-to-nearest in F_t: v_t = 2^−t / (1 + 2^−t).
