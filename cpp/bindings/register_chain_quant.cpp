@@ -22,7 +22,8 @@ ChainMethod to_method(const std::string& s) {
   if (s == "r2l") return ChainMethod::r2l;
   if (s == "pairwise") return ChainMethod::pairwise;
   if (s == "m2m") return ChainMethod::m2m;
-  throw std::invalid_argument("method must be 'rtn', 'l2r', 'r2l', 'pairwise' or 'm2m', got '" + s + "'");
+  if (s == "lookahead") return ChainMethod::lookahead;
+  throw std::invalid_argument("method must be 'rtn', 'l2r', 'r2l', 'pairwise', 'm2m' or 'lookahead', got '" + s + "'");
 }
 
 template <class Scalar>

@@ -9,11 +9,14 @@
 //    factor; the last pair is solved with both sides quantized.
 //  * r2l: the same on the transposed chain. pairwise: (B_1,B_2), (B_3,B_4), ... jointly.
 //  * rtn: every entry rounded.
+//  * lookahead (scaleq's): l2r whose per-column choice of λ also weighs the next step — see
+//    quantize_lookahead.
 // Bounded formats: every factor k has a power-of-two scale s_k; its codes s_k·B̂_k lie in the
 // format. rtn takes s_k = 2^e bringing max|B_k| into the top binade; the rank-one methods
 // one binade lower (headroom for λ ∈ [1, 2)) and keep each λ in [1, 2) as for F_t.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <complex>
 #include <cstdint>
@@ -27,7 +30,7 @@
 
 namespace scaleq {
 
-enum class ChainMethod { rtn, l2r, r2l, pairwise, m2m };
+enum class ChainMethod { rtn, l2r, r2l, pairwise, m2m, lookahead };
 
 struct ChainQuantResult {
   std::vector<std::vector<double>> values;  // quantized factors (the real values they stand for)
@@ -267,6 +270,189 @@ inline ChainQuantResult quantize_m2m(const std::vector<Pattern>& pats, std::vect
   return r;
 }
 
+// ---- look-ahead l2r ---------------------------------------------------------------
+// In an l2r step every column's optimal λ is chosen alone, but its μ rescales a row of the
+// next factor and so sets the directions the next step must approximate. Many λ are almost
+// as good locally and give very different next-step errors (how well a direction is
+// approximable by F_t points varies wildly). The look-ahead step keeps the K locally best
+// λ of each column and, block by block of the next factor (its rows couple only inside a
+// block (ia, id)), picks by coordinate descent the λ's minimizing
+//   Σ_j ‖row_j(B_(k+1))‖²·‖x_j − μ_j x̂_j‖²  +  Σ_i ‖row_i(B_(k+2))‖²·min_ẑ ‖z_i − ν ẑ_i‖²,
+// z_i the columns of diag(μ)·B_(k+1): the product error of this step plus an estimate of the
+// next one (row norms stand in for the unquantized rest of the chain; exact when it is
+// orthogonal). Next-step costs are taken in F_t (range ignored). Costs O(nnz·K·c·b·2^t).
+
+struct DirCandidate {
+  double cost;               // ‖x − μ x̂‖² (x̂ in working units, x real)
+  double lam, mu;
+  std::vector<double> xhat;  // working units
+};
+
+// Midpoints of consecutive breakpoints of λ ↦ round(λx) on [1, 2) (plus 1): every distinct
+// x̂ = round(λx) with λ there, for F_t; for bounded formats the same λ's (their subnormal
+// breakpoints are a subset of these).
+inline std::vector<double> candidate_lambdas(const std::vector<double>& x, int t) {
+  std::vector<double> bps{1.0, 2.0};
+  const double step = std::ldexp(1.0, 1 - t);
+  for (double v : x) {
+    const double a = std::fabs(v);
+    if (a == 0.0) continue;
+    int e;
+    const double m = 2.0 * std::frexp(a, &e);  // a = m·2^(e−1), m ∈ [1, 2)
+    // midpoints of F_t in (m, 2m): (k + 1/2)·2^(1−t), k ∈ [2^(t−1), 2^t), in [1, 2), and twice
+    // those in [2, 4); k starts at the first midpoint above m
+    const double lo = std::ldexp(1.0, t - 1), hi = std::ldexp(1.0, t);
+    for (double k = std::max(lo, std::floor(m / step - 0.5)); k < hi; k += 1.0) {
+      const double mid = (k + 0.5) * step;
+      if (mid > m) bps.push_back(mid / m);
+    }
+    for (double k = lo; k < hi; k += 1.0) {
+      const double mid = 2.0 * (k + 0.5) * step;
+      if (mid >= 2.0 * m) break;
+      bps.push_back(mid / m);
+    }
+  }
+  std::sort(bps.begin(), bps.end());
+  bps.erase(std::unique(bps.begin(), bps.end()), bps.end());
+  std::vector<double> lams;
+  for (std::size_t i = 0; i + 1 < bps.size(); ++i) lams.push_back(0.5 * (bps[i] + bps[i + 1]));
+  return lams;
+}
+
+inline DirCandidate direction_candidate(const std::vector<double>& xw, double to_real, double lam, const Format& f) {
+  DirCandidate c{0.0, lam, 1.0, std::vector<double>(xw.size())};
+  double xx = 0.0, xq = 0.0, qq = 0.0;
+  for (std::size_t i = 0; i < xw.size(); ++i) {
+    c.xhat[i] = f.round_saturating(lam * xw[i]);
+    xx += xw[i] * xw[i];
+    xq += xw[i] * c.xhat[i];
+    qq += c.xhat[i] * c.xhat[i];
+  }
+  if (qq == 0.0) {
+    c.cost = xx * to_real * to_real;
+    c.mu = 1.0;
+    return c;
+  }
+  c.mu = xq / qq;
+  double r2 = 0.0;
+  for (std::size_t i = 0; i < xw.size(); ++i) {
+    const double d = xw[i] - c.mu * c.xhat[i];
+    r2 += d * d;
+  }
+  c.cost = r2 * to_real * to_real;
+  return c;
+}
+
+// The K candidates of smallest cost (working-unit column xw = sk·x; costs in real units).
+inline std::vector<DirCandidate> best_candidates(const std::vector<double>& xw, double sk, const Format& f,
+                                                 std::size_t K) {
+  std::vector<DirCandidate> all;
+  for (double lam : candidate_lambdas(xw, f.t)) all.push_back(direction_candidate(xw, 1.0 / sk, lam, f));
+  const std::size_t k = std::min(K, all.size());
+  std::partial_sort(all.begin(), all.begin() + std::ptrdiff_t(k), all.end(),
+                    [](const DirCandidate& a, const DirCandidate& b) { return a.cost < b.cost || (a.cost == b.cost && a.lam < b.lam); });
+  all.resize(k);
+  return all;
+}
+
+// min over F_t directions of ‖z − ν ẑ‖² (the ŷ-free cost of a column).
+inline double best_direction_cost(const std::vector<double>& z, const Format& ft) {
+  double best = 0.0;
+  for (double a : z) best += a * a;
+  if (best == 0.0) return 0.0;
+  for (double lam : candidate_lambdas(z, ft.t)) best = std::min(best, direction_candidate(z, 1.0, lam, ft).cost);
+  return best;
+}
+
+inline double row_norm2(const Pattern& p, const std::vector<double>& v, std::int64_t i) {
+  double s = 0.0;
+  for (double a : factor_row(p, v, i)) s += a * a;
+  return s;
+}
+
+inline ChainQuantResult quantize_lookahead(const std::vector<Pattern>& pats, std::vector<std::vector<double>> vals,
+                                           const Format& f, std::size_t K = 3) {
+  const std::size_t J = pats.size();
+  if (J < 3) return quantize_l2r(pats, std::move(vals), f);
+  ChainQuantResult r;
+  r.scales.assign(J, 1.0);
+  r.lam.assign(J, {});
+  r.mu.assign(J, {});
+  const Format ft = Format::unbounded(f.t);
+  for (std::size_t k = 0; k + 2 < J; ++k) {
+    const Pattern& p = pats[k];
+    const Pattern& q = pats[k + 1];  // its rows are p's columns
+    const std::int64_t n = p.cols();
+    const double sk = r.scales[k] = working_scale(vals[k], f);
+    std::vector<std::vector<DirCandidate>> cand(static_cast<std::size_t>(n));
+    std::vector<double> w_row(static_cast<std::size_t>(n)), w_next(static_cast<std::size_t>(q.cols()));
+#pragma omp parallel for schedule(dynamic, 64)
+    for (std::int64_t j = 0; j < n; ++j) {
+      cand[std::size_t(j)] = best_candidates(scaled(factor_column(p, vals[k], j), sk), sk, f, K);
+      w_row[std::size_t(j)] = row_norm2(q, vals[k + 1], j);
+    }
+#pragma omp parallel for schedule(static)
+    for (std::int64_t i = 0; i < q.cols(); ++i) w_next[std::size_t(i)] = row_norm2(pats[k + 2], vals[k + 2], i);
+    std::vector<std::size_t> pick(static_cast<std::size_t>(n), 0);
+    // Coordinate descent inside each block (ia, id) of B_(k+1): b rows × c columns.
+#pragma omp parallel for schedule(dynamic, 16)
+    for (std::int64_t blk = 0; blk < q.a * q.d; ++blk) {
+      const std::int64_t ia = blk / q.d, id = blk % q.d;
+      auto row_of = [&](std::int64_t ib) { return (ia * q.b + ib) * q.d + id; };
+      auto col_cost = [&](std::int64_t ic) {  // next-step cost of column i with the current picks
+        std::vector<double> z(std::size_t(q.b));
+        for (std::int64_t ib = 0; ib < q.b; ++ib) {
+          const std::int64_t j = row_of(ib);
+          z[std::size_t(ib)] = cand[std::size_t(j)][pick[std::size_t(j)]].mu *
+                               vals[k + 1][std::size_t(((ia * q.b + ib) * q.c + ic) * q.d + id)];
+        }
+        return w_next[std::size_t((ia * q.c + ic) * q.d + id)] * best_direction_cost(z, ft);
+      };
+      std::vector<double> cc(std::size_t(q.c));
+      for (std::int64_t ic = 0; ic < q.c; ++ic) cc[std::size_t(ic)] = col_cost(ic);
+      for (int sweep = 0; sweep < 2; ++sweep) {
+        bool changed = false;
+        for (std::int64_t ib = 0; ib < q.b; ++ib) {
+          const std::size_t j = std::size_t(row_of(ib));
+          const std::size_t keep = pick[j];
+          double best = INFINITY;
+          std::size_t arg = keep;
+          std::vector<double> best_cc = cc;
+          for (std::size_t c = 0; c < cand[j].size(); ++c) {
+            pick[j] = c;
+            std::vector<double> trial(std::size_t(q.c));
+            double total = w_row[j] * cand[j][c].cost;
+            for (std::int64_t ic = 0; ic < q.c; ++ic)  // the kept pick's costs are already known
+              total += trial[std::size_t(ic)] = c == keep ? cc[std::size_t(ic)] : col_cost(ic);
+            if (total < best) {
+              best = total;
+              arg = c;
+              best_cc = trial;
+            }
+          }
+          pick[j] = arg;
+          cc = best_cc;
+          changed = changed || arg != keep;
+        }
+        if (!changed) break;
+      }
+    }
+    r.lam[k].resize(std::size_t(n));
+    r.mu[k].resize(std::size_t(n));
+    for (std::int64_t j = 0; j < n; ++j) {
+      const DirCandidate& c = cand[std::size_t(j)][pick[std::size_t(j)]];
+      set_factor_column(p, vals[k], j, scaled(c.xhat, 1.0 / sk));
+      scale_factor_row(q, vals[k + 1], j, c.mu);
+      r.lam[k][std::size_t(j)] = c.lam;
+      r.mu[k][std::size_t(j)] = c.mu;
+    }
+  }
+  joint_pair(pats[J - 2], vals[J - 2], pats[J - 1], vals[J - 1], f, r.lam[J - 2], r.mu[J - 2], r.scales[J - 2],
+             r.scales[J - 1]);
+  r.values = std::move(vals);
+  return r;
+}
+
 inline ChainQuantResult quantize_pairwise(const std::vector<Pattern>& pats, std::vector<std::vector<double>> vals,
                                           const Format& f) {
   const std::size_t J = pats.size();
@@ -299,6 +485,7 @@ inline ChainQuantResult quantize_chain(const std::vector<Pattern>& pats, const s
     case ChainMethod::r2l: return detail::quantize_r2l(pats, vals, f);
     case ChainMethod::pairwise: return detail::quantize_pairwise(pats, vals, f);
     case ChainMethod::m2m: return detail::quantize_m2m(pats, vals, f);
+    case ChainMethod::lookahead: return detail::quantize_lookahead(pats, vals, f);
     default: {
       ChainQuantResult r;
       r.scales.assign(pats.size(), 1.0);

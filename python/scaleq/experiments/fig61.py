@@ -17,15 +17,15 @@ from .. import _core
 from ..butterfly import Butterfly, relative_error
 from ..formats import as_format
 
-ALL_METHODS = ("rtn", "l2r", "r2l", "pairwise", "m2m", "best")
-DEFAULT_METHODS = ("rtn", "l2r")  # the paper's figure; add r2l,pairwise,best with --methods
+ALL_METHODS = ("rtn", "l2r", "r2l", "pairwise", "m2m", "lookahead", "best")
+DEFAULT_METHODS = ("rtn", "l2r")  # the paper's figure; add r2l,pairwise,lookahead,best with --methods
 
 
 def run(n: int = 8192, instances: int = 10, ts=range(2, 12), methods=DEFAULT_METHODS, seed: int = 0,
         progress=None) -> dict:
     """Mean (over instances) exact relative product error for each method and t."""
     # "best" needs every method; otherwise compute only what was asked
-    computed = ["rtn", "l2r", "r2l", "pairwise", "m2m"] if "best" in methods else list(methods)
+    computed = [m for m in ALL_METHODS if m != "best"] if "best" in methods else list(methods)
     errs = {m: np.zeros((instances, len(ts))) for m in set(computed) | set(methods)}
     for i in range(instances):
         B = Butterfly.random(n, kind="orthonormal", seed=seed + i)

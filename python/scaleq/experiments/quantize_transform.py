@@ -71,5 +71,5 @@ def add_parser(subparsers) -> None:
     p.add_argument("transform", help="hadamard, dft, or a FILE.npy holding a real square matrix")
     p.add_argument("--n", type=int, default=1024, help="size for hadamard/dft (power of two)")
     p.add_argument("--format", default="fp8_e4m3", help="a format name, a dtype name or an int t")
-    p.add_argument("--method", default="best", choices=["rtn", "l2r", "r2l", "pairwise", "m2m", "best"])
+    p.add_argument("--method", default="best", choices=["rtn", "l2r", "r2l", "pairwise", "m2m", "lookahead", "best"])
     p.set_defaults(func=_main)
