@@ -9,7 +9,7 @@ import pytest
 import scaleq
 
 MODULES = ["scaleq", "scaleq.formats", "scaleq.rank_one", "scaleq.bounds", "scaleq.factorize",
-           "scaleq.butterfly", "scaleq.chain_quant", "scaleq.relu", "scaleq.experiments.relu"]
+           "scaleq.butterfly", "scaleq.chain_quant", "scaleq.relu", "scaleq.experiments.relu", "scaleq.interop"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -13,7 +13,7 @@ True
 
 from __future__ import annotations
 
-from . import _core, bounds, relu_torch
+from . import _core, bounds, interop, relu_torch
 from .butterfly import Butterfly, monarch_patterns, relative_error, relative_error_probe, square_dyadic_patterns
 from .chain_quant import ChainQuantResult, quantize_chain
 from .factorize import bit_reversal_permutation, butterfly_factorize
@@ -35,6 +35,7 @@ __all__ = [
     "equalize_mlp",
     "Format",
     "get_include",
+    "interop",
     "mlp_forward",
     "MLPQuantization",
     "monarch_patterns",
