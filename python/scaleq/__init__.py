@@ -13,7 +13,7 @@ True
 
 from __future__ import annotations
 
-from . import _core, bounds, frame_quant, frames, relu_torch
+from . import _core, bounds, datasets, frame_quant, frames, nn, relu_torch
 from .butterfly import Butterfly, monarch_patterns, relative_error, relative_error_probe, square_dyadic_patterns
 from .chain_quant import ChainQuantResult, quantize_chain
 from .factorize import bit_reversal_permutation, butterfly_factorize
@@ -34,6 +34,7 @@ __all__ = [
     "butterfly_factorize",
     "ChainQuantResult",
     "cmake_dir",
+    "datasets",
     "equalize_mlp",
     "Format",
     "frame_quant",
@@ -47,6 +48,7 @@ __all__ = [
     "MLPQuantization",
     "monarch_patterns",
     "NeuronQuantization",
+    "nn",
     "path_lifting_error",
     "quantize_chain",
     "quantize_mlp",
