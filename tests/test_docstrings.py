@@ -10,7 +10,7 @@ import scaleq
 
 MODULES = ["scaleq", "scaleq.formats", "scaleq.rank_one", "scaleq.bounds", "scaleq.factorize",
            "scaleq.butterfly", "scaleq.chain_quant", "scaleq.relu", "scaleq.experiments.relu",
-           "scaleq.frames", "scaleq.frame_quant", "scaleq.nn", "scaleq.datasets"]
+           "scaleq.frames", "scaleq.frame_quant", "scaleq.nn", "scaleq.datasets", "scaleq.experiments.na2024"]
 
 
 @pytest.mark.parametrize("name", MODULES)

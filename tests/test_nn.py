@@ -156,3 +156,34 @@ def test_mnist_loader(tmp_path):
     (tmp_path / "bad2").write_bytes(b"PK\x03\x04")
     with pytest.raises(ValueError, match="not an IDX file"):
         read_idx(tmp_path / "bad2")
+
+
+# ------------------------------------------------------------------ scaleq reproduce na2024
+def test_reproduce_na2024_small(capsys, tmp_path):
+    pytest.importorskip("sklearn")
+    from scaleq.cli import main
+
+    js = tmp_path / "out.json"
+    assert main(["reproduce", "na2024", "--quick", "--trainings", "1", "--epochs", "5", "--N", "80,600",
+                 "--levels", "4", "--json", str(js)]) == 0
+    out = capsys.readouterr().out
+    assert "paper Table 3" in out and "paper Table 4" in out and "bound" in out
+    import json
+
+    res = json.loads(js.read_text())
+    assert {c["N"] for c in res["cells"]} == {80, 600}
+    assert all(r["max_error"] <= r["bound"] for r in res["error_vs_N"])
+    one_bit = {(c["arch"], c["N"]): c["sigma_delta"][0] for c in res["cells"] if c["levels"] == 1}
+    assert one_bit[("fnn", 600)] > one_bit[("fnn", 80)]  # redundancy buys accuracy
+
+
+@pytest.mark.parametrize("argv,msg", [(["--dataset", "cifar"], "--dataset must be"),
+                                      (["--N", "10"], "every N must be > hidden"),
+                                      (["--trainings", "0"], "--trainings must be"),
+                                      (["--dataset", "mnist:/nonexistent"], "does not exist")])
+def test_reproduce_na2024_bad_input(capsys, argv, msg):
+    from scaleq.cli import main
+
+    with pytest.raises(SystemExit) as e:
+        main(["reproduce", "na2024", *argv])
+    assert e.value.code == 2 and msg in capsys.readouterr().err
