@@ -44,25 +44,28 @@ py::dict frame_sigma_delta(const DArray& W, std::int64_t N, double step, int lev
   const std::int64_t* p = perm_ptr(perm, N);
   scaleq::check_finite(W.data(), d * m, "W");
   scaleq::HarmonicFrame F(d, N, scaleq_parse_frame_method(method));
+  CodeArray codes({N, m});
+  DArray umax(m);
+  py::object recon = py::none();
+  double* rec = nullptr;
+  if (reconstruct) {
+    DArray r({d, m});
+    rec = r.mutable_data();
+    recon = r;
+  }
+  std::int8_t* q = codes.mutable_data();
+  double* u = umax.mutable_data();
   scaleq::FrameSigmaDelta r;
   {
     py::gil_scoped_release release;
-    r = scaleq::frame_sigma_delta(F, W.data(), m, step, levels, order, p, reconstruct);
+    r = scaleq::frame_sigma_delta(F, W.data(), m, step, levels, order, p, q, u, rec);
   }
-  CodeArray codes({N, m});
-  std::copy(r.codes.begin(), r.codes.end(), codes.mutable_data());
   py::dict out;
   out["codes"] = codes;
-  out["umax"] = from_vector(r.umax);
+  out["umax"] = umax;
   out["step"] = r.step;
   out["cmax"] = r.cmax;
-  if (reconstruct) {
-    DArray rec({d, m});
-    std::copy(r.recon.begin(), r.recon.end(), rec.mutable_data());
-    out["recon"] = rec;
-  } else {
-    out["recon"] = py::none();
-  }
+  out["recon"] = recon;
   return out;
 }
 

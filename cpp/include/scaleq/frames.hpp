@@ -8,7 +8,8 @@
 // each frequency j ≤ d/2, i.e. N ∤ 2j, and Σ_k cos((j±l)θ) = 0, i.e. N ∤ j±l: N > d for even d
 // (for N = d the sin((d/2)θ) row vanishes), N ≥ d for odd d. Those are the N accepted.
 //
-// Analysis C = Eᵀ·W and synthesis W = (d/N)·E·Q act on W (d×m) and C, Q (N×m), all row-major.
+// Analysis C = Eᵀ·W and synthesis W = (d/N)·E·Q act on W (d×m) and C, Q (N×m), all row-major
+// (blocks of columns are copied to column-major buffers local to each thread).
 // Two paths compute the same thing: "direct" (dense E, O(d·N) per column, Eigen GEMM) and "fft"
 // (one complex FFT of size N per *pair* of columns: a real column is the real part of a
 // Hermitian spectrum, so two columns ride in the real and imaginary parts; O(N log N)).
@@ -117,24 +118,25 @@ inline FrameMethod choose_method(std::int64_t d, std::int64_t N, FrameMethod m) 
 
 constexpr std::int64_t kFrameBlock = 16;  // columns per task: fixed, so results ignore thread count
 
-// Per-thread worker for one frame: transforms one block of ≤ kFrameBlock columns.
+// Per-thread worker for one frame. It works on *local, column-major* blocks (column c of a block
+// of nb columns is the contiguous range [c·len, (c+1)·len)): the callers gather a block of W by
+// rows (16 contiguous doubles per row), so the strided, page-crossing walk down a column of a
+// large row-major matrix happens once per block instead of once per column and per FFT pass.
 class HarmonicOps {
  public:
   using Complex = std::complex<double>;
   using RowMat = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-  using Stride = Eigen::OuterStride<>;
-  using CMap = Eigen::Map<const RowMat, 0, Stride>;
-  using MMap = Eigen::Map<RowMat, 0, Stride>;
+  using ColMat = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic>;
 
   HarmonicOps(std::int64_t d, std::int64_t N, FrameMethod method, const RowMat* E)
       : d_(d), N_(N), fft_method_(method == FrameMethod::FFT), E_(E), buf_(std::size_t(N)), out_(std::size_t(N)) {
     fft_.SetFlag(Eigen::FFT<double>::Unscaled);
   }
 
-  // C[:, 0:nb] = Eᵀ·W[:, 0:nb]; W rows have stride ldw, C rows stride ldc.
-  void analyze(const double* W, std::int64_t ldw, std::int64_t nb, double* C, std::int64_t ldc) {
+  // cT (nb columns of length N) = Eᵀ · wT (nb columns of length d).
+  void analyze(const double* wT, std::int64_t nb, double* cT) {
     if (!fft_method_) {
-      MMap(C, N_, nb, Stride(ldc)).noalias() = E_->transpose() * CMap(W, d_, nb, Stride(ldw));
+      Eigen::Map<ColMat>(cT, N_, nb).noalias() = E_->transpose() * Eigen::Map<const ColMat>(wT, d_, nb);
       return;
     }
     const std::int64_t o = d_ % 2;
@@ -143,53 +145,61 @@ class HarmonicOps {
       const bool two = c + 1 < nb;
       std::fill(buf_.begin(), buf_.end(), Complex(0.0, 0.0));
       // Hermitian spectrum H with Σ_k H[k]e^{+ikθ} = Σ_j s·(a_j cos jθ + b_j sin jθ) (+ const):
-      // H[j] = s(a_j − i b_j)/2, H[N−j] = conj(H[j]). Column c goes in as H1, column c+1 as i·H2.
+      // H[j] = s(a_j − i b_j)/2, H[N−j] = conj(H[j]). Column c goes in as H1, column c+1 as i·H2,
+      // so one inverse FFT returns both (real and imaginary parts).
       for (int p = 0; p < (two ? 2 : 1); ++p) {
-        const Complex unit = p ? Complex(0.0, 1.0) : Complex(1.0, 0.0);
-        const double* w = W + c + p;
-        if (o) buf_[0] += unit * (w[0] / std::sqrt(double(d_)));
+        const double* w = wT + (c + p) * d_;
+        const auto put = [&](std::size_t k, double re, double im) {  // buf[k] += unit·(re + i·im)
+          if (p) buf_[k] += Complex(-im, re);
+          else buf_[k] += Complex(re, im);
+        };
+        if (o) put(0, w[0] / std::sqrt(double(d_)), 0.0);
         for (std::int64_t j = 1; j <= d_ / 2; ++j) {
-          const Complex h = 0.5 * s * Complex(w[(o + 2 * (j - 1)) * ldw], -w[(o + 2 * (j - 1) + 1) * ldw]);
-          buf_[std::size_t(j)] += unit * h;
-          buf_[std::size_t(N_ - j)] += unit * std::conj(h);
+          const double a = 0.5 * s * w[o + 2 * (j - 1)], b = 0.5 * s * w[o + 2 * (j - 1) + 1];
+          put(std::size_t(j), a, -b);
+          put(std::size_t(N_ - j), a, b);
         }
       }
       fft_.inv(out_.data(), buf_.data(), N_);  // out[n] = Σ_k buf[k] e^{+2πikn/N}
-      for (std::int64_t i = 0; i < N_; ++i) {
-        const Complex y = out_[std::size_t((i + 1) % N_)];  // frame index k = i+1
-        C[i * ldc + c] = y.real();
-        if (two) C[i * ldc + c + 1] = y.imag();
+      // frame index k = i+1 reads out[(i+1) mod N]
+      double* c1 = cT + c * N_;
+      for (std::int64_t i = 0; i < N_; ++i) c1[i] = out_[std::size_t(i + 1 < N_ ? i + 1 : 0)].real();
+      if (two) {
+        double* c2 = c1 + N_;
+        for (std::int64_t i = 0; i < N_; ++i) c2[i] = out_[std::size_t(i + 1 < N_ ? i + 1 : 0)].imag();
       }
     }
   }
 
-  // W[:, 0:nb] = (d/N)·E·Q[:, 0:nb]; Q rows have stride ldq, W rows stride ldw.
-  void synthesize(const double* Q, std::int64_t ldq, std::int64_t nb, double* W, std::int64_t ldw) {
+  // wT (nb columns of length d) = (d/N)·E · qT (nb columns of length N).
+  void synthesize(const double* qT, std::int64_t nb, double* wT) {
     const double scale = double(d_) / double(N_);
     if (!fft_method_) {
-      MMap(W, d_, nb, Stride(ldw)).noalias() = scale * (*E_) * CMap(Q, N_, nb, Stride(ldq));
+      Eigen::Map<ColMat>(wT, d_, nb).noalias() = scale * (*E_) * Eigen::Map<const ColMat>(qT, N_, nb);
       return;
     }
     const std::int64_t o = d_ % 2;
     const double s = scale * std::sqrt(2.0 / double(d_));
     for (std::int64_t c = 0; c < nb; c += 2) {
       const bool two = c + 1 < nb;
-      for (std::int64_t i = 0; i < N_; ++i)
-        buf_[std::size_t((i + 1) % N_)] = Complex(Q[i * ldq + c], two ? Q[i * ldq + c + 1] : 0.0);
+      const double* q1 = qT + c * N_;
+      const double* q2 = two ? q1 + N_ : nullptr;
+      for (std::int64_t i = 0; i < N_; ++i)  // x[(i+1) mod N] = q1_i + i·q2_i
+        buf_[std::size_t(i + 1 < N_ ? i + 1 : 0)] = Complex(q1[i], two ? q2[i] : 0.0);
       fft_.fwd(out_.data(), buf_.data(), N_);  // X[k] = Σ_n x[n] e^{−2πikn/N}
       // Split the spectrum of x = q1 + i·q2: Q1[k] = (X[k] + conj X[N−k])/2, Q2[k] = (X[k] − conj X[N−k])/(2i).
       // Σ_i q_i cos(jθ_i) = Re Q[j], Σ_i q_i sin(jθ_i) = −Im Q[j].
       for (int p = 0; p < (two ? 2 : 1); ++p) {
-        double* w = W + c + p;
+        double* w = wT + (c + p) * d_;
         auto spec = [&](std::int64_t k) {
           const Complex a = out_[std::size_t(k)], b = std::conj(out_[std::size_t((N_ - k) % N_)]);
-          return p ? (a - b) / Complex(0.0, 2.0) : (a + b) * 0.5;
+          return p ? (a - b) * Complex(0.0, -0.5) : (a + b) * 0.5;  // (a − b)/(2i)
         };
         if (o) w[0] = scale / std::sqrt(double(d_)) * spec(0).real();
         for (std::int64_t j = 1; j <= d_ / 2; ++j) {
           const Complex z = spec(j);
-          w[(o + 2 * (j - 1)) * ldw] = s * z.real();
-          w[(o + 2 * (j - 1) + 1) * ldw] = -s * z.imag();
+          w[o + 2 * (j - 1)] = s * z.real();
+          w[o + 2 * (j - 1) + 1] = -s * z.imag();
         }
       }
     }
@@ -220,32 +230,56 @@ struct HarmonicFrame {
   HarmonicOps ops() const { return HarmonicOps(d, N, method, &E); }
 };
 
-// Runs fn(ops, first column, block width) over fixed column blocks, one ops per thread.
+// Block of columns [c0, c0+nb) of a row-major rows×m matrix A ↔ local column-major buffer.
+inline void gather_columns(const double* A, std::int64_t rows, std::int64_t m, std::int64_t c0, std::int64_t nb,
+                           double* local) {
+  for (std::int64_t r = 0; r < rows; ++r)
+    for (std::int64_t c = 0; c < nb; ++c) local[c * rows + r] = A[r * m + c0 + c];
+}
+inline void scatter_columns(const double* local, std::int64_t rows, std::int64_t m, std::int64_t c0, std::int64_t nb,
+                            double* A) {
+  for (std::int64_t r = 0; r < rows; ++r)
+    for (std::int64_t c = 0; c < nb; ++c) A[r * m + c0 + c] = local[c * rows + r];
+}
+
+// Per-thread state for for_column_blocks: the frame worker and local buffers.
+struct BlockWork {
+  HarmonicOps ops;
+  std::vector<double> w, c;  // kFrameBlock columns of length d and N
+  explicit BlockWork(const HarmonicFrame& F)
+      : ops(F.ops()), w(std::size_t(F.d * kFrameBlock)), c(std::size_t(F.N * kFrameBlock)) {}
+};
+
+// Runs fn(work, first column, block width) over fixed column blocks, one BlockWork per thread.
 template <class Fn>
 void for_column_blocks(const HarmonicFrame& F, std::int64_t m, Fn fn) {
   const std::int64_t blocks = (m + kFrameBlock - 1) / kFrameBlock;
 #pragma omp parallel if (blocks > 1 && F.d * F.N * m > (1 << 16))
   {
-    HarmonicOps ops = F.ops();
+    BlockWork work(F);
 #pragma omp for schedule(dynamic, 1)
     for (std::int64_t b = 0; b < blocks; ++b) {
       const std::int64_t c0 = b * kFrameBlock;
-      fn(ops, c0, std::min(kFrameBlock, m - c0));
+      fn(work, c0, std::min(kFrameBlock, m - c0));
     }
   }
 }
 
 // C = Eᵀ·W: W is d×m, C is N×m (row-major, preallocated).
 inline void frame_analysis(const HarmonicFrame& F, const double* W, std::int64_t m, double* C) {
-  for_column_blocks(F, m, [&](HarmonicOps& ops, std::int64_t c0, std::int64_t nb) {
-    ops.analyze(W + c0, m, nb, C + c0, m);
+  for_column_blocks(F, m, [&](BlockWork& k, std::int64_t c0, std::int64_t nb) {
+    gather_columns(W, F.d, m, c0, nb, k.w.data());
+    k.ops.analyze(k.w.data(), nb, k.c.data());
+    scatter_columns(k.c.data(), F.N, m, c0, nb, C);
   });
 }
 
 // W = (d/N)·E·Q: Q is N×m, W is d×m.
 inline void frame_synthesis(const HarmonicFrame& F, const double* Q, std::int64_t m, double* W) {
-  for_column_blocks(F, m, [&](HarmonicOps& ops, std::int64_t c0, std::int64_t nb) {
-    ops.synthesize(Q + c0, m, nb, W + c0, m);
+  for_column_blocks(F, m, [&](BlockWork& k, std::int64_t c0, std::int64_t nb) {
+    gather_columns(Q, F.N, m, c0, nb, k.c.data());
+    k.ops.synthesize(k.c.data(), nb, k.w.data());
+    scatter_columns(k.w.data(), F.d, m, c0, nb, W);
   });
 }
 

@@ -85,43 +85,56 @@ inline double max_abs(const double* x, std::int64_t n) {
   return m;
 }
 
-// Code 2n+1 of Q(v). floor via truncation (vectorizes without SSE4.1); t is clamped first, and
-// floor(clamp(t)) = clamp(floor(t)) because the bounds are integers.
+// Code 2n+1 of Q(v), branch-free (signs of c are random: a branch would mispredict half the
+// time). floor by int32 truncation minus a 0/1 integer correction (no SSE4.1 needed; |t| ≤ 64);
+// t is clamped first, and floor(clamp(t)) = clamp(floor(t)) because the bounds are integers.
 inline double midrise_code(double v, double step, int levels) {
-  double t = v / step;
-  t = t < -levels ? double(-levels) : (t > levels - 1 ? double(levels - 1) : t);
-  double n = double(std::int64_t(t));
-  n -= n > t ? 1.0 : 0.0;
-  return 2.0 * n + 1.0;
+  const double t = std::min(std::max(v / step, -double(levels)), double(levels - 1));
+  std::int32_t n = std::int32_t(t);
+  n -= std::int32_t(double(n) > t);
+  return double(2 * n + 1);
 }
 
-// ΣΔ down nb ≤ kFrameBlock columns at once (vectorized across columns). C: N×nb, rows of stride
-// ldc, in frame order; q_k for frame index p(k) goes to row p(k) of codes (stride ldq) and, when
-// qval is given, its value to row p(k) of qval (stride nb). umax[c] = max_k |u_k| of column c.
-inline void sigma_delta_block(const double* C, std::int64_t ldc, std::int64_t N, std::int64_t nb,
-                              const std::int64_t* perm, const SigmaDeltaParams& P, std::int8_t* codes,
-                              std::int64_t ldq, double* qval, double* umax) {
-  double u1[kFrameBlock] = {}, u2[kFrameBlock] = {}, um[kFrameBlock] = {};
-  const double step = P.step;
-  const int K = P.levels;
+template <int Order>
+void sigma_delta_block_impl(const double* C, std::int64_t rs, std::int64_t cs, std::int64_t N, std::int64_t nb,
+                            const std::int64_t* perm, double step, int K, std::int8_t* codes, std::int64_t ldq,
+                            double* qT, double* umax) {
+  // Everything in the hot loop is a local array of fixed width kFrameBlock (lanes ≥ nb are fed
+  // zeros and ignored): it unrolls, and writes through int8_t* (which may alias anything)
+  // happen only after it.
+  constexpr std::int64_t B = kFrameBlock;
+  double u1[B] = {}, u2[B] = {}, um[B] = {}, cin[B] = {}, code[B], value[B];
   for (std::int64_t k = 0; k < N; ++k) {
     const std::int64_t row = perm ? perm[k] : k;
-    const double* c = C + row * ldc;
-    std::int8_t* q = codes + row * ldq;
-    double* qv = qval ? qval + row * nb : nullptr;
-    for (std::int64_t j = 0; j < nb; ++j) {
-      const double v = P.order == 1 ? u1[j] + c[j] : (2.0 * u1[j] - u2[j]) + c[j];
-      const double code = midrise_code(v, step, K);
-      const double value = (code * 0.5) * step;
-      const double u = v - value;
-      q[j] = std::int8_t(code);
-      if (qv) qv[j] = value;
+    const double* c = C + row * rs;
+    for (std::int64_t j = 0; j < nb; ++j) cin[j] = c[j * cs];
+    for (std::int64_t j = 0; j < B; ++j) {
+      const double v = Order == 1 ? u1[j] + cin[j] : (2.0 * u1[j] - u2[j]) + cin[j];
+      code[j] = midrise_code(v, step, K);
+      value[j] = (code[j] * 0.5) * step;
+      const double u = v - value[j];
       u2[j] = u1[j];
       u1[j] = u;
       um[j] = std::max(um[j], std::abs(u));
     }
+    std::int8_t* q = codes + row * ldq;
+    for (std::int64_t j = 0; j < nb; ++j) q[j] = std::int8_t(code[j]);
+    if (qT)
+      for (std::int64_t j = 0; j < nb; ++j) qT[j * N + row] = value[j];
   }
   for (std::int64_t j = 0; j < nb; ++j) umax[j] = um[j];
+}
+
+// ΣΔ down nb ≤ kFrameBlock columns at once. Entry (k, j) of C is C[k·rs + j·cs], in frame
+// order; q_k for frame index p(k) goes to row p(k) of codes (row stride ldq) and, when qT is
+// given, its value to qT[j·N + p(k)] (column-major). umax[j] = max_k |u_k| of column j.
+inline void sigma_delta_block(const double* C, std::int64_t rs, std::int64_t cs, std::int64_t N, std::int64_t nb,
+                              const std::int64_t* perm, const SigmaDeltaParams& P, std::int8_t* codes,
+                              std::int64_t ldq, double* qT, double* umax) {
+  if (P.order == 1)
+    sigma_delta_block_impl<1>(C, rs, cs, N, nb, perm, P.step, P.levels, codes, ldq, qT, umax);
+  else
+    sigma_delta_block_impl<2>(C, rs, cs, N, nb, perm, P.step, P.levels, codes, ldq, qT, umax);
 }
 
 // ΣΔ on every column of C (N×m row-major); codes N×m, umax m. Checks the stability condition.
@@ -134,43 +147,55 @@ inline void sigma_delta(const double* C, std::int64_t N, std::int64_t m, const s
 #pragma omp parallel for schedule(dynamic, 1) if (blocks > 1 && N * m > (1 << 16))
   for (std::int64_t b = 0; b < blocks; ++b) {
     const std::int64_t c0 = b * kFrameBlock;
-    sigma_delta_block(C + c0, m, N, std::min(kFrameBlock, m - c0), perm, P, codes + c0, m, nullptr, umax + c0);
+    sigma_delta_block(C + c0, m, 1, N, std::min(kFrameBlock, m - c0), perm, P, codes + c0, m, nullptr, umax + c0);
   }
 }
 
 struct FrameSigmaDelta {
-  std::vector<std::int8_t> codes;  // N×m, row i = frame vector e_{i+1}
-  std::vector<double> recon;       // d×m, (d/N)·E·q (empty unless asked for)
-  std::vector<double> umax;        // m: max_k |u_k| per column
-  double step = 0.0;               // the δ used
-  double cmax = 0.0;               // max |c| over all frame coefficients
+  double step = 0.0;  // the δ used
+  double cmax = 0.0;  // max |c| over all frame coefficients
 };
 
-// W (d×m) → c = Eᵀ·W → ΣΔ along perm per column → codes (and ŵ = (d/N)·E·q when reconstruct).
-// step ≤ 0 picks the smallest stable step for (levels, order) from max|c| over the whole matrix.
+// W (d×m) → c = Eᵀ·W → ΣΔ along perm per column → codes (N×m, row i = frame vector e_{i+1}),
+// umax (m), and ŵ = (d/N)·E·q into recon (d×m) unless recon is null. All outputs preallocated.
+// step ≤ 0 picks the smallest stable step for (levels, order) from max|c| over the whole matrix:
+// a first pass computes only that maximum (recomputing the analysis is cheaper than storing
+// N×m coefficients); the second pass analyzes, quantizes and synthesizes block by block.
 inline FrameSigmaDelta frame_sigma_delta(const HarmonicFrame& F, const double* W, std::int64_t m, double step,
-                                         int levels, int order, const std::int64_t* perm, bool reconstruct) {
+                                         int levels, int order, const std::int64_t* perm, std::int8_t* codes,
+                                         double* umax, double* recon) {
   check_levels_order(levels, order);
   if (perm) check_permutation(perm, F.N);
+  const std::int64_t blocks = (m + kFrameBlock - 1) / kFrameBlock;
+  std::vector<double> block_max(std::size_t(blocks), 0.0);
+  const auto analyze = [&](BlockWork& k, std::int64_t c0, std::int64_t nb) {
+    gather_columns(W, F.d, m, c0, nb, k.w.data());
+    k.ops.analyze(k.w.data(), nb, k.c.data());
+    block_max[std::size_t(c0 / kFrameBlock)] = max_abs(k.c.data(), F.N * nb);
+  };
   FrameSigmaDelta r;
-  std::vector<double> C(std::size_t(F.N * m));
-  frame_analysis(F, W, m, C.data());
-  r.cmax = max_abs(C.data(), F.N * m);
-  SigmaDeltaParams P{step > 0.0 ? step : smallest_stable_step(r.cmax, levels, order), levels, order};
+  if (step <= 0.0) {
+    for_column_blocks(F, m, analyze);
+    r.cmax = *std::max_element(block_max.begin(), block_max.end());
+    step = smallest_stable_step(r.cmax, levels, order);
+  }
+  const SigmaDeltaParams P{step, levels, order};
   check_params(P);
-  check_stable(r.cmax, P);
-  r.step = P.step;
-  r.codes.resize(std::size_t(F.N * m));
-  r.umax.resize(std::size_t(m));
-  if (reconstruct) r.recon.resize(std::size_t(F.d * m));
-  const std::int64_t N = F.N;
-  for_column_blocks(F, m, [&](HarmonicOps& ops, std::int64_t c0, std::int64_t nb) {
-    thread_local std::vector<double> qval;
-    qval.resize(std::size_t(N * nb));
-    sigma_delta_block(C.data() + c0, m, N, nb, perm, P, r.codes.data() + c0, m, reconstruct ? qval.data() : nullptr,
-                      r.umax.data() + c0);
-    if (reconstruct) ops.synthesize(qval.data(), nb, nb, r.recon.data() + c0, m);
+  r.step = step;
+  for_column_blocks(F, m, [&](BlockWork& k, std::int64_t c0, std::int64_t nb) {
+    analyze(k, c0, nb);
+    if (!(block_max[std::size_t(c0 / kFrameBlock)] <= stability_margin(levels, order) * step))
+      return;  // unstable: reported after the parallel region (no throwing inside it)
+    // The q values overwrite the coefficients in place: step k reads row p(k) of every column
+    // and writes that same row, which no later step reads.
+    sigma_delta_block(k.c.data(), 1, F.N, F.N, nb, perm, P, codes + c0, m, recon ? k.c.data() : nullptr, umax + c0);
+    if (recon) {
+      k.ops.synthesize(k.c.data(), nb, k.w.data());
+      scatter_columns(k.w.data(), F.d, m, c0, nb, recon);
+    }
   });
+  r.cmax = *std::max_element(block_max.begin(), block_max.end());
+  check_stable(r.cmax, P);  // throws with the full message when some block was unstable
   return r;
 }
 
