@@ -20,6 +20,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -158,24 +159,27 @@ struct FrameSigmaDelta {
 
 // W (d×m) → c = Eᵀ·W → ΣΔ along perm per column → codes (N×m, row i = frame vector e_{i+1}),
 // umax (m), and ŵ = (d/N)·E·q into recon (d×m) unless recon is null. All outputs preallocated.
-// step ≤ 0 picks the smallest stable step for (levels, order) from max|c| over the whole matrix:
-// a first pass computes only that maximum (recomputing the analysis is cheaper than storing
-// N×m coefficients); the second pass analyzes, quantizes and synthesizes block by block.
+// step ≤ 0 picks the smallest stable step for (levels, order) from max|c| over the whole matrix,
+// which needs every coefficient before the first ΣΔ step: a first pass analyzes all blocks into
+// an N×m buffer (column-major, 8·N·m bytes; cheaper than a second analysis), the second quantizes
+// and synthesizes block by block. With a given step one streaming pass does it all.
 inline FrameSigmaDelta frame_sigma_delta(const HarmonicFrame& F, const double* W, std::int64_t m, double step,
                                          int levels, int order, const std::int64_t* perm, std::int8_t* codes,
                                          double* umax, double* recon) {
   check_levels_order(levels, order);
   if (perm) check_permutation(perm, F.N);
-  const std::int64_t blocks = (m + kFrameBlock - 1) / kFrameBlock;
+  const std::int64_t N = F.N, blocks = (m + kFrameBlock - 1) / kFrameBlock;
   std::vector<double> block_max(std::size_t(blocks), 0.0);
-  const auto analyze = [&](BlockWork& k, std::int64_t c0, std::int64_t nb) {
+  std::unique_ptr<double[]> all;  // uninitialized on purpose: every entry is written by pass 1
+  const auto analyze = [&](BlockWork& k, std::int64_t c0, std::int64_t nb, double* out) {
     gather_columns(W, F.d, m, c0, nb, k.w.data());
-    k.ops.analyze(k.w.data(), nb, k.c.data());
-    block_max[std::size_t(c0 / kFrameBlock)] = max_abs(k.c.data(), F.N * nb);
+    k.ops.analyze(k.w.data(), nb, out);
+    block_max[std::size_t(c0 / kFrameBlock)] = max_abs(out, N * nb);
   };
   FrameSigmaDelta r;
   if (step <= 0.0) {
-    for_column_blocks(F, m, analyze);
+    all.reset(new double[std::size_t(N * m)]);
+    for_column_blocks(F, m, [&](BlockWork& k, std::int64_t c0, std::int64_t nb) { analyze(k, c0, nb, all.get() + c0 * N); });
     r.cmax = *std::max_element(block_max.begin(), block_max.end());
     step = smallest_stable_step(r.cmax, levels, order);
   }
@@ -183,14 +187,15 @@ inline FrameSigmaDelta frame_sigma_delta(const HarmonicFrame& F, const double* W
   check_params(P);
   r.step = step;
   for_column_blocks(F, m, [&](BlockWork& k, std::int64_t c0, std::int64_t nb) {
-    analyze(k, c0, nb);
+    double* c = all ? all.get() + c0 * N : k.c.data();
+    if (!all) analyze(k, c0, nb, c);
     if (!(block_max[std::size_t(c0 / kFrameBlock)] <= stability_margin(levels, order) * step))
       return;  // unstable: reported after the parallel region (no throwing inside it)
     // The q values overwrite the coefficients in place: step k reads row p(k) of every column
     // and writes that same row, which no later step reads.
-    sigma_delta_block(k.c.data(), 1, F.N, F.N, nb, perm, P, codes + c0, m, recon ? k.c.data() : nullptr, umax + c0);
+    sigma_delta_block(c, 1, N, N, nb, perm, P, codes + c0, m, recon ? c : nullptr, umax + c0);
     if (recon) {
-      k.ops.synthesize(k.c.data(), nb, k.w.data());
+      k.ops.synthesize(c, nb, k.w.data());
       scatter_columns(k.w.data(), F.d, m, c0, nb, recon);
     }
   });
