@@ -13,7 +13,8 @@
 //   c − q = u_k − 2u_{k−1} + u_{k−2} (a second difference). Stability: if |u_{k−1}|, |u_{k−2}| ≤ δ/2
 //   then |v| ≤ 3δ/2 + |c|, which is ≤ Kδ when |c| ≤ (K − 3/2)δ; then again |u_k| ≤ δ/2. This needs
 //   K ≥ 2 (for K = 1 the condition only admits c = 0 … and even then 3δ/2 > δ: no guarantee).
-// Both conditions are checked before any loop runs (std::invalid_argument when violated).
+// Both conditions are checked (std::invalid_argument when violated; the fused frame loop checks
+// each block before quantizing it and throws after the parallel region).
 #pragma once
 
 #include <algorithm>
