@@ -13,10 +13,12 @@ True
 
 from __future__ import annotations
 
-from . import _core, bounds, interop, relu_torch
+from . import _core, bounds, datasets, frame_quant, frames, interop, nn, relu_torch
 from .butterfly import Butterfly, monarch_patterns, relative_error, relative_error_probe, square_dyadic_patterns
 from .chain_quant import ChainQuantResult, quantize_chain
 from .factorize import bit_reversal_permutation, butterfly_factorize
+from .frame_quant import FrameQuantization, frame_quantize, sigma_delta
+from .frames import frame_variation, harmonic_frame
 from .formats import Format, as_format, round_nearest, to_dtype
 from .rank_one import RankOneResult, quantize_rank_one, quantize_rank_one_batch, rank_one_error
 from .relu import (MLPQuantization, NeuronQuantization, equalize_mlp, mlp_forward, path_lifting_error,
@@ -32,14 +34,22 @@ __all__ = [
     "butterfly_factorize",
     "ChainQuantResult",
     "cmake_dir",
+    "datasets",
     "equalize_mlp",
     "Format",
+    "frame_quant",
+    "frame_quantize",
+    "frame_variation",
+    "FrameQuantization",
+    "frames",
     "get_include",
+    "harmonic_frame",
     "interop",
     "mlp_forward",
     "MLPQuantization",
     "monarch_patterns",
     "NeuronQuantization",
+    "nn",
     "path_lifting_error",
     "quantize_chain",
     "quantize_mlp",
@@ -53,6 +63,7 @@ __all__ = [
     "relu_torch",
     "rescale_mlp",
     "round_nearest",
+    "sigma_delta",
     "square_dyadic_patterns",
     "to_dtype",
 ]

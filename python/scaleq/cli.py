@@ -52,7 +52,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 # Experiments that `scaleq reproduce NAME` runs: module (under scaleq.experiments) whose
 # add_parser(subparsers) registers NAME with its options and sets func.
-REPRODUCIBLE = ("rank_one_fig3", "fig61", "dao2019", "relu")
+REPRODUCIBLE = ("rank_one_fig3", "fig61", "dao2019", "relu", "na2024")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -4,5 +4,7 @@
 #include "scaleq/chain_quant.hpp"
 #include "scaleq/factorize.hpp"
 #include "scaleq/format.hpp"
+#include "scaleq/frames.hpp"
 #include "scaleq/kron_sparse.hpp"
 #include "scaleq/rank_one.hpp"
+#include "scaleq/sigma_delta.hpp"

@@ -1,0 +1,84 @@
+#include <pybind11/stl.h>
+
+#include <optional>
+#include <string>
+
+#include "common.hpp"
+#include "scaleq/sigma_delta.hpp"
+
+scaleq::FrameMethod scaleq_parse_frame_method(const std::string& s);  // register_frames.cpp
+
+namespace {
+
+using IArray = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>;
+using CodeArray = py::array_t<std::int8_t>;
+
+const std::int64_t* perm_ptr(const std::optional<IArray>& perm, std::int64_t N) {
+  if (!perm) return nullptr;
+  if (perm->ndim() != 1 || perm->shape(0) != N)
+    throw std::invalid_argument("perm must have shape (N,) with N = " + std::to_string(N));
+  return perm->data();
+}
+
+// Codes (same shape as c) and max_k |u_k| per column.
+py::tuple sigma_delta(const DArray& c, double step, int levels, int order, std::optional<IArray> perm) {
+  if (c.ndim() < 1 || c.ndim() > 2 || c.shape(0) < 1) throw std::invalid_argument("c must be (N,) or (N, k) with N >= 1");
+  const std::int64_t N = c.shape(0), m = c.ndim() == 2 ? c.shape(1) : 1;
+  const std::int64_t* p = perm_ptr(perm, N);
+  scaleq::check_finite(c.data(), N * m, "c");
+  CodeArray codes = c.ndim() == 2 ? CodeArray({N, m}) : CodeArray(N);
+  DArray umax(m);
+  std::int8_t* q = codes.mutable_data();
+  double* u = umax.mutable_data();
+  {
+    py::gil_scoped_release release;
+    scaleq::sigma_delta(c.data(), N, m, p, {step, levels, order}, q, u);
+  }
+  return py::make_tuple(codes, umax);
+}
+
+py::dict frame_sigma_delta(const DArray& W, std::int64_t N, double step, int levels, int order,
+                           std::optional<IArray> perm, bool reconstruct, const std::string& method) {
+  if (W.ndim() != 2 || W.shape(0) < 1) throw std::invalid_argument("W must be a 2-D (d, k) array with d >= 1");
+  const std::int64_t d = W.shape(0), m = W.shape(1);
+  const std::int64_t* p = perm_ptr(perm, N);
+  scaleq::check_finite(W.data(), d * m, "W");
+  scaleq::HarmonicFrame F(d, N, scaleq_parse_frame_method(method));
+  CodeArray codes({N, m});
+  DArray umax(m);
+  py::object recon = py::none();
+  double* rec = nullptr;
+  if (reconstruct) {
+    DArray r({d, m});
+    rec = r.mutable_data();
+    recon = r;
+  }
+  std::int8_t* q = codes.mutable_data();
+  double* u = umax.mutable_data();
+  scaleq::FrameSigmaDelta r;
+  {
+    py::gil_scoped_release release;
+    r = scaleq::frame_sigma_delta(F, W.data(), m, step, levels, order, p, q, u, rec);
+  }
+  py::dict out;
+  out["codes"] = codes;
+  out["umax"] = umax;
+  out["step"] = r.step;
+  out["cmax"] = r.cmax;
+  out["recon"] = recon;
+  return out;
+}
+
+}  // namespace
+
+void register_sigma_delta(py::module_& m) {
+  m.def("sigma_delta", &sigma_delta, py::arg("c"), py::arg("step"), py::arg("levels") = 1, py::arg("order") = 1,
+        py::arg("perm") = py::none(),
+        "ΣΔ down axis 0 of c: (int8 codes 2n+1, q = code·step/2; max|u_k| per column).");
+  m.def("frame_sigma_delta", &frame_sigma_delta, py::arg("W"), py::arg("N"), py::arg("step"), py::arg("levels") = 1,
+        py::arg("order") = 1, py::arg("perm") = py::none(), py::arg("reconstruct") = true,
+        py::arg("method") = "auto",
+        "Harmonic-frame ΣΔ quantization of the columns of W (step <= 0: smallest stable step).");
+  m.def("smallest_stable_step", &scaleq::smallest_stable_step, py::arg("cmax"), py::arg("levels"), py::arg("order"),
+        "Smallest step with cmax <= (levels - 1/2)·step (order 1) or (levels - 3/2)·step (order 2).");
+}

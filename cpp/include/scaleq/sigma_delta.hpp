@@ -1,0 +1,208 @@
+// The 2K-level midrise quantizer and Sigma-Delta (ΣΔ) loops along a permutation, and their
+// composition with a harmonic frame (Na 2024; DESIGN.md §5).
+//
+// Midrise alphabet A = {±(j − 1/2)·δ : j = 1..K}. Q(v) = (n + 1/2)·δ with
+// n = clamp(floor(v/δ), −K, K−1): the nearest element of A (a decision boundary v = nδ goes up).
+// The stored code is the odd integer 2n+1 ∈ {±1, ±3, …, ±(2K−1)}, so q = (code/2)·δ exactly;
+// codes fit in int8 for K ≤ 64.
+//
+// First order, along p: u_0 = 0, q_k = Q(u_{k−1} + c_{p(k)}), u_k = u_{k−1} + c_{p(k)} − q_k.
+//   Stability: |v − Q(v)| ≤ δ/2 whenever |v| ≤ Kδ. If |u_{k−1}| ≤ δ/2 and |c| ≤ (K − 1/2)δ then
+//   |v| ≤ Kδ, so |u_k| ≤ δ/2: by induction every |u_k| ≤ δ/2 (the paper's condition (9)).
+// Second order (greedy): v = 2u_{k−1} − u_{k−2} + c_{p(k)}, q_k = Q(v), u_k = v − q_k, so that
+//   c − q = u_k − 2u_{k−1} + u_{k−2} (a second difference). Stability: if |u_{k−1}|, |u_{k−2}| ≤ δ/2
+//   then |v| ≤ 3δ/2 + |c|, which is ≤ Kδ when |c| ≤ (K − 3/2)δ; then again |u_k| ≤ δ/2. This needs
+//   K ≥ 2 (for K = 1 the condition only admits c = 0 … and even then 3δ/2 > δ: no guarantee).
+// Both conditions are checked (std::invalid_argument when violated; the fused frame loop checks
+// each block before quantizing it and throws after the parallel region).
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "scaleq/frames.hpp"
+
+namespace scaleq {
+
+struct SigmaDeltaParams {
+  double step = 1.0;
+  int levels = 1;  // K: 2K levels
+  int order = 1;
+};
+
+// (K − 1/2) for order 1, (K − 3/2) for order 2: the largest |c|/δ the loop is guaranteed stable for.
+inline double stability_margin(int levels, int order) { return order == 1 ? levels - 0.5 : levels - 1.5; }
+
+inline void check_levels_order(int levels, int order) {
+  if (levels < 1 || levels > 64)
+    throw std::invalid_argument("levels must be in [1, 64] (codes ±1..±(2·levels−1) are int8), got " +
+                                std::to_string(levels));
+  if (order != 1 && order != 2) throw std::invalid_argument("order must be 1 or 2, got " + std::to_string(order));
+  if (order == 2 && levels < 2)
+    throw std::invalid_argument("order=2 needs levels >= 2: its stability condition is |c| <= (levels - 3/2)*step");
+}
+
+inline void check_params(const SigmaDeltaParams& P) {
+  check_levels_order(P.levels, P.order);
+  if (!(P.step > 0.0) || !std::isfinite(P.step))
+    throw std::invalid_argument("step must be a positive finite number, got " + std::to_string(P.step));
+}
+
+// Smallest δ with cmax ≤ margin·δ in floating point (nudged up when the division rounds down).
+// An all-zero input gets the smallest normal double: every step is stable and this one adds no error.
+inline double smallest_stable_step(double cmax, int levels, int order) {
+  check_levels_order(levels, order);
+  if (!(cmax > 0.0)) return std::numeric_limits<double>::min();
+  const double margin = stability_margin(levels, order);
+  double step = cmax / margin;
+  while (margin * step < cmax) step = std::nextafter(step, std::numeric_limits<double>::infinity());
+  return step;
+}
+
+inline void check_stable(double cmax, const SigmaDeltaParams& P) {
+  const double margin = stability_margin(P.levels, P.order);
+  if (!(cmax <= margin * P.step))
+    throw std::invalid_argument(
+        "step " + std::to_string(P.step) + " is unstable for levels=" + std::to_string(P.levels) +
+        ", order=" + std::to_string(P.order) + ": need max|c| <= " + (P.order == 1 ? "(levels - 1/2)" : "(levels - 3/2)") +
+        "*step, but max|c| = " + std::to_string(cmax) + " (use step >= " +
+        std::to_string(smallest_stable_step(cmax, P.levels, P.order)) + " or more levels)");
+}
+
+inline void check_finite(const double* x, std::int64_t n, const char* name) {
+  for (std::int64_t i = 0; i < n; ++i)
+    if (!std::isfinite(x[i])) throw std::invalid_argument(std::string(name) + " contains NaN or Inf");
+}
+
+inline double max_abs(const double* x, std::int64_t n) {
+  double m = 0.0;
+#pragma omp parallel for reduction(max : m) schedule(static) if (n > (1 << 18))
+  for (std::int64_t i = 0; i < n; ++i) m = std::max(m, std::abs(x[i]));
+  return m;
+}
+
+// Code 2n+1 of Q(v), branch-free (signs of c are random: a branch would mispredict half the
+// time). floor by int32 truncation minus a 0/1 integer correction (no SSE4.1 needed; |t| ≤ 64);
+// t is clamped first, and floor(clamp(t)) = clamp(floor(t)) because the bounds are integers.
+inline double midrise_code(double v, double step, int levels) {
+  const double t = std::min(std::max(v / step, -double(levels)), double(levels - 1));
+  std::int32_t n = std::int32_t(t);
+  n -= std::int32_t(double(n) > t);
+  return double(2 * n + 1);
+}
+
+template <int Order>
+void sigma_delta_block_impl(const double* C, std::int64_t rs, std::int64_t cs, std::int64_t N, std::int64_t nb,
+                            const std::int64_t* perm, double step, int K, std::int8_t* codes, std::int64_t ldq,
+                            double* qT, double* umax) {
+  // Everything in the hot loop is a local array of fixed width kFrameBlock (lanes ≥ nb are fed
+  // zeros and ignored): it unrolls, and writes through int8_t* (which may alias anything)
+  // happen only after it.
+  constexpr std::int64_t B = kFrameBlock;
+  double u1[B] = {}, u2[B] = {}, um[B] = {}, cin[B] = {}, code[B], value[B];
+  for (std::int64_t k = 0; k < N; ++k) {
+    const std::int64_t row = perm ? perm[k] : k;
+    const double* c = C + row * rs;
+    for (std::int64_t j = 0; j < nb; ++j) cin[j] = c[j * cs];
+    for (std::int64_t j = 0; j < B; ++j) {
+      const double v = Order == 1 ? u1[j] + cin[j] : (2.0 * u1[j] - u2[j]) + cin[j];
+      code[j] = midrise_code(v, step, K);
+      value[j] = (code[j] * 0.5) * step;
+      const double u = v - value[j];
+      u2[j] = u1[j];
+      u1[j] = u;
+      um[j] = std::max(um[j], std::abs(u));
+    }
+    std::int8_t* q = codes + row * ldq;
+    for (std::int64_t j = 0; j < nb; ++j) q[j] = std::int8_t(code[j]);
+    if (qT)
+      for (std::int64_t j = 0; j < nb; ++j) qT[j * N + row] = value[j];
+  }
+  for (std::int64_t j = 0; j < nb; ++j) umax[j] = um[j];
+}
+
+// ΣΔ down nb ≤ kFrameBlock columns at once. Entry (k, j) of C is C[k·rs + j·cs], in frame
+// order; q_k for frame index p(k) goes to row p(k) of codes (row stride ldq) and, when qT is
+// given, its value to qT[j·N + p(k)] (column-major). umax[j] = max_k |u_k| of column j.
+inline void sigma_delta_block(const double* C, std::int64_t rs, std::int64_t cs, std::int64_t N, std::int64_t nb,
+                              const std::int64_t* perm, const SigmaDeltaParams& P, std::int8_t* codes,
+                              std::int64_t ldq, double* qT, double* umax) {
+  if (P.order == 1)
+    sigma_delta_block_impl<1>(C, rs, cs, N, nb, perm, P.step, P.levels, codes, ldq, qT, umax);
+  else
+    sigma_delta_block_impl<2>(C, rs, cs, N, nb, perm, P.step, P.levels, codes, ldq, qT, umax);
+}
+
+// ΣΔ on every column of C (N×m row-major); codes N×m, umax m. Checks the stability condition.
+inline void sigma_delta(const double* C, std::int64_t N, std::int64_t m, const std::int64_t* perm,
+                        const SigmaDeltaParams& P, std::int8_t* codes, double* umax) {
+  check_params(P);
+  if (perm) check_permutation(perm, N);
+  check_stable(max_abs(C, N * m), P);
+  const std::int64_t blocks = (m + kFrameBlock - 1) / kFrameBlock;
+#pragma omp parallel for schedule(dynamic, 1) if (blocks > 1 && N * m > (1 << 16))
+  for (std::int64_t b = 0; b < blocks; ++b) {
+    const std::int64_t c0 = b * kFrameBlock;
+    sigma_delta_block(C + c0, m, 1, N, std::min(kFrameBlock, m - c0), perm, P, codes + c0, m, nullptr, umax + c0);
+  }
+}
+
+struct FrameSigmaDelta {
+  double step = 0.0;  // the δ used
+  double cmax = 0.0;  // max |c| over all frame coefficients
+};
+
+// W (d×m) → c = Eᵀ·W → ΣΔ along perm per column → codes (N×m, row i = frame vector e_{i+1}),
+// umax (m), and ŵ = (d/N)·E·q into recon (d×m) unless recon is null. All outputs preallocated.
+// step ≤ 0 picks the smallest stable step for (levels, order) from max|c| over the whole matrix,
+// which needs every coefficient before the first ΣΔ step: a first pass analyzes all blocks into
+// an N×m buffer (column-major, 8·N·m bytes; cheaper than a second analysis), the second quantizes
+// and synthesizes block by block. With a given step one streaming pass does it all.
+inline FrameSigmaDelta frame_sigma_delta(const HarmonicFrame& F, const double* W, std::int64_t m, double step,
+                                         int levels, int order, const std::int64_t* perm, std::int8_t* codes,
+                                         double* umax, double* recon) {
+  check_levels_order(levels, order);
+  if (perm) check_permutation(perm, F.N);
+  const std::int64_t N = F.N, blocks = (m + kFrameBlock - 1) / kFrameBlock;
+  std::vector<double> block_max(std::size_t(blocks), 0.0);
+  std::unique_ptr<double[]> all;  // uninitialized on purpose: every entry is written by pass 1
+  const auto analyze = [&](BlockWork& k, std::int64_t c0, std::int64_t nb, double* out) {
+    gather_columns(W, F.d, m, c0, nb, k.w.data());
+    k.ops.analyze(k.w.data(), nb, out);
+    block_max[std::size_t(c0 / kFrameBlock)] = max_abs(out, N * nb);
+  };
+  FrameSigmaDelta r;
+  if (step <= 0.0) {
+    all.reset(new double[std::size_t(N * m)]);
+    for_column_blocks(F, m, [&](BlockWork& k, std::int64_t c0, std::int64_t nb) { analyze(k, c0, nb, all.get() + c0 * N); });
+    r.cmax = *std::max_element(block_max.begin(), block_max.end());
+    step = smallest_stable_step(r.cmax, levels, order);
+  }
+  const SigmaDeltaParams P{step, levels, order};
+  check_params(P);
+  r.step = step;
+  for_column_blocks(F, m, [&](BlockWork& k, std::int64_t c0, std::int64_t nb) {
+    double* c = all ? all.get() + c0 * N : k.c.data();
+    if (!all) analyze(k, c0, nb, c);
+    if (!(block_max[std::size_t(c0 / kFrameBlock)] <= stability_margin(levels, order) * step))
+      return;  // unstable: reported after the parallel region (no throwing inside it)
+    // The q values overwrite the coefficients in place: step k reads row p(k) of every column
+    // and writes that same row, which no later step reads.
+    sigma_delta_block(c, 1, N, N, nb, perm, P, codes + c0, m, recon ? c : nullptr, umax + c0);
+    if (recon) {
+      k.ops.synthesize(c, nb, k.w.data());
+      scatter_columns(k.w.data(), F.d, m, c0, nb, recon);
+    }
+  });
+  r.cmax = *std::max_element(block_max.begin(), block_max.end());
+  check_stable(r.cmax, P);  // throws with the full message when some block was unstable
+  return r;
+}
+
+}  // namespace scaleq

@@ -1,0 +1,224 @@
+"""Sigma-Delta (ΣΔ) quantization on harmonic frames (Na 2024; DESIGN.md §5).
+
+Midrise alphabet with 2K levels and step δ: ``{±(j − 1/2)·δ : j = 1..K}``; ``Q(v)`` is its
+nearest element (a boundary ``v = nδ`` goes up). Codes are the odd integers
+``2n+1 ∈ {±1, ±3, …, ±(2K−1)}`` (int8), the value is ``code·δ/2``.
+
+First order along a permutation p: ``u_0 = 0``, ``q_k = Q(u_{k−1} + c_{p(k)})``,
+``u_k = u_{k−1} + c_{p(k)} − q_k``; stable (every ``|u_k| ≤ δ/2``) when every
+``|c| ≤ (K − 1/2)·δ`` — the paper's condition (9). Second order (greedy):
+``v = 2u_{k−1} − u_{k−2} + c``, ``q = Q(v)``, ``u_k = v − q``; stable when ``|c| ≤ (K − 3/2)·δ``
+(so K ≥ 2): if ``|u_{k−1}|, |u_{k−2}| ≤ δ/2`` then ``|v| ≤ 3δ/2 + |c| ≤ Kδ``, where Q errs by at
+most δ/2. Both conditions are checked; a violation raises ``ValueError``.
+
+**Error bound** (first order, Benedetto–Powell–Yılmaz). With ``c_{p(k)} − q_k = u_k − u_{k−1}``
+and summation by parts,
+
+    w − ŵ = (d/N)·Σ_k (u_k − u_{k−1})·e_{p(k)}
+          = (d/N)·[Σ_{k=1}^{N−1} u_k·(e_{p(k)} − e_{p(k+1)}) + u_N·e_{p(N)}]      (u_0 = 0)
+
+so ``‖w − ŵ‖ ≤ (d/N)·(δ/2)·(σ(E, p) + ‖e_{p(N)}‖)`` with σ the frame variation and ‖e‖ = 1.
+For the second order, ``c − q = v_k − v_{k−1}`` with ``v_k = u_k − u_{k−1}``, ``|v_k| ≤ δ``: the same
+argument gives ``(d/N)·δ·(σ + 1)`` (valid, not sharp: it ignores the second difference).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import _core
+from ._validation import as_float_array, as_int, choice
+from .frames import METHODS, _check_dims, as_permutation, frame_analysis, frame_variation
+
+
+def _margin(levels: int, order: int) -> float:
+    return levels - 0.5 if order == 1 else levels - 1.5
+
+
+def _check_levels_order(levels: object, order: object) -> tuple[int, int]:
+    order = as_int(order, "order", low=1, high=2)
+    levels = as_int(levels, "levels", low=1, high=64)
+    if order == 2 and levels < 2:
+        raise ValueError("levels must be >= 2 for order=2 (stability needs |c| <= (levels - 3/2)*step)")
+    return levels, order
+
+
+def _check_step(step: object) -> float:
+    if isinstance(step, bool) or not isinstance(step, (int, float, np.floating, np.integer)):
+        raise TypeError(f"step must be a number, got {type(step).__name__}")
+    s = float(step)
+    if not (s > 0 and math.isfinite(s)):
+        raise ValueError(f"step must be a positive finite number, got {step}")
+    return s
+
+
+def smallest_stable_step(cmax: float, levels: int = 1, order: int = 1) -> float:
+    """Smallest step δ with ``cmax ≤ (K − 1/2)·δ`` (order 1) or ``(K − 3/2)·δ`` (order 2).
+
+    Examples
+    --------
+    >>> scaleq.frame_quant.smallest_stable_step(1.5, levels=2)
+    1.0
+    """
+    levels, order = _check_levels_order(levels, order)
+    return float(_core.smallest_stable_step(float(cmax), levels, order))
+
+
+def smallest_stable_levels(cmax: float, step: float, order: int = 1) -> int:
+    """Fewest levels K (per sign) for which ``step`` is stable for coefficients up to ``cmax``.
+
+    Examples
+    --------
+    >>> scaleq.frame_quant.smallest_stable_levels(1.0, 0.25)  # 1 <= (K - 1/2)/4
+    5
+    """
+    step = _check_step(step)
+    order = as_int(order, "order", low=1, high=2)
+    kmin = 1 if order == 1 else 2
+    k = max(kmin, math.ceil(cmax / step + (0.5 if order == 1 else 1.5)))
+    while k > kmin and _margin(k - 1, order) * step >= cmax:  # rounding in the ceil: exact in the end
+        k -= 1
+    while _margin(k, order) * step < cmax:
+        k += 1
+    if k > 64:
+        raise ValueError(f"step {step} needs {k} levels for max|c| = {cmax:.6g}; at most 64 are supported")
+    return k
+
+
+def sigma_delta(c: object, step: float, levels: int = 1, order: int = 1, perm: object = None, *,
+                return_state: bool = False):
+    """ΣΔ-quantize c of shape (N,) or (N, k) down axis 0 (each column independently).
+
+    Returns the int8 codes (same shape; value = code·step/2), and with ``return_state=True``
+    also ``max_k |u_k|`` per column. Raises ``ValueError`` when the stability condition fails.
+
+    Examples
+    --------
+    >>> scaleq.sigma_delta([0.3, 0.3, 0.3, 0.3], step=1.0)  # values ±1/2 averaging 0.3 in the long run
+    array([ 1,  1, -1,  1], dtype=int8)
+    """
+    c = as_float_array(c, "c")
+    if c.ndim not in (1, 2) or c.shape[0] == 0:
+        raise ValueError(f"c must have shape (N,) or (N, k) with N >= 1, got {c.shape}")
+    levels, order = _check_levels_order(levels, order)
+    step = _check_step(step)
+    p = as_permutation(perm, c.shape[0])
+    cmax = float(np.abs(c).max()) if c.size else 0.0
+    if cmax > _margin(levels, order) * step:
+        cond = "(levels - 1/2)" if order == 1 else "(levels - 3/2)"
+        raise ValueError(f"step {step} is unstable for levels={levels}, order={order}: need max|c| <= "
+                         f"{cond}*step = {_margin(levels, order) * step:.6g} but max|c| = {cmax:.6g}; use step >= "
+                         f"{smallest_stable_step(cmax, levels, order):.6g} or more levels")
+    codes, umax = _core.sigma_delta(c, step, levels, order, p)
+    if return_state:
+        return codes, (umax if c.ndim == 2 else float(umax[0]))
+    return codes
+
+
+@dataclass
+class FrameQuantization:
+    """ΣΔ quantization of the columns of a matrix on a harmonic frame (see :func:`frame_quantize`).
+
+    ``codes`` has shape (N, k): column j holds the codes of the j-th quantized vector (a column
+    of W for ``axis=0``, a row for ``axis=1``); row i belongs to frame vector e_{i+1}.
+    """
+
+    codes: np.ndarray
+    step: float
+    levels: int
+    order: int
+    d: int
+    N: int
+    perm: np.ndarray | None
+    axis: int
+    max_state: np.ndarray  # max_k |u_k| per column (≤ step/2 by stability)
+    original: np.ndarray = field(repr=False)
+    _recon: np.ndarray | None = field(default=None, repr=False)
+
+    def reconstruct(self) -> np.ndarray:
+        """Ŵ = (d/N)·E·(codes·step/2), in the shape of the quantized matrix.
+
+        Examples
+        --------
+        >>> W = np.random.default_rng(0).standard_normal((8, 3))
+        >>> scaleq.frame_quantize(W, 64).reconstruct().shape
+        (8, 3)
+        """
+        if self._recon is None:
+            from .frames import frame_synthesis
+
+            self._recon = frame_synthesis(self.codes * (self.step / 2), self.d)
+        return self._recon.T.copy() if self.axis == 1 else self._recon.copy()
+
+    @property
+    def bits(self) -> float:
+        """Stored bits: N·log2(2K) per quantized vector (DESIGN.md §5)."""
+        return float(self.codes.shape[1] * self.N * math.log2(2 * self.levels))
+
+    @property
+    def bits_per_weight(self) -> float:
+        """``bits`` divided by the number of entries of the quantized matrix."""
+        return self.bits / (self.d * self.codes.shape[1])
+
+    @property
+    def variation(self) -> float:
+        """Frame variation σ(E, p) of the frame order used."""
+        return frame_variation(self.d, self.N, self.perm)
+
+    @property
+    def error_bound(self) -> np.ndarray:
+        """A-priori bound on ‖w − ŵ‖ per column: (d/N)·(δ/2)·(σ+1) (order 1), (d/N)·δ·(σ+1) (order 2)."""
+        k = self.codes.shape[1]
+        f = 0.5 if self.order == 1 else 1.0
+        return np.full(k, self.d / self.N * f * self.step * (self.variation + 1.0))
+
+    @property
+    def error(self) -> np.ndarray:
+        """Measured ‖w − ŵ‖₂ per quantized vector."""
+        diff = self.reconstruct() - self.original
+        return np.linalg.norm(diff, axis=1 if self.axis == 1 else 0)
+
+
+def frame_quantize(W: object, N: int, levels: int | None = 1, step: float | None = None, order: int = 1,
+                   axis: int = 0, perm: object = None, method: str = "auto") -> FrameQuantization:
+    """ΣΔ-quantize every vector of W along ``axis`` on the harmonic frame of N vectors in R^d.
+
+    ``step=None`` chooses the smallest step that satisfies the stability condition over the
+    whole matrix: ``max|c| ≤ (K − 1/2)·δ`` (order 1, the paper's condition (9)) or
+    ``(K − 3/2)·δ`` (order 2), max over all frame coefficients c = Eᵀw. ``levels=None`` (with a
+    step) chooses the fewest levels that make the given step stable. A given (step, levels)
+    pair that violates the condition raises ``ValueError``.
+
+    Examples
+    --------
+    >>> W = np.random.default_rng(0).standard_normal((16, 4))
+    >>> q = scaleq.frame_quantize(W, 256)           # 1-bit: codes ±1
+    >>> sorted(np.unique(q.codes).tolist()), q.bits  # 4 columns · 256 bits
+    ([-1, 1], 1024.0)
+    >>> bool(np.all(q.error <= q.error_bound))
+    True
+    """
+    W = as_float_array(W, "W")
+    if W.ndim == 1:
+        W = W[:, None]
+    if W.ndim != 2 or W.size == 0:
+        raise ValueError(f"W must be a non-empty 1-D or 2-D array, got shape {W.shape}")
+    axis = as_int(axis, "axis", low=-2, high=1) % 2
+    X = np.ascontiguousarray(W.T) if axis == 1 else W
+    d, N = _check_dims(X.shape[0], N)
+    order = as_int(order, "order", low=1, high=2)
+    method = choice(method, "method", METHODS)
+    p = as_permutation(perm, N)
+    if levels is None:
+        if step is None:
+            raise ValueError("levels=None needs a step")
+        cmax = float(np.abs(frame_analysis(X, N, method)).max())
+        levels = smallest_stable_levels(cmax, step, order)
+    levels, order = _check_levels_order(levels, order)
+    s = 0.0 if step is None else _check_step(step)
+    r = _core.frame_sigma_delta(X, N, s, levels, order, p, True, method)
+    return FrameQuantization(codes=r["codes"], step=float(r["step"]), levels=levels, order=order, d=d, N=N, perm=p,
+                             axis=axis, max_state=r["umax"], original=X.T if axis == 1 else X, _recon=r["recon"])

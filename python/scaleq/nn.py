@@ -1,0 +1,257 @@
+"""Minimal numpy networks of Na (2024) and their frame (ΣΔ) quantization.
+
+Two architectures, weights ``(out, in)`` acting on rows ``x``:
+
+* :class:`FeedForwardNet` — ``x ↦ W_L·ρ(…ρ(W_1 x + b_1)…) + b_L`` (ReLU ρ, last layer linear);
+  the paper's is 3 layers.
+* :class:`ResidualNet` — input layer ``h = ρ(A x + a)``, residual blocks
+  ``h ↦ ρ(h + W_2·ρ(W_1 h + b_1) + b_2)`` (He et al. 2016: ReLU after the addition; the
+  extracted paper text lost its formula), output layer ``B h + c``; the paper's has 2 blocks.
+
+:func:`quantize_network` quantizes every layer's ``[W | b]`` (the bias appended as a last
+column, as in the paper) column by column: ``"sigma_delta"`` with :func:`scaleq.frame_quantize`,
+``"rtn"`` (memoryless midrise rounding at the same number of stored bits per weight) or
+``"sign"`` (memoryless 1 bit: ``sign(w)·mean|w|`` per column).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from ._validation import as_float_array, as_int, choice
+from .frame_quant import FrameQuantization, frame_quantize
+
+METHODS = ("sigma_delta", "rtn", "sign")
+
+
+def _relu(x: np.ndarray) -> np.ndarray:
+    return np.maximum(x, 0.0)
+
+
+def _as_layer(w: object, b: object, name: str) -> tuple[np.ndarray, np.ndarray]:
+    w = as_float_array(w, f"{name} weight")
+    if w.ndim != 2 or w.size == 0:
+        raise ValueError(f"{name} weight must be a non-empty (out, in) array, got shape {w.shape}")
+    b = as_float_array(b, f"{name} bias")
+    if b.shape != (w.shape[0],):
+        raise ValueError(f"{name} bias must have shape ({w.shape[0]},), got {b.shape}")
+    return w, b
+
+
+def _as_rows(x: object, n_in: int) -> np.ndarray:
+    a = as_float_array(x, "x")
+    if a.ndim == 1:
+        a = a[None, :]
+    if a.ndim != 2 or a.shape[1] != n_in:
+        raise ValueError(f"x must have shape (batch, {n_in}), got {np.shape(x)}")
+    return a
+
+
+@dataclass
+class FeedForwardNet:
+    """ReLU feed-forward network; ``weights[l]`` is (out, in), the last layer is linear.
+
+    Examples
+    --------
+    >>> net = scaleq.nn.FeedForwardNet([np.eye(2), np.ones((1, 2))], [np.zeros(2), np.zeros(1)])
+    >>> net.forward([[1.0, -2.0]])
+    array([[1.]])
+    """
+
+    weights: list
+    biases: list
+
+    def __post_init__(self) -> None:
+        if len(self.weights) != len(self.biases) or not self.weights:
+            raise ValueError("weights and biases must be non-empty lists of the same length")
+        pairs = [_as_layer(w, b, f"layer {l}") for l, (w, b) in enumerate(zip(self.weights, self.biases))]
+        for l in range(1, len(pairs)):
+            if pairs[l][0].shape[1] != pairs[l - 1][0].shape[0]:
+                raise ValueError(f"layer {l} has {pairs[l][0].shape[1]} inputs, layer {l - 1} {pairs[l - 1][0].shape[0]} outputs")
+        self.weights, self.biases = [p[0] for p in pairs], [p[1] for p in pairs]
+
+    def forward(self, x: object) -> np.ndarray:
+        """Outputs (batch, out) for the rows of ``x``."""
+        h = _as_rows(x, self.weights[0].shape[1])
+        for l, (w, b) in enumerate(zip(self.weights, self.biases)):
+            h = h @ w.T + b
+            if l < len(self.weights) - 1:
+                h = _relu(h)
+        return h
+
+    def layers(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Every (W, b) pair, in order."""
+        return list(zip(self.weights, self.biases))
+
+    def with_layers(self, layers: Sequence[tuple[np.ndarray, np.ndarray]]) -> "FeedForwardNet":
+        """The same architecture with other (W, b) pairs (in :meth:`layers` order)."""
+        return FeedForwardNet([w for w, _ in layers], [b for _, b in layers])
+
+
+@dataclass
+class ResidualNet:
+    """``x ↦ B·R_k(…R_1(ρ(A x + a))…) + c`` with ``R(h) = ρ(h + W_2 ρ(W_1 h + b_1) + b_2)``.
+
+    ``blocks`` is a list of (W1, b1, W2, b2), all square of the hidden width.
+
+    Examples
+    --------
+    >>> z = np.zeros((2, 2))
+    >>> net = scaleq.nn.ResidualNet(np.eye(2), np.zeros(2), [(z, np.zeros(2), z, np.ones(2))], np.ones((1, 2)), np.zeros(1))
+    >>> net.forward([[1.0, -3.0]])  # ρ(x) = [1, 0]; block adds 1 to each; sum = 3
+    array([[3.]])
+    """
+
+    w_in: np.ndarray
+    b_in: np.ndarray
+    blocks: list
+    w_out: np.ndarray
+    b_out: np.ndarray
+
+    def __post_init__(self) -> None:
+        self.w_in, self.b_in = _as_layer(self.w_in, self.b_in, "input layer")
+        h = self.w_in.shape[0]
+        blocks = []
+        for i, blk in enumerate(self.blocks):
+            if len(blk) != 4:
+                raise ValueError(f"block {i} must be (W1, b1, W2, b2)")
+            w1, b1 = _as_layer(blk[0], blk[1], f"block {i} first")
+            w2, b2 = _as_layer(blk[2], blk[3], f"block {i} second")
+            if w1.shape != (h, h) or w2.shape != (h, h):
+                raise ValueError(f"block {i} weights must be ({h}, {h}), got {w1.shape} and {w2.shape}")
+            blocks.append((w1, b1, w2, b2))
+        self.blocks = blocks
+        self.w_out, self.b_out = _as_layer(self.w_out, self.b_out, "output layer")
+        if self.w_out.shape[1] != h:
+            raise ValueError(f"output layer must have {h} inputs, got {self.w_out.shape[1]}")
+
+    def forward(self, x: object) -> np.ndarray:
+        """Outputs (batch, out) for the rows of ``x``."""
+        h = _relu(_as_rows(x, self.w_in.shape[1]) @ self.w_in.T + self.b_in)
+        for w1, b1, w2, b2 in self.blocks:
+            h = _relu(h + _relu(h @ w1.T + b1) @ w2.T + b2)
+        return h @ self.w_out.T + self.b_out
+
+    def layers(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Every (W, b) pair: input, (W1, b1), (W2, b2) per block, output."""
+        out = [(self.w_in, self.b_in)]
+        for w1, b1, w2, b2 in self.blocks:
+            out += [(w1, b1), (w2, b2)]
+        return out + [(self.w_out, self.b_out)]
+
+    def with_layers(self, layers: Sequence[tuple[np.ndarray, np.ndarray]]) -> "ResidualNet":
+        """The same architecture with other (W, b) pairs (in :meth:`layers` order)."""
+        blocks = [(*layers[1 + 2 * i], *layers[2 + 2 * i]) for i in range(len(self.blocks))]
+        return ResidualNet(*layers[0], blocks, *layers[-1])
+
+
+Network = FeedForwardNet | ResidualNet
+
+
+@dataclass
+class QuantizedNetwork:
+    """Result of :func:`quantize_network`: the network with quantized ``[W | b]`` and its storage."""
+
+    net: Network
+    method: str
+    bits: float  # stored bits of the codes (scales and steps not counted)
+    layer_bits: list = field(default_factory=list)  # per layer
+    frames: list = field(default_factory=list)  # FrameQuantization per layer ("sigma_delta")
+
+    def forward(self, x: object) -> np.ndarray:
+        """Outputs of the quantized network."""
+        return self.net.forward(x)
+
+    @property
+    def float_bits(self) -> int:
+        """Bits of the same parameters stored as float32."""
+        return 32 * sum(w.size + b.size for w, b in self.net.layers())
+
+
+def midrise_round(M: np.ndarray, bits: int) -> tuple[np.ndarray, float]:
+    """Memoryless midrise rounding of M to 2^bits levels {±(j − 1/2)δ}, δ = max|M|/(2^(bits−1) − 1/2).
+
+    Returns (rounded M, δ). One bit gives ``sign(M)·max|M|``.
+
+    Examples
+    --------
+    >>> scaleq.nn.midrise_round(np.array([0.1, -0.5, 1.0]), 2)[0]
+    array([ 0.33333333, -0.33333333,  1.        ])
+    """
+    bits = as_int(bits, "bits", low=1, high=32)
+    K = 2 ** (bits - 1)
+    m = float(np.abs(M).max())
+    if m == 0:
+        return np.zeros_like(M), 0.0
+    step = m / (K - 0.5)
+    n = np.clip(np.floor(M / step), -K, K - 1)
+    return (n + 0.5) * step, step
+
+
+def _frame_sizes(N: object, count: int) -> list[int]:
+    if isinstance(N, (list, tuple)):
+        if len(N) != count:
+            raise ValueError(f"N must be one integer or {count} integers (one per layer), got {len(N)}")
+        return [as_int(n, f"N[{i}]", low=1) for i, n in enumerate(N)]
+    return [as_int(N, "N", low=1)] * count
+
+
+def quantize_network(net: Network, method: str = "sigma_delta", N: int | Sequence[int] | None = None,
+                     levels: int | None = 1, order: int = 1, step: float | None = None,
+                     bits: int | Sequence[int] | None = None) -> QuantizedNetwork:
+    """Quantize every ``[W | b]`` of ``net`` column by column (bias appended as the last column).
+
+    * ``"sigma_delta"``: :func:`scaleq.frame_quantize` on the harmonic frame of ``N`` vectors in
+      R^out (one N for all layers, or one per layer) with ``levels``, ``order`` and ``step``
+      (``None``: the smallest stable step of each layer; ``levels=None`` with a step: the fewest
+      levels that make it stable). Stored: N·log2(2K) bits per column.
+    * ``"rtn"``: :func:`midrise_round` per layer with ``bits`` per weight; by default the same
+      storage as ΣΔ with ``N``/``levels``: ``floor(N·log2(2K)/out)`` bits (at least 1, at most 16).
+    * ``"sign"``: ``sign(w)·mean|w|`` per column (memoryless 1 bit per weight).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> net = scaleq.nn.FeedForwardNet([rng.standard_normal((8, 4)), rng.standard_normal((2, 8))],
+    ...                                [rng.standard_normal(8), rng.standard_normal(2)])
+    >>> q = scaleq.nn.quantize_network(net, N=64)
+    >>> q.bits, q.float_bits  # (4+1)·64 + (8+1)·64 bits vs 58 float32 parameters
+    (896.0, 1856)
+    >>> x = rng.standard_normal((5, 4))
+    >>> bool(np.abs(q.forward(x) - net.forward(x)).max() < np.abs(net.forward(x)).max())
+    True
+    """
+    if not isinstance(net, (FeedForwardNet, ResidualNet)):
+        raise TypeError(f"net must be a FeedForwardNet or a ResidualNet, got {type(net).__name__}")
+    method = choice(method, "method", METHODS)
+    layers = net.layers()
+    mats = [np.column_stack([w, b]) for w, b in layers]
+    out_layers, layer_bits, frames = [], [], []
+    if method == "sigma_delta" or (method == "rtn" and bits is None):
+        if N is None:
+            raise ValueError(f"method={method!r} needs N (frame size)" + (" or bits" if method == "rtn" else ""))
+        Ns = _frame_sizes(N, len(mats))
+    for l, M in enumerate(mats):
+        d, cols = M.shape
+        if method == "sigma_delta":
+            q: FrameQuantization = frame_quantize(M, Ns[l], levels=levels, step=step, order=order)
+            Mh = q.reconstruct()
+            frames.append(q)
+            layer_bits.append(q.bits)
+        elif method == "rtn":
+            if bits is None:
+                lv = 1 if levels is None else as_int(levels, "levels", low=1, high=64)
+                b = min(16, max(1, math.floor(Ns[l] * math.log2(2 * lv) / d)))
+            else:
+                b = bits[l] if isinstance(bits, (list, tuple)) else bits
+            Mh, _ = midrise_round(M, b)
+            layer_bits.append(float(b * M.size))
+        else:
+            Mh = np.sign(M) * np.abs(M).mean(axis=0, keepdims=True)
+            layer_bits.append(float(M.size))
+        out_layers.append((Mh[:, :-1].copy(), Mh[:, -1].copy()))
+    return QuantizedNetwork(net.with_layers(out_layers), method, float(sum(layer_bits)), layer_bits, frames)
