@@ -177,3 +177,29 @@ def rank_one_error_gram(x, y, xh, yh) -> float:
     yhyh = sum(a * a for a in fyh)
     num = xx * yy - 2 * xxh * yyh + xhxh * yhyh
     return math.sqrt(float(num / (xx * yy)))
+
+
+def windowed_optimum(x, y, values: np.ndarray, t: int, emin: int, emax: int, max_value: float,
+                     lo: float, hi: float, quantize_y: bool = True) -> float:
+    """Bounded format, x̂ restricted to {round(λx) : λ ∈ (lo, hi)}: every distinct x̂ is
+    found at a midpoint of consecutive breakpoints mid/|x_i| (mid: halfway between
+    consecutive format values) inside the window; ŷ is then optimal (separable brute force
+    over ``values``) or free. Independent of scaleq: plain numpy and the frexp rounding."""
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    pos = np.unique(np.abs(values))
+    mids = (pos[:-1] + pos[1:]) / 2
+    bps = [m / a for a in np.abs(x[x != 0]) for m in mids if lo < m / a < hi]
+    ends = np.concatenate([[lo], np.unique(bps), [hi]])
+    best = math.inf
+    for lam in (ends[:-1] + ends[1:]) / 2:
+        xh = round_ref_array(lam * x, t, emin=emin, emax=emax, max_value=max_value)
+        if not np.any(xh):
+            best = min(best, 1.0)
+            continue
+        if quantize_y:
+            yh = best_y_for(x, y, xh, lambda j, target: values)
+        else:
+            yh = np.dot(x, xh) / np.dot(xh, xh) * y
+        best = min(best, dense_error(x, y, xh, yh))
+    return best

@@ -277,3 +277,46 @@ def test_exact_ties_keep_the_smallest_lambda():
     r = scaleq.quantize_rank_one(x, [1.0], 3, quantize_y=False)
     np.testing.assert_array_equal(r.x, [0.75, 0.75])
     assert 1.0 < r.lam < 0.8125 / 0.72278954  # inside the first interval (1, λ_1)
+
+
+@pytest.mark.parametrize("quantize_y", [True, False])
+@pytest.mark.parametrize("window", [(1.0, 2.0), (0.3, 0.7), (0.0, 1.5), (2.0, 64.0)])
+def test_lambda_window_equals_independent_oracle(window, quantize_y):
+    """lam_window restricts a bounded search to λ ∈ [lo, hi): sweep == reference == an
+    independent enumeration of that window's breakpoints."""
+    from oracles import windowed_optimum
+
+    t, emin, emax = 3, -2, 3
+    fmt = scaleq.Format(t, emin, emax)
+    values = format_values(t, emin, emax, fmt.max_value)
+    rng = np.random.default_rng(int(window[1] * 10) + quantize_y)
+    for i in range(10):
+        m, n = rng.integers(1, 4, 2)
+        x, y = instance(KINDS[i % 4], rng, m), instance(KINDS[(i + 2) % 4], rng, n)
+        best = windowed_optimum(x, y, values, t, emin, emax, fmt.max_value, *window, quantize_y=quantize_y)
+        for method in ("sweep", "reference"):
+            r = scaleq.quantize_rank_one(x, y, fmt, method=method, quantize_y=quantize_y, lam_window=window)
+            assert r.error == pytest.approx(best, rel=RTOL, abs=1e-14), (method, x, y)
+            if np.any(r.x):
+                assert window[0] <= r.lam < window[1]
+                np.testing.assert_array_equal(r.x, scaleq.round_nearest(r.lam * x, fmt))
+
+
+@pytest.mark.parametrize("fmt", ["fp16", "bf16", "fp8_e4m3"])
+def test_bounded_sweep_equals_reference_on_long_vectors(fmt):
+    """The bounded ŷ side is generated only for the μ the sweep visits: on long vectors
+    (many states, wide μ range) it must still equal Algorithm 1, which rounds μy directly."""
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal(6) * 10.0 ** rng.uniform(-3, 3, 6)
+    y = rng.standard_normal(300) * 10.0 ** rng.uniform(-4, 4, 300)
+    for u, v, window in ((x, y, None), (x, y, (1.0, 2.0)), (y, x, None)):  # (y, x): the sweep swaps sides
+        a = scaleq.quantize_rank_one(u, v, fmt, lam_window=window)
+        b = scaleq.quantize_rank_one(u, v, fmt, lam_window=window, method="reference")
+        assert a.error == pytest.approx(b.error, rel=1e-12)
+
+
+def test_bad_lambda_window():
+    with pytest.raises(ValueError, match="lam_window"):
+        scaleq.quantize_rank_one([1.0], [1.0], "fp8_e4m3", lam_window=(2.0, 1.0))
+    with pytest.raises(TypeError, match="lam_window"):
+        scaleq.quantize_rank_one([1.0], [1.0], "fp8_e4m3", lam_window=3.0)

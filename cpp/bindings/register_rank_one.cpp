@@ -1,5 +1,7 @@
 #include <pybind11/stl.h>
 
+#include <limits>
+
 #include "common.hpp"
 #include "scaleq/rank_one.hpp"
 
@@ -21,29 +23,33 @@ py::dict to_dict(const RankOneResult& r) {
 }
 
 template <RankOneResult (*Solver)(const std::vector<double>&, const std::vector<double>&, const Format&,
-                                  const Format&, bool)>
-py::dict solve(const DArray& x, const DArray& y, const Format& fx, const Format& fy, bool quantize_y) {
+                                  const Format&, bool, scaleq::LamWindow)>
+py::dict solve(const DArray& x, const DArray& y, const Format& fx, const Format& fy, bool quantize_y, double lam_lo,
+               double lam_hi) {
   const std::vector<double> xv = to_vector(x), yv = to_vector(y);
   RankOneResult r;
   {
     py::gil_scoped_release release;
-    r = Solver(xv, yv, fx, fy, quantize_y);
+    r = Solver(xv, yv, fx, fy, quantize_y, scaleq::LamWindow{lam_lo, lam_hi});
   }
   return to_dict(r);
 }
 
 RankOneResult sweep(const std::vector<double>& x, const std::vector<double>& y, const Format& fx, const Format& fy,
-                    bool quantize_y) {
-  return scaleq::rank_one_sweep(x, y, fx, fy, quantize_y);
+                    bool quantize_y, scaleq::LamWindow window) {
+  return scaleq::rank_one_sweep(x, y, fx, fy, quantize_y, nullptr, nullptr, window);
 }
 
 }  // namespace
 
 void register_rank_one(py::module_& m) {
-  m.def("rank_one_sweep", &solve<&sweep>, py::arg("x"), py::arg("y"), py::arg("fx"),
-        py::arg("fy"), py::arg("quantize_y") = true, "Optimal rank-one quantization by the breakpoint sweep.");
+  constexpr double inf = std::numeric_limits<double>::infinity();
+  m.def("rank_one_sweep", &solve<&sweep>, py::arg("x"), py::arg("y"), py::arg("fx"), py::arg("fy"),
+        py::arg("quantize_y") = true, py::arg("lam_lo") = 0.0, py::arg("lam_hi") = inf,
+        "Optimal rank-one quantization by the breakpoint sweep (bounded x: over lam in [lam_lo, lam_hi)).");
   m.def("rank_one_reference", &solve<&scaleq::rank_one_reference>, py::arg("x"), py::arg("y"), py::arg("fx"),
-        py::arg("fy"), py::arg("quantize_y") = true, "The paper's Algorithm 1, literally.");
+        py::arg("fy"), py::arg("quantize_y") = true, py::arg("lam_lo") = 0.0, py::arg("lam_hi") = inf,
+        "The paper's Algorithm 1, literally.");
   m.def(
       "rank_one_batch",
       [](const std::vector<DArray>& xs, const std::vector<DArray>& ys, const Format& fx, const Format& fy,

@@ -61,6 +61,7 @@ def quantize_rank_one(
     fmt_y: FormatLike | None = None,
     quantize_y: bool = True,
     method: str = "sweep",
+    lam_window: tuple[float, float] | None = None,
 ) -> RankOneResult:
     """Find x̂, ŷ in a format minimizing ``||x yᵀ − x̂ ŷᵀ||_F`` exactly.
 
@@ -78,8 +79,13 @@ def quantize_rank_one(
       optimal over all pairs of vectors with entries in the *finite* set of the format
       (overflow saturates: rounding is to the nearest element), except that breakpoints
       beyond the double range (λ > 1.8e308 relative to max|x|) are not visited.
+    * Bounded formats with ``lam_window=(lo, hi)``: the optimum over x̂ = round(λx) with
+      λ ∈ [lo, hi) only (and every ŷ). With x scaled so that [1, 2) neither saturates nor
+      needlessly underflows, ``(1, 2)`` visits 2^(t−1) breakpoints per entry instead of one
+      binade's worth per exponent of the format — what chains of factors use.
     * With ``quantize_y=False`` ŷ is free (``ŷ = mu·y``) and x̂ is optimal for that problem.
-    * The result is never worse than RTN: the RTN x̂ is one of the visited states.
+    * The result is never worse than RTN (without a window, or with one starting at 1): the
+      RTN x̂ is one of the visited states.
 
     The selection compares costs in double-double arithmetic; the reported errors are
     recomputed from the returned vectors.
@@ -97,6 +103,8 @@ def quantize_rank_one(
     method : {"sweep", "reference"}
         ``"sweep"``: O((m+n)·2^t·log(m+n)) incremental sweep. ``"reference"``: the paper's
         Algorithm 1, literally, O((m+n)·m·2^t).
+    lam_window : (float, float), optional
+        Bounded formats: search λ ∈ [lo, hi) only (0 <= lo < hi); ignored for F_t.
 
     Returns
     -------
@@ -120,13 +128,24 @@ def quantize_rank_one(
     choice(method, "method", ("sweep", "reference"))
     if not isinstance(quantize_y, (bool, np.bool_)):
         raise TypeError("quantize_y must be a bool")
+    lo, hi = (0.0, float("inf")) if lam_window is None else _window(lam_window)
     solver = _core.rank_one_sweep if method == "sweep" else _core.rank_one_reference
-    d = solver(xv, yv, fx._core, fy._core, bool(quantize_y))
+    d = solver(xv, yv, fx._core, fy._core, bool(quantize_y), lo, hi)
     return RankOneResult(
         x=d["x"], y=d["y"], lam=float(d["lam"]), mu=float(d["mu"]), error=float(d["error"]),
         rtn_error=float(d["rtn_error"]), method=method, breakpoints=int(d["breakpoints"]),
         fmt=fx, fmt_y=fy,
     )
+
+
+def _window(lam_window: object) -> tuple[float, float]:
+    try:
+        lo, hi = (float(v) for v in lam_window)  # type: ignore[union-attr]
+    except (TypeError, ValueError):
+        raise TypeError("lam_window must be a pair (lo, hi) of floats") from None
+    if not (0.0 <= lo < hi) or lo != lo or hi != hi:
+        raise ValueError(f"lam_window must satisfy 0 <= lo < hi, got ({lo}, {hi})")
+    return lo, hi
 
 
 def quantize_rank_one_batch(

@@ -95,6 +95,11 @@ inline double working_scale(const std::vector<double>& v, const Format& f) {
   return std::ldexp(1.0, int(std::floor(std::log2(f.max_value / m))) - 1);
 }
 
+// The working scale leaves one binade of headroom: λ ∈ [1, 2) cannot saturate, and only that
+// binade's breakpoints are swept (bounded formats: 2^(t−1) per entry instead of one binade's
+// worth per exponent of the format — 30x fewer for fp16).
+inline LamWindow unit_octave() { return LamWindow{1.0, 2.0}; }
+
 // λ ↦ round(λx) is 2-periodic inside a bounded format's normal range, so an optimum is
 // attained in several binades and the solver reports the lowest λ. Bring λ back into
 // [1, 2) — as for F_t, so that the pushed μ stay in (1/2, 1] and nothing drifts along the
@@ -131,7 +136,7 @@ inline void joint_pair(const Pattern& pl, std::vector<double>& left, const Patte
     xs[std::size_t(j)] = scaled(factor_column(pl, left, j), scale_l);
     ys[std::size_t(j)] = scaled(factor_row(pr, right, j), scale_r);
   }
-  const std::vector<RankOneResult> rs = rank_one_batch(xs, ys, f, f, true);
+  const std::vector<RankOneResult> rs = rank_one_batch(xs, ys, f, f, true, unit_octave());
   lam.resize(std::size_t(n));
   mu.resize(std::size_t(n));
   for (std::int64_t j = 0; j < n; ++j) {
@@ -161,7 +166,7 @@ inline ChainQuantResult quantize_l2r(const std::vector<Pattern>& pats, std::vect
     std::vector<std::vector<double>> xs(static_cast<std::size_t>(n)), ys(static_cast<std::size_t>(n), one);
     for (std::int64_t j = 0; j < n; ++j) xs[std::size_t(j)] = scaled(factor_column(p, vals[k], j), sk);
     // ŷ free: only x̂'s direction matters, y is irrelevant to the choice of λ
-    std::vector<RankOneResult> rs = rank_one_batch(xs, ys, f, f, false);
+    std::vector<RankOneResult> rs = rank_one_batch(xs, ys, f, f, false, unit_octave());
     r.lam[k].resize(std::size_t(n));
     r.mu[k].resize(std::size_t(n));
     for (std::int64_t j = 0; j < n; ++j) {
@@ -220,7 +225,7 @@ inline void free_rows_step(const std::vector<Pattern>& pats, std::vector<std::ve
   const double sk = r.scales[k] = working_scale(vals[k], f);
   std::vector<std::vector<double>> xs(static_cast<std::size_t>(n)), ys(static_cast<std::size_t>(n), {1.0});
   for (std::int64_t i = 0; i < n; ++i) xs[std::size_t(i)] = scaled(factor_row(p, vals[k], i), sk);
-  std::vector<RankOneResult> rs = rank_one_batch(xs, ys, f, f, false);
+  std::vector<RankOneResult> rs = rank_one_batch(xs, ys, f, f, false, unit_octave());
   r.lam[k].resize(std::size_t(n));
   r.mu[k].resize(std::size_t(n));
   for (std::int64_t i = 0; i < n; ++i) {
@@ -251,7 +256,7 @@ inline ChainQuantResult quantize_m2m(const std::vector<Pattern>& pats, std::vect
     const double sk = r.scales[k] = working_scale(vals[k], f);
     std::vector<std::vector<double>> xs(static_cast<std::size_t>(n)), ys(static_cast<std::size_t>(n), one);
     for (std::int64_t j = 0; j < n; ++j) xs[std::size_t(j)] = scaled(factor_column(p, vals[k], j), sk);
-    std::vector<RankOneResult> rs = rank_one_batch(xs, ys, f, f, false);
+    std::vector<RankOneResult> rs = rank_one_batch(xs, ys, f, f, false, unit_octave());
     r.lam[k].resize(std::size_t(n));
     r.mu[k].resize(std::size_t(n));
     for (std::int64_t j = 0; j < n; ++j) {

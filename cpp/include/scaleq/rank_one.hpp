@@ -36,6 +36,14 @@ struct RankOneResult {
   std::size_t breakpoints = 0;  // number of distinct breakpoints visited
 };
 
+// Bounded formats: restrict the search to λ ∈ [lo, hi) (original units), e.g. [1, 2) when the
+// caller has scaled x so that this binade neither saturates nor needlessly underflows (chains
+// of factors); the optimum is then over that window. Ignored for F_t.
+struct LamWindow {
+  double lo = 0.0;
+  double hi = std::numeric_limits<double>::infinity();
+};
+
 namespace detail {
 
 // ---- double-double arithmetic: the costs are differences of nearly equal terms ----
@@ -144,6 +152,7 @@ struct Side {
   std::vector<std::uint32_t> k0; // initial grid index (state just above the window's start)
   DD norm2;                      // ‖v'‖²
   std::vector<Breakpoint> bps;   // sorted by λ (exactly)
+  double lo = 0.0, hi = std::numeric_limits<double>::infinity();  // bounded: λ window swept (normalized)
 
   bool exact_less(const Breakpoint& a, const Breakpoint& b) const {
     // a.lam < b.lam  ⟺  mids[a.k]·m[b] < mids[b.k]·m[a]
@@ -207,18 +216,27 @@ inline std::shared_ptr<const Grid> make_grid(const Format& f) {
   return std::make_shared<const Grid>(f.bounded ? bounded_grid(f) : unbounded_grid(f.t));
 }
 
-inline Side prepare_side(const std::vector<double>& v, const Format& f, std::shared_ptr<const Grid> grid = nullptr) {
+// Bounded formats: only the breakpoints with lo < λ < hi (λ in original units) are generated
+// and the sweep starts from the state just above lo (lo = 0: everything rounds to 0).
+// Unbounded F_t ignores the window: λ ∈ (1, 2) suffices by the power-of-two invariance.
+inline Side prepare_side(const std::vector<double>& v, const Format& f, std::shared_ptr<const Grid> grid = nullptr,
+                         double lo = 0.0, double hi = std::numeric_limits<double>::infinity()) {
   Side s;
   s.fmt = &f;
   s.grid_ptr = grid ? std::move(grid) : make_grid(f);
   s.E = max_exponent(v);
+  s.lo = std::ldexp(lo, s.E);  // normalized units: λ applies to v' = v·2^−E
+  s.hi = std::ldexp(hi, s.E);
   const std::vector<double>& mids = s.grid().mids;
   std::vector<std::size_t> run_starts;  // each entry's breakpoints come out sorted: a run
-  const double per_entry = f.bounded ? double(mids.size()) : std::ldexp(1.0, f.t - 1);
-  if (per_entry * double(v.size()) > double(std::uint64_t(1) << 26))
-    throw std::invalid_argument("rank-one quantization would enumerate " +
-                                std::to_string(per_entry * double(v.size())) +
-                                " breakpoints (> 2^26, about 1 GiB): lower t, use a format with fewer binades, or split the problem");
+  constexpr std::size_t kBudget = std::size_t(1) << 26;  // breakpoints: about 1 GiB
+  auto too_many = [&](double count) {
+    throw std::invalid_argument("rank-one quantization would enumerate " + std::to_string(count) +
+                                " breakpoints (> 2^26, about 1 GiB): lower t, use a format with fewer binades, "
+                                "or split the problem");
+  };
+  if (!f.bounded && std::ldexp(1.0, f.t - 1) * double(v.size()) > double(kBudget))
+    too_many(std::ldexp(1.0, f.t - 1) * double(v.size()));
   for (std::size_t i = 0; i < v.size(); ++i) {
     if (v[i] == 0.0) continue;
     const double a = std::fabs(v[i]);
@@ -244,12 +262,21 @@ inline Side prepare_side(const std::vector<double>& v, const Format& f, std::sha
       s.ex.push_back(0);
       s.c.push_back(1.0);
       s.norm2 = s.norm2 + exact_square(mi, 1.0);
-      s.k0.push_back(0);  // λ → 0+: everything rounds to 0
-      for (std::size_t k = 0; k < mids.size(); ++k) {
+      // state just above lo: the number of midpoints <= lo·mi (exact comparisons)
+      std::size_t k = 0;
+      if (s.lo > 0.0)
+        k = std::size_t(std::partition_point(mids.begin(), mids.end(),
+                                             [&](double md) { return cross_compare(md, 1.0, s.lo, mi) <= 0; }) -
+                        mids.begin());
+      s.k0.push_back(std::uint32_t(k));
+      const bool finite_hi = s.hi < std::numeric_limits<double>::infinity();
+      for (; k < mids.size(); ++k) {
         const double lam = mids[k] / mi;
         if (!(lam < std::numeric_limits<double>::infinity())) break;  // beyond the double range
+        if (finite_hi && cross_compare(mids[k], 1.0, s.hi, mi) >= 0) break;
         s.bps.push_back({lam, coord, std::uint32_t(k)});
       }
+      if (s.bps.size() > kBudget) too_many(double(s.bps.size()));
     }
   }
   // Sort by the rounded key, then settle runs of equal keys exactly (division is
@@ -415,9 +442,10 @@ inline void check_vector(const std::vector<double>& v, const char* name) {
 
 // λ (normalized units) inside the interval after `pos` sorted breakpoints have been crossed.
 inline double interval_mid(const Side& s, std::size_t pos) {
-  const double lo = pos == 0 ? (s.fmt->bounded ? 0.0 : 1.0) : s.bps[pos - 1].lam;
+  const double lo = pos == 0 ? (s.fmt->bounded ? s.lo : 1.0) : s.bps[pos - 1].lam;
   if (pos < s.bps.size()) return 0.5 * (lo + s.bps[pos].lam);
-  return s.fmt->bounded ? 2.0 * lo : 0.5 * (lo + 2.0);  // past the last breakpoint
+  if (!s.fmt->bounded) return 0.5 * (lo + 2.0);  // past the last breakpoint
+  return s.hi < std::numeric_limits<double>::infinity() ? 0.5 * (lo + s.hi) : 2.0 * lo;
 }
 
 // Unbounded F_t: λ ∈ (1,2) would overflow round(λx) for entries near DBL_MAX; the
@@ -530,6 +558,30 @@ struct CostModel {
   }
 };
 
+// Range of μ = A/B over the sweep's states with x̂ ≠ 0 ({0, 0} when there is none), A, B
+// rescaled as the cost model sees them. Every state the sweep evaluates is among these.
+inline std::pair<double, double> mu_range(const Side& sx, int ashift) {
+  DD A, B;
+  for (std::uint32_t j = 0; j < sx.m.size(); ++j) {
+    A = A + contrib1(sx, j, sx.k0[j]);
+    B = B + contrib2(sx, j, sx.k0[j]);
+  }
+  double lo = std::numeric_limits<double>::infinity(), hi = 0.0;
+  auto visit = [&]() {
+    if (B.hi <= 0.0) return;
+    const double mu = std::ldexp(A.hi / B.hi, -ashift);  // (A·2^s)/(B·4^s)
+    lo = std::min(lo, mu);
+    hi = std::max(hi, mu);
+  };
+  visit();
+  for (const Breakpoint& bp : sx.bps) {
+    A = A + delta1(sx, bp.coord, bp.k);
+    B = B + delta2(sx, bp.coord, bp.k);
+    visit();
+  }
+  return hi > 0.0 ? std::make_pair(lo, hi) : std::make_pair(0.0, 0.0);
+}
+
 }  // namespace detail
 
 // The fast solver. fx, fy: formats of x̂ and ŷ; quantize_y = false leaves ŷ = μy free.
@@ -538,13 +590,16 @@ struct CostModel {
 inline RankOneResult rank_one_sweep(const std::vector<double>& x, const std::vector<double>& y,
                                     const Format& fx, const Format& fy, bool quantize_y = true,
                                     std::shared_ptr<const detail::Grid> gx = nullptr,
-                                    std::shared_ptr<const detail::Grid> gy = nullptr) {
+                                    std::shared_ptr<const detail::Grid> gy = nullptr, LamWindow window = {}) {
   using namespace detail;
   check_vector(x, "x");
   check_vector(y, "y");
+  if (!(window.lo >= 0.0 && window.lo < window.hi)) throw std::invalid_argument("lambda window must satisfy 0 <= lo < hi");
+  const bool windowed = fx.bounded && (window.lo > 0.0 || window.hi < std::numeric_limits<double>::infinity());
   if (is_zero(x) || is_zero(y)) return trivial_result(x, y, fx, fy, quantize_y);
-  // Loop over the shorter vector's breakpoints (the problem is symmetric when ŷ is quantized).
-  if (quantize_y && y.size() < x.size()) {
+  // Loop over the shorter vector's breakpoints (the problem is symmetric when ŷ is quantized;
+  // a λ window is x's, so it pins the sides).
+  if (quantize_y && y.size() < x.size() && !windowed) {
     RankOneResult r = rank_one_sweep(y, x, fy, fx, true, gy, gx);
     std::swap(r.x, r.y);
     std::swap(r.lam, r.mu);
@@ -561,14 +616,14 @@ inline RankOneResult rank_one_sweep(const std::vector<double>& x, const std::vec
 #pragma omp section
     {
       try {
-        sx = prepare_side(x, fx, gx);
+        sx = prepare_side(x, fx, gx, window.lo, window.hi);
       } catch (...) {
         err_x = std::current_exception();
       }
     }
 #pragma omp section
     {
-      if (quantize_y) {
+      if (quantize_y && !fy.bounded) {
         try {
           sy = prepare_side(y, fy, gy);
           table = std::make_unique<PrefixTable>(sy);
@@ -580,10 +635,19 @@ inline RankOneResult rank_one_sweep(const std::vector<double>& x, const std::vec
   }
   if (err_x) std::rethrow_exception(err_x);
   if (err_y) std::rethrow_exception(err_y);
-  const DD y2 = quantize_y ? sy.norm2 : DD{1.0, 0.0};
-  const CostModel cost{quantize_y ? &sy : nullptr, table.get(), sx.norm2, sx.norm2 * y2};
   // Bounded x̂ values are absolute while x' = x·2^−Ex: rescale A, B to normalized x̂'.
   const int ashift = fx.bounded ? -sx.E : 0;
+  if (quantize_y && fy.bounded) {
+    // A bounded ŷ side would enumerate every binade of the format. The sweep only asks for
+    // μ = xᵀx̂/‖x̂‖² of the states it visits: one cheap pass finds their range, and y's
+    // breakpoints are generated for that window only (widened far beyond rounding noise).
+    const auto [mu_lo, mu_hi] = mu_range(sx, ashift);
+    sy = mu_lo > 0.0 ? prepare_side(y, fy, gy, mu_lo * (1.0 - 0x1p-20), mu_hi * (1.0 + 0x1p-20))
+                     : prepare_side(y, fy, gy);
+    table = std::make_unique<PrefixTable>(sy);
+  }
+  const DD y2 = quantize_y ? sy.norm2 : DD{1.0, 0.0};
+  const CostModel cost{quantize_y ? &sy : nullptr, table.get(), sx.norm2, sx.norm2 * y2};
 
   DD A, B;
   for (std::uint32_t j = 0; j < sx.m.size(); ++j) {
@@ -632,12 +696,14 @@ inline RankOneResult rank_one_sweep(const std::vector<double>& x, const std::vec
 // The paper's Algorithm 1, literally: for every midpoint λ of consecutive breakpoints,
 // x̂ = round(λx), μ = xᵀx̂/‖x̂‖², ŷ = round(μy), keep the smallest cost. O((m+n)·#breakpoints).
 inline RankOneResult rank_one_reference(const std::vector<double>& x, const std::vector<double>& y,
-                                        const Format& fx, const Format& fy, bool quantize_y = true) {
+                                        const Format& fx, const Format& fy, bool quantize_y = true,
+                                        LamWindow window = {}) {
   using namespace detail;
   check_vector(x, "x");
   check_vector(y, "y");
+  if (!(window.lo >= 0.0 && window.lo < window.hi)) throw std::invalid_argument("lambda window must satisfy 0 <= lo < hi");
   if (is_zero(x) || is_zero(y)) return trivial_result(x, y, fx, fy, quantize_y);
-  const Side sx = prepare_side(x, fx);
+  const Side sx = prepare_side(x, fx, nullptr, window.lo, window.hi);
   // positions in the sorted list after each distinct breakpoint: 0 (λ_0), then one per group
   std::vector<std::size_t> ends{0};
   for (std::size_t i = 0; i < sx.bps.size();) {
@@ -671,7 +737,7 @@ inline RankOneResult rank_one_reference(const std::vector<double>& x, const std:
 // Results do not depend on the thread count. The first error raised is rethrown.
 inline std::vector<RankOneResult> rank_one_batch(const std::vector<std::vector<double>>& xs,
                                                  const std::vector<std::vector<double>>& ys, const Format& fx,
-                                                 const Format& fy, bool quantize_y = true) {
+                                                 const Format& fy, bool quantize_y = true, LamWindow window = {}) {
   if (xs.size() != ys.size()) throw std::invalid_argument("xs and ys must have the same number of problems");
   std::vector<RankOneResult> out(xs.size());
   std::vector<std::exception_ptr> errors(xs.size());
@@ -682,7 +748,7 @@ inline std::vector<RankOneResult> rank_one_batch(const std::vector<std::vector<d
 #pragma omp parallel for schedule(dynamic, 1) if (n > 1)
   for (std::ptrdiff_t k = 0; k < n; ++k) {
     try {
-      out[k] = rank_one_sweep(xs[k], ys[k], fx, fy, quantize_y, gx, gy);
+      out[k] = rank_one_sweep(xs[k], ys[k], fx, fy, quantize_y, gx, gy, window);
     } catch (...) {
       errors[k] = std::current_exception();
     }
