@@ -58,29 +58,49 @@ struct KSFactor {
   const Scalar* v = nullptr;  // a·b·c·d values, C order
 };
 
-// Y = F·X. X: (a·c·d)×k row-major; Y: (a·b·d)×k row-major (overwritten).
+// Y = F·X. X: (a·c·d)×k row-major; Y: (a·b·d)×k row-major (overwritten, never read: no
+// zero-fill pass). Output row (i_a, i_b, i_d) = Σ_ic V[i_a,i_b,i_c,i_d]·X[(i_a,i_c,i_d), :].
 template <class Scalar>
 void ks_apply_factor(const KSFactor<Scalar>& F, const Scalar* X, Scalar* Y, std::int64_t k) {
   const Pattern& p = F.p;
-  const std::int64_t ab = p.a * p.b;
-#pragma omp parallel for schedule(static) if (p.nnz() * k > (1 << 17) && !omp_in_parallel())
-  for (std::int64_t q = 0; q < ab; ++q) {
-    const std::int64_t ia = q / p.b, ib = q % p.b;
-    Scalar* y = Y + (ia * p.b * p.d + ib * p.d) * k;
-    for (std::int64_t i = 0; i < p.d * k; ++i) y[i] = Scalar(0);
-    for (std::int64_t ic = 0; ic < p.c; ++ic) {
-      const Scalar* v = F.v + ((ia * p.b + ib) * p.c + ic) * p.d;
-      const Scalar* x = X + (ia * p.c * p.d + ic * p.d) * k;
-      if (k == 1) {
-        for (std::int64_t id = 0; id < p.d; ++id) y[id] += v[id] * x[id];
-      } else {
-        for (std::int64_t id = 0; id < p.d; ++id) {
-          const Scalar w = v[id];
-          Scalar* yr = y + id * k;
-          const Scalar* xr = x + id * k;
-          for (std::int64_t j = 0; j < k; ++j) yr[j] += w * xr[j];
-        }
-      }
+  const std::int64_t rows = p.rows();
+  const bool par = p.nnz() * k > (1 << 15) && !omp_in_parallel();
+  if (k == 1) {
+    // one vector: for each (i_a, i_b), a c-term sum of vectors contiguous in i_d
+    const std::int64_t ab = p.a * p.b;
+#pragma omp parallel for schedule(static) if (par && ab > 1)
+    for (std::int64_t q = 0; q < ab; ++q) {
+      const std::int64_t ia = q / p.b;
+      Scalar* y = Y + q * p.d;
+      const Scalar* v = F.v + q * p.c * p.d;
+      const Scalar* x = X + ia * p.c * p.d;
+      for (std::int64_t id = 0; id < p.d; ++id) y[id] = v[id] * x[id];
+      for (std::int64_t ic = 1; ic < p.c; ++ic)
+        for (std::int64_t id = 0; id < p.d; ++id) y[id] += v[ic * p.d + id] * x[ic * p.d + id];
+    }
+    return;
+  }
+  // k columns: one output row at a time, all c input rows streamed together (each output
+  // row written once; rows are independent, so the a·b·d of them parallelize evenly).
+#pragma omp parallel for schedule(static) if (par)
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const std::int64_t q = r / p.d, id = r % p.d, ia = q / p.b;
+    const Scalar* v = F.v + q * p.c * p.d + id;            // stride d over i_c
+    const Scalar* x = X + (ia * p.c * p.d + id) * k;       // stride d·k over i_c
+    Scalar* y = Y + r * k;
+    const std::int64_t xs = p.d * k;
+    if (p.c == 2) {
+      const Scalar w0 = v[0], w1 = v[p.d];
+      const Scalar *x0 = x, *x1 = x + xs;
+      for (std::int64_t j = 0; j < k; ++j) y[j] = w0 * x0[j] + w1 * x1[j];
+      continue;
+    }
+    const Scalar w0 = v[0];
+    for (std::int64_t j = 0; j < k; ++j) y[j] = w0 * x[j];
+    for (std::int64_t ic = 1; ic < p.c; ++ic) {
+      const Scalar w = v[ic * p.d];
+      const Scalar* xr = x + ic * xs;
+      for (std::int64_t j = 0; j < k; ++j) y[j] += w * xr[j];
     }
   }
 }
@@ -104,11 +124,13 @@ std::vector<Scalar> ks_apply_chain(const std::vector<KSFactor<Scalar>>& chain, c
   std::vector<Pattern> pats;
   for (const auto& f : chain) pats.push_back(f.p);
   check_chain(pats);
-  std::vector<Scalar> cur(X, X + chain.back().p.cols() * k), next;
+  std::vector<Scalar> cur, next;
+  const Scalar* in = X;  // the first factor applied reads X itself: no copy
   for (std::size_t i = chain.size(); i-- > 0;) {
-    next.assign(std::size_t(chain[i].p.rows() * k), Scalar(0));
-    ks_apply_factor(chain[i], cur.data(), next.data(), k);
+    next.resize(std::size_t(chain[i].p.rows() * k));  // fully overwritten by the factor
+    ks_apply_factor(chain[i], in, next.data(), k);
     cur.swap(next);
+    in = cur.data();
   }
   return cur;
 }
