@@ -237,12 +237,15 @@ inline Side prepare_side(const std::vector<double>& v, const Format& f, std::sha
   };
   if (!f.bounded && std::ldexp(1.0, f.t - 1) * double(v.size()) > double(kBudget))
     too_many(std::ldexp(1.0, f.t - 1) * double(v.size()));
+  // First each entry's range [k_begin, k_end) of grid midpoints (binary searches), then the
+  // breakpoints into storage reserved once: no regrowth copies, no per-point window tests.
+  std::vector<std::pair<std::size_t, std::size_t>> ranges;
+  std::size_t total = 0;
   for (std::size_t i = 0; i < v.size(); ++i) {
     if (v[i] == 0.0) continue;
     const double a = std::fabs(v[i]);
-    const std::uint32_t coord = std::uint32_t(s.idx.size());
     s.idx.push_back(std::uint32_t(i));
-    run_starts.push_back(s.bps.size());
+    std::size_t kb, ke;
     if (!f.bounded) {
       int e;
       const double mant = 2.0 * std::frexp(a, &e);  // a = mant·2^(e−1)
@@ -252,32 +255,46 @@ inline Side prepare_side(const std::vector<double>& v, const Format& f, std::sha
       s.c.push_back(std::ldexp(1.0, 2 * (ei - s.E)));  // may underflow to 0: negligible
       s.norm2 = s.norm2 + exact_square(mant, s.c.back());
       // state on (1, first breakpoint): round(λ·mant) for λ slightly above 1
-      const std::size_t klo = std::upper_bound(mids.begin(), mids.end(), mant) - mids.begin();
-      const std::size_t khi = std::lower_bound(mids.begin(), mids.end(), 2.0 * mant) - mids.begin();
-      s.k0.push_back(std::uint32_t(klo));
-      for (std::size_t k = klo; k < khi; ++k) s.bps.push_back({mids[k] / mant, coord, std::uint32_t(k)});
+      kb = std::size_t(std::upper_bound(mids.begin(), mids.end(), mant) - mids.begin());
+      ke = std::size_t(std::lower_bound(mids.begin(), mids.end(), 2.0 * mant) - mids.begin());
     } else {
       const double mi = std::ldexp(a, -s.E);
       s.m.push_back(mi);
       s.ex.push_back(0);
       s.c.push_back(1.0);
       s.norm2 = s.norm2 + exact_square(mi, 1.0);
-      // state just above lo: the number of midpoints <= lo·mi (exact comparisons)
-      std::size_t k = 0;
-      if (s.lo > 0.0)
-        k = std::size_t(std::partition_point(mids.begin(), mids.end(),
-                                             [&](double md) { return cross_compare(md, 1.0, s.lo, mi) <= 0; }) -
-                        mids.begin());
-      s.k0.push_back(std::uint32_t(k));
-      const bool finite_hi = s.hi < std::numeric_limits<double>::infinity();
-      for (; k < mids.size(); ++k) {
-        const double lam = mids[k] / mi;
-        if (!(lam < std::numeric_limits<double>::infinity())) break;  // beyond the double range
-        if (finite_hi && cross_compare(mids[k], 1.0, s.hi, mi) >= 0) break;
-        s.bps.push_back({lam, coord, std::uint32_t(k)});
-      }
-      if (s.bps.size() > kBudget) too_many(double(s.bps.size()));
+      // state just above lo: the number of midpoints <= lo·mi; the window ends before the
+      // first midpoint >= hi·mi, and before λ = mid/mi leaves the double range (exact tests)
+      auto first_after = [&](double bound, bool inclusive) {
+        return std::size_t(std::partition_point(mids.begin(), mids.end(), [&](double md) {
+                             const int c = cross_compare(md, 1.0, bound, mi);
+                             return inclusive ? c <= 0 : c < 0;
+                           }) - mids.begin());
+      };
+      kb = s.lo > 0.0 ? first_after(s.lo, true) : 0;
+      ke = s.hi < std::numeric_limits<double>::infinity() ? first_after(s.hi, false) : mids.size();
+      ke = std::max(kb, std::min(ke, std::size_t(std::partition_point(mids.begin(), mids.end(), [&](double md) {
+                                   return md / mi < std::numeric_limits<double>::infinity();
+                                 }) - mids.begin())));
     }
+    s.k0.push_back(std::uint32_t(kb));
+    ranges.emplace_back(kb, ke);
+    total += ke - kb;
+    if (total > kBudget) too_many(double(total));
+  }
+  s.bps.resize(total);  // filled field by field: a struct built on the stack and copied
+  std::size_t pos = 0;  // as 16 bytes stalls store forwarding in this hot loop
+  for (std::uint32_t coord = 0; coord < ranges.size(); ++coord) {
+    run_starts.push_back(pos);
+    const double mi = s.m[coord];
+    Breakpoint* out = s.bps.data() + pos;
+    const std::size_t kb = ranges[coord].first, ke = ranges[coord].second;
+    for (std::size_t k = kb; k < ke; ++k, ++out) {
+      out->lam = mids[k] / mi;
+      out->coord = coord;
+      out->k = std::uint32_t(k);
+    }
+    pos += ke - kb;
   }
   // Sort by the rounded key, then settle runs of equal keys exactly (division is
   // monotone, so only equal keys can be out of order).
