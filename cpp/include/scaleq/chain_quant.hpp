@@ -297,7 +297,8 @@ struct DirCandidate {
 // x̂ = round(λx) with λ there, for F_t; for bounded formats the same λ's (their subnormal
 // breakpoints are a subset of these).
 inline std::vector<double> candidate_lambdas(const std::vector<double>& x, int t) {
-  std::vector<double> bps{1.0, 2.0};
+  std::vector<double> bps{1.0};
+  std::vector<std::size_t> runs{0, 1};  // each entry's breakpoints come out sorted: merge runs
   const double step = std::ldexp(1.0, 1 - t);
   for (double v : x) {
     const double a = std::fabs(v);
@@ -316,10 +317,17 @@ inline std::vector<double> candidate_lambdas(const std::vector<double>& x, int t
       if (mid >= 2.0 * m) break;
       bps.push_back(mid / m);
     }
+    runs.push_back(bps.size());
   }
-  std::sort(bps.begin(), bps.end());
+  bps.push_back(2.0);
+  runs.push_back(bps.size());
+  for (std::size_t width = 1; width + 1 < runs.size(); width *= 2)
+    for (std::size_t r = 0; r + width + 1 < runs.size(); r += 2 * width)
+      std::inplace_merge(bps.begin() + std::ptrdiff_t(runs[r]), bps.begin() + std::ptrdiff_t(runs[r + width]),
+                         bps.begin() + std::ptrdiff_t(runs[std::min(r + 2 * width, runs.size() - 1)]));
   bps.erase(std::unique(bps.begin(), bps.end()), bps.end());
   std::vector<double> lams;
+  lams.reserve(bps.size());
   for (std::size_t i = 0; i + 1 < bps.size(); ++i) lams.push_back(0.5 * (bps[i] + bps[i + 1]));
   return lams;
 }
@@ -360,13 +368,19 @@ inline std::vector<DirCandidate> best_candidates(const std::vector<double>& xw, 
   return all;
 }
 
-// min over F_t directions of ‖z − ν ẑ‖² (the ŷ-free cost of a column).
-inline double best_direction_cost(const std::vector<double>& z, const Format& ft) {
-  double best = 0.0;
-  for (double a : z) best += a * a;
-  if (best == 0.0) return 0.0;
-  for (double lam : candidate_lambdas(z, ft.t)) best = std::min(best, direction_candidate(z, 1.0, lam, ft).cost);
-  return best;
+// min over F_t directions of ‖z − ν ẑ‖² (the ŷ-free cost of a column), by the sweep.
+inline double best_direction_cost(const std::vector<double>& z, const Format& ft,
+                                  const std::shared_ptr<const Grid>& grid) {
+  double z2 = 0.0;
+  for (double a : z) z2 += a * a;
+  if (z2 == 0.0) return 0.0;
+  if ((std::size_t(1) << ft.t) * z.size() <= 512) {  // few breakpoints: enumerate them directly
+    double best = z2;
+    for (double lam : candidate_lambdas(z, ft.t)) best = std::min(best, direction_candidate(z, 1.0, lam, ft).cost);
+    return best;
+  }
+  const RankOneResult r = rank_one_sweep(z, std::vector<double>{1.0}, ft, ft, false, grid);
+  return z2 * r.error * r.error;
 }
 
 inline double row_norm2(const Pattern& p, const std::vector<double>& v, std::int64_t i) {
@@ -384,6 +398,7 @@ inline ChainQuantResult quantize_lookahead(const std::vector<Pattern>& pats, std
   r.lam.assign(J, {});
   r.mu.assign(J, {});
   const Format ft = Format::unbounded(f.t);
+  const auto grid = make_grid(ft);
   for (std::size_t k = 0; k + 2 < J; ++k) {
     const Pattern& p = pats[k];
     const Pattern& q = pats[k + 1];  // its rows are p's columns
@@ -411,7 +426,7 @@ inline ChainQuantResult quantize_lookahead(const std::vector<Pattern>& pats, std
           z[std::size_t(ib)] = cand[std::size_t(j)][pick[std::size_t(j)]].mu *
                                vals[k + 1][std::size_t(((ia * q.b + ib) * q.c + ic) * q.d + id)];
         }
-        return w_next[std::size_t((ia * q.c + ic) * q.d + id)] * best_direction_cost(z, ft);
+        return w_next[std::size_t((ia * q.c + ic) * q.d + id)] * best_direction_cost(z, ft, grid);
       };
       std::vector<double> cc(std::size_t(q.c));
       for (std::int64_t ic = 0; ic < q.c; ++ic) cc[std::size_t(ic)] = col_cost(ic);
