@@ -87,9 +87,10 @@ def quantize_chain(chain: Butterfly, fmt: FormatLike, method: str = "l2r", *, er
     -----
     Bounded formats: factor k is stored as codes s_k·B̂_k in the format with a power of two
     s_k (``.scales``). RTN takes the s_k that brings max|B_k| into the top binade; the
-    rank-one methods take one binade less (headroom for λ ∈ [1, 2)), solve each rank-one
-    problem exactly over the bounded format, and shift each optimal λ back into [1, 2)
-    when that shift is exact, so that the pushed μ do not drift along the chain.
+    rank-one methods take one binade less (headroom: λ ∈ [1, 2) cannot saturate) and solve
+    each rank-one problem exactly over λ ∈ [1, 2) with the bounded rounding (subnormals
+    included), so the pushed μ stay in (1/2, 1] and do not drift along the chain; sweeping
+    that binade only costs 2^(t−1) breakpoints per entry, as for F_t.
 
     Examples
     --------

@@ -13,7 +13,7 @@
 //    quantize_lookahead.
 // Bounded formats: every factor k has a power-of-two scale s_k; its codes s_k·B̂_k lie in the
 // format. rtn takes s_k = 2^e bringing max|B_k| into the top binade; the rank-one methods
-// one binade lower (headroom for λ ∈ [1, 2)) and keep each λ in [1, 2) as for F_t.
+// one binade lower (headroom for λ ∈ [1, 2)) and search λ ∈ [1, 2) only, as for F_t.
 #pragma once
 
 #include <algorithm>
@@ -100,25 +100,6 @@ inline double working_scale(const std::vector<double>& v, const Format& f) {
 // worth per exponent of the format — 30x fewer for fp16).
 inline LamWindow unit_octave() { return LamWindow{1.0, 2.0}; }
 
-// λ ↦ round(λx) is 2-periodic inside a bounded format's normal range, so an optimum is
-// attained in several binades and the solver reports the lowest λ. Bring λ back into
-// [1, 2) — as for F_t, so that the pushed μ stay in (1/2, 1] and nothing drifts along the
-// chain — by the power-of-two shift of x̂, when that shift is exact (same direction, same
-// cost; a downward shift can lose subnormal bits and is then not taken).
-inline void shift_lambda_to_unit_octave(RankOneResult& q, const Format& f) {
-  if (!f.bounded || q.lam <= 0.0) return;
-  const int k = -int(std::floor(std::log2(q.lam)));
-  if (k == 0) return;
-  std::vector<double> x(q.x.size());
-  for (std::size_t i = 0; i < x.size(); ++i) {
-    x[i] = std::ldexp(q.x[i], k);
-    if (f.round_saturating(x[i]) != x[i] || std::fabs(x[i]) > f.max_value) return;
-  }
-  q.x = std::move(x);
-  q.lam = std::ldexp(q.lam, k);
-  q.mu = std::ldexp(q.mu, -k);
-}
-
 // Quantize the pair (B_k = left, B_(k+1) = right) jointly, column j with row j, both sides.
 inline std::vector<double> scaled(std::vector<double> v, double s) {
   for (double& a : v) a *= s;
@@ -166,12 +147,11 @@ inline ChainQuantResult quantize_l2r(const std::vector<Pattern>& pats, std::vect
     std::vector<std::vector<double>> xs(static_cast<std::size_t>(n)), ys(static_cast<std::size_t>(n), one);
     for (std::int64_t j = 0; j < n; ++j) xs[std::size_t(j)] = scaled(factor_column(p, vals[k], j), sk);
     // ŷ free: only x̂'s direction matters, y is irrelevant to the choice of λ
-    std::vector<RankOneResult> rs = rank_one_batch(xs, ys, f, f, false, unit_octave());
+    const std::vector<RankOneResult> rs = rank_one_batch(xs, ys, f, f, false, unit_octave());
     r.lam[k].resize(std::size_t(n));
     r.mu[k].resize(std::size_t(n));
     for (std::int64_t j = 0; j < n; ++j) {
-      RankOneResult& q = rs[std::size_t(j)];
-      shift_lambda_to_unit_octave(q, f);
+      const RankOneResult& q = rs[std::size_t(j)];
       set_factor_column(p, vals[k], j, scaled(q.x, 1.0 / sk));
       scale_factor_row(pats[k + 1], vals[k + 1], j, q.mu);
       r.lam[k][std::size_t(j)] = q.lam;
@@ -225,12 +205,11 @@ inline void free_rows_step(const std::vector<Pattern>& pats, std::vector<std::ve
   const double sk = r.scales[k] = working_scale(vals[k], f);
   std::vector<std::vector<double>> xs(static_cast<std::size_t>(n)), ys(static_cast<std::size_t>(n), {1.0});
   for (std::int64_t i = 0; i < n; ++i) xs[std::size_t(i)] = scaled(factor_row(p, vals[k], i), sk);
-  std::vector<RankOneResult> rs = rank_one_batch(xs, ys, f, f, false, unit_octave());
+  const std::vector<RankOneResult> rs = rank_one_batch(xs, ys, f, f, false, unit_octave());
   r.lam[k].resize(std::size_t(n));
   r.mu[k].resize(std::size_t(n));
   for (std::int64_t i = 0; i < n; ++i) {
-    RankOneResult& q = rs[std::size_t(i)];
-    shift_lambda_to_unit_octave(q, f);
+    const RankOneResult& q = rs[std::size_t(i)];
     set_factor_row(p, vals[k], i, scaled(q.x, 1.0 / sk));
     scale_factor_column(pats[k - 1], vals[k - 1], i, q.mu);
     r.lam[k][std::size_t(i)] = q.lam;
@@ -256,12 +235,11 @@ inline ChainQuantResult quantize_m2m(const std::vector<Pattern>& pats, std::vect
     const double sk = r.scales[k] = working_scale(vals[k], f);
     std::vector<std::vector<double>> xs(static_cast<std::size_t>(n)), ys(static_cast<std::size_t>(n), one);
     for (std::int64_t j = 0; j < n; ++j) xs[std::size_t(j)] = scaled(factor_column(p, vals[k], j), sk);
-    std::vector<RankOneResult> rs = rank_one_batch(xs, ys, f, f, false, unit_octave());
+    const std::vector<RankOneResult> rs = rank_one_batch(xs, ys, f, f, false, unit_octave());
     r.lam[k].resize(std::size_t(n));
     r.mu[k].resize(std::size_t(n));
     for (std::int64_t j = 0; j < n; ++j) {
-      RankOneResult& q = rs[std::size_t(j)];
-      shift_lambda_to_unit_octave(q, f);
+      const RankOneResult& q = rs[std::size_t(j)];
       set_factor_column(p, vals[k], j, scaled(q.x, 1.0 / sk));
       scale_factor_row(pats[k + 1], vals[k + 1], j, q.mu);
       r.lam[k][std::size_t(j)] = q.lam;
