@@ -90,7 +90,8 @@ inline double max_abs(const double* x, std::int64_t n) {
 // Code 2n+1 of Q(v), branch-free (signs of c are random: a branch would mispredict half the
 // time). floor by int32 truncation minus a 0/1 integer correction (no SSE4.1 needed; |t| ≤ 64);
 // t is clamped first, and floor(clamp(t)) = clamp(floor(t)) because the bounds are integers.
-inline double midrise_code(double v, double step, int levels) {
+// (Forced inline: the avx2 copy of the ΣΔ loop must inline it to vectorize.)
+inline __attribute__((always_inline)) double midrise_code(double v, double step, int levels) {
   const double t = std::min(std::max(v / step, -double(levels)), double(levels - 1));
   std::int32_t n = std::int32_t(t);
   n -= std::int32_t(double(n) > t);
@@ -98,12 +99,12 @@ inline double midrise_code(double v, double step, int levels) {
 }
 
 template <int Order>
-void sigma_delta_block_impl(const double* C, std::int64_t rs, std::int64_t cs, std::int64_t N, std::int64_t nb,
+inline __attribute__((always_inline)) void sigma_delta_block_impl(const double* C, std::int64_t rs, std::int64_t cs, std::int64_t N, std::int64_t nb,
                             const std::int64_t* perm, double step, int K, std::int8_t* codes, std::int64_t ldq,
-                            double* qT, double* umax) {
+                            double* qout, double* umax) {
   // Everything in the hot loop is a local array of fixed width kFrameBlock (lanes ≥ nb are fed
-  // zeros and ignored): it unrolls, and writes through int8_t* (which may alias anything)
-  // happen only after it.
+  // zeros and ignored): it unrolls and vectorizes across columns (the recursion runs along k),
+  // and writes through int8_t* (which may alias anything) happen only after it.
   constexpr std::int64_t B = kFrameBlock;
   double u1[B] = {}, u2[B] = {}, um[B] = {}, cin[B] = {}, code[B], value[B];
   for (std::int64_t k = 0; k < N; ++k) {
@@ -121,22 +122,46 @@ void sigma_delta_block_impl(const double* C, std::int64_t rs, std::int64_t cs, s
     }
     std::int8_t* q = codes + row * ldq;
     for (std::int64_t j = 0; j < nb; ++j) q[j] = std::int8_t(code[j]);
-    if (qT)
-      for (std::int64_t j = 0; j < nb; ++j) qT[j * N + row] = value[j];
+    if (qout)
+      for (std::int64_t j = 0; j < nb; ++j) qout[row * rs + j * cs] = value[j];
   }
   for (std::int64_t j = 0; j < nb; ++j) umax[j] = um[j];
 }
 
+// The lane loop needs double↔int32 conversions and compares, two wide on plain x86-64; an AVX2
+// copy (no "fma", so the results are bit-identical) runs four wide where the CPU has it.
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(SCALEQ_NO_DISPATCH)
+template <int Order>
+__attribute__((target("avx2"))) void sigma_delta_block_avx2(const double* C, std::int64_t rs, std::int64_t cs,
+                                                            std::int64_t N, std::int64_t nb, const std::int64_t* perm,
+                                                            double step, int K, std::int8_t* codes, std::int64_t ldq,
+                                                            double* qout, double* umax) {
+  sigma_delta_block_impl<Order>(C, rs, cs, N, nb, perm, step, K, codes, ldq, qout, umax);
+}
+#endif
+
+template <int Order>
+void sigma_delta_block_dispatch(const double* C, std::int64_t rs, std::int64_t cs, std::int64_t N, std::int64_t nb,
+                                const std::int64_t* perm, double step, int K, std::int8_t* codes, std::int64_t ldq,
+                                double* qout, double* umax) {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(SCALEQ_NO_DISPATCH)
+  if (lane_detail::has_avx2())
+    return sigma_delta_block_avx2<Order>(C, rs, cs, N, nb, perm, step, K, codes, ldq, qout, umax);
+#endif
+  sigma_delta_block_impl<Order>(C, rs, cs, N, nb, perm, step, K, codes, ldq, qout, umax);
+}
+
 // ΣΔ down nb ≤ kFrameBlock columns at once. Entry (k, j) of C is C[k·rs + j·cs], in frame
-// order; q_k for frame index p(k) goes to row p(k) of codes (row stride ldq) and, when qT is
-// given, its value to qT[j·N + p(k)] (column-major). umax[j] = max_k |u_k| of column j.
+// order; q_k for frame index p(k) goes to row p(k) of codes (row stride ldq) and, when qout is
+// given, its value to qout[p(k)·rs + j·cs] (same layout as C; qout may be C). umax[j] = max_k |u_k|
+// of column j.
 inline void sigma_delta_block(const double* C, std::int64_t rs, std::int64_t cs, std::int64_t N, std::int64_t nb,
                               const std::int64_t* perm, const SigmaDeltaParams& P, std::int8_t* codes,
-                              std::int64_t ldq, double* qT, double* umax) {
+                              std::int64_t ldq, double* qout, double* umax) {
   if (P.order == 1)
-    sigma_delta_block_impl<1>(C, rs, cs, N, nb, perm, P.step, P.levels, codes, ldq, qT, umax);
+    sigma_delta_block_dispatch<1>(C, rs, cs, N, nb, perm, P.step, P.levels, codes, ldq, qout, umax);
   else
-    sigma_delta_block_impl<2>(C, rs, cs, N, nb, perm, P.step, P.levels, codes, ldq, qT, umax);
+    sigma_delta_block_dispatch<2>(C, rs, cs, N, nb, perm, P.step, P.levels, codes, ldq, qout, umax);
 }
 
 // ΣΔ on every column of C (N×m row-major); codes N×m, umax m. Checks the stability condition.
@@ -162,7 +187,7 @@ struct FrameSigmaDelta {
 // umax (m), and ŵ = (d/N)·E·q into recon (d×m) unless recon is null. All outputs preallocated.
 // step ≤ 0 picks the smallest stable step for (levels, order) from max|c| over the whole matrix,
 // which needs every coefficient before the first ΣΔ step: a first pass analyzes all blocks into
-// an N×m buffer (column-major, 8·N·m bytes; cheaper than a second analysis), the second quantizes
+// an N×m buffer (blocks in HarmonicFrame::layout(), about 8·N·m bytes; cheaper than a second analysis), the second quantizes
 // and synthesizes block by block. With a given step one streaming pass does it all.
 inline FrameSigmaDelta frame_sigma_delta(const HarmonicFrame& F, const double* W, std::int64_t m, double step,
                                          int levels, int order, const std::int64_t* perm, std::int8_t* codes,
@@ -170,16 +195,19 @@ inline FrameSigmaDelta frame_sigma_delta(const HarmonicFrame& F, const double* W
   check_levels_order(levels, order);
   if (perm) check_permutation(perm, F.N);
   const std::int64_t N = F.N, blocks = (m + kFrameBlock - 1) / kFrameBlock;
+  const BlockLayout L = F.layout();
+  const std::int64_t block_len = N * kFrameBlock;  // doubles per coefficient block (tail block included)
   std::vector<double> block_max(std::size_t(blocks), 0.0);
   std::unique_ptr<double[]> all;  // uninitialized on purpose: every entry is written by pass 1
   const auto analyze = [&](BlockWork& k, std::int64_t c0, std::int64_t nb, double* out) {
-    gather_columns(W, F.d, m, c0, nb, k.w.data());
+    gather_columns(W, F.d, m, c0, nb, k.w.data(), column_major(F.d));
     k.ops.analyze(k.w.data(), nb, out);
-    block_max[std::size_t(c0 / kFrameBlock)] = max_abs(out, N * nb);
+    // the lane layout's unused columns are zero; the column-major one's are stale
+    block_max[std::size_t(c0 / kFrameBlock)] = max_abs(out, L.lanes() ? block_len : N * nb);
   };
   FrameSigmaDelta r;
   if (step <= 0.0) {
-    all.reset(new double[std::size_t(N * m)]);
+    all.reset(new double[std::size_t(block_len * blocks)]);
     for_column_blocks(F, m, [&](BlockWork& k, std::int64_t c0, std::int64_t nb) { analyze(k, c0, nb, all.get() + c0 * N); });
     r.cmax = *std::max_element(block_max.begin(), block_max.end());
     step = smallest_stable_step(r.cmax, levels, order);
@@ -194,10 +222,10 @@ inline FrameSigmaDelta frame_sigma_delta(const HarmonicFrame& F, const double* W
       return;  // unstable: reported after the parallel region (no throwing inside it)
     // The q values overwrite the coefficients in place: step k reads row p(k) of every column
     // and writes that same row, which no later step reads.
-    sigma_delta_block(c, 1, N, N, nb, perm, P, codes + c0, m, recon ? c : nullptr, umax + c0);
+    sigma_delta_block(c, L.rs, L.cs, N, nb, perm, P, codes + c0, m, recon ? c : nullptr, umax + c0);
     if (recon) {
       k.ops.synthesize(c, nb, k.w.data());
-      scatter_columns(k.w.data(), F.d, m, c0, nb, recon);
+      scatter_columns(k.w.data(), F.d, m, c0, nb, recon, column_major(F.d));
     }
   });
   r.cmax = *std::max_element(block_max.begin(), block_max.end());
