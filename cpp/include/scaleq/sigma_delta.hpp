@@ -87,39 +87,65 @@ inline double max_abs(const double* x, std::int64_t n) {
   return m;
 }
 
-// Code 2n+1 of Q(v), branch-free (signs of c are random: a branch would mispredict half the
-// time). floor by int32 truncation minus a 0/1 integer correction (no SSE4.1 needed; |t| ≤ 64);
-// t is clamped first, and floor(clamp(t)) = clamp(floor(t)) because the bounds are integers.
-// (Forced inline: the avx2 copy of the ΣΔ loop must inline it to vectorize.)
-inline __attribute__((always_inline)) double midrise_code(double v, double step, int levels) {
-  const double t = std::min(std::max(v / step, -double(levels)), double(levels - 1));
-  std::int32_t n = std::int32_t(t);
-  n -= std::int32_t(double(n) > t);
-  return double(2 * n + 1);
+namespace sd_detail {
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wpsabi"  // the vectors never cross a call: everything here is inlined
+#endif
+typedef double v4d __attribute__((vector_size(32)));
+typedef double v4d_u __attribute__((vector_size(32), aligned(8), may_alias));
+typedef std::int32_t v4i __attribute__((vector_size(16)));
+
+// One ΣΔ step on 4 columns, branch-free (signs of c are random: a branch would mispredict half
+// the time), with vector extensions because GCC does not vectorize the scalar form. The code
+// 2n+1 of Q(v): t = v/δ clamped to [−K, K−1], n = floor(t) by int32 truncation minus a 0/1
+// correction (no SSE4.1 needed; |t| ≤ 64); floor(clamp(t)) = clamp(floor(t)) because the bounds
+// are integers. Each column sees the same IEEE operations in the same order as the Python
+// transcription in the tests, so results are bit-identical.
+template <int Order>
+inline __attribute__((always_inline)) void step4(double* u1p, double* u2p, double* ump, const double* cinp,
+                                                 double* codep, double* valuep, double step, double lo, double hi) {
+  const v4d u1 = *reinterpret_cast<const v4d_u*>(u1p), u2 = *reinterpret_cast<const v4d_u*>(u2p);
+  const v4d c = *reinterpret_cast<const v4d_u*>(cinp);
+  const v4d v = Order == 1 ? u1 + c : (2.0 * u1 - u2) + c;
+  v4d t = v / step;
+  t = t < lo ? lo : t;
+  t = hi < t ? hi : t;
+  const v4d n = __builtin_convertvector(__builtin_convertvector(t, v4i), v4d);  // truncation
+  const v4d code = 2.0 * (n > t ? n - 1.0 : n) + 1.0;                            // floor, exact in doubles
+  const v4d value = (code * 0.5) * step;
+  const v4d u = v - value;
+  const v4d um = *reinterpret_cast<const v4d_u*>(ump), au = u < 0.0 ? -u : u;
+  *reinterpret_cast<v4d_u*>(ump) = um < au ? au : um;
+  *reinterpret_cast<v4d_u*>(u2p) = u1;
+  *reinterpret_cast<v4d_u*>(u1p) = u;
+  *reinterpret_cast<v4d_u*>(codep) = code;
+  *reinterpret_cast<v4d_u*>(valuep) = value;
 }
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+}  // namespace sd_detail
 
 template <int Order>
-inline __attribute__((always_inline)) void sigma_delta_block_impl(const double* C, std::int64_t rs, std::int64_t cs, std::int64_t N, std::int64_t nb,
-                            const std::int64_t* perm, double step, int K, std::int8_t* codes, std::int64_t ldq,
-                            double* qout, double* umax) {
-  // Everything in the hot loop is a local array of fixed width kFrameBlock (lanes ≥ nb are fed
-  // zeros and ignored): it unrolls and vectorizes across columns (the recursion runs along k),
-  // and writes through int8_t* (which may alias anything) happen only after it.
+inline __attribute__((always_inline)) void sigma_delta_block_impl(const double* C, std::int64_t rs, std::int64_t cs,
+                                                                  std::int64_t N, std::int64_t nb,
+                                                                  const std::int64_t* perm, double step, int K,
+                                                                  std::int8_t* codes, std::int64_t ldq, double* qout,
+                                                                  double* umax) {
+  // The state is local arrays of fixed width kFrameBlock (lanes ≥ nb are fed zeros and
+  // ignored), stepped 4 columns at a time (the recursion runs along k, columns are
+  // independent); writes through int8_t* (which may alias anything) happen only after it.
   constexpr std::int64_t B = kFrameBlock;
+  static_assert(B % 4 == 0, "step4 covers the block");
   double u1[B] = {}, u2[B] = {}, um[B] = {}, cin[B] = {}, code[B], value[B];
+  const double lo = -double(K), hi = double(K - 1);
   for (std::int64_t k = 0; k < N; ++k) {
     const std::int64_t row = perm ? perm[k] : k;
     const double* c = C + row * rs;
     for (std::int64_t j = 0; j < nb; ++j) cin[j] = c[j * cs];
-    for (std::int64_t j = 0; j < B; ++j) {
-      const double v = Order == 1 ? u1[j] + cin[j] : (2.0 * u1[j] - u2[j]) + cin[j];
-      code[j] = midrise_code(v, step, K);
-      value[j] = (code[j] * 0.5) * step;
-      const double u = v - value[j];
-      u2[j] = u1[j];
-      u1[j] = u;
-      um[j] = std::max(um[j], std::abs(u));
-    }
+    for (std::int64_t j = 0; j < B; j += 4)
+      sd_detail::step4<Order>(u1 + j, u2 + j, um + j, cin + j, code + j, value + j, step, lo, hi);
     std::int8_t* q = codes + row * ldq;
     for (std::int64_t j = 0; j < nb; ++j) q[j] = std::int8_t(code[j]);
     if (qout)
@@ -128,8 +154,8 @@ inline __attribute__((always_inline)) void sigma_delta_block_impl(const double* 
   for (std::int64_t j = 0; j < nb; ++j) umax[j] = um[j];
 }
 
-// The lane loop needs double↔int32 conversions and compares, two wide on plain x86-64; an AVX2
-// copy (no "fma", so the results are bit-identical) runs four wide where the CPU has it.
+// The step runs two doubles wide on plain x86-64; an AVX2 copy (no "fma", so the results are
+// bit-identical) runs four wide where the CPU has it.
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(SCALEQ_NO_DISPATCH)
 template <int Order>
 __attribute__((target("avx2"))) void sigma_delta_block_avx2(const double* C, std::int64_t rs, std::int64_t cs,
