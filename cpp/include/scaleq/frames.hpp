@@ -131,9 +131,8 @@ struct BlockLayout {
   bool lanes() const { return rs == kLaneRow; }
 };
 
-// Per-thread worker for one frame. It works on *local* blocks: W-side blocks (length d) are
-// column-major; coefficient blocks (length N) have HarmonicFrame::layout(): row-major N×16 on the lane-FFT path,
-// column-major otherwise. The callers gather a block by rows, so the strided, page-crossing walk
+// Per-thread worker for one frame. It works on *local* blocks in HarmonicFrame's layouts:
+// row-major d×16 and N×16 on the lane-FFT path, column-major otherwise. The callers gather a block by rows, so the strided, page-crossing walk
 // down a column of a large row-major matrix happens once per block instead of once per column
 // and per FFT pass.
 class HarmonicOps {
@@ -151,9 +150,9 @@ class HarmonicOps {
     }
   }
 
-  // cT (nb coefficient columns, HarmonicFrame::layout()) = Eᵀ · wT (nb columns of length d).
+  // cT (nb coefficient columns) = Eᵀ · wT (nb columns of length d), in HarmonicFrame's layouts.
   void analyze(const double* wT, std::int64_t nb, double* cT) {
-    if (T_) return analyze_lanes(wT, nb, cT);
+    if (T_) return analyze_lanes(wT, cT);
     if (!fft_method_) {
       Eigen::Map<ColMat>(cT, N_, nb).noalias() = E_->transpose() * Eigen::Map<const ColMat>(wT, d_, nb);
       return;
@@ -190,11 +189,11 @@ class HarmonicOps {
     }
   }
 
-  // wT (nb columns of length d) = (d/N)·E · qT (nb coefficient columns, HarmonicFrame::layout()). On the lane
+  // wT (nb columns of length d) = (d/N)·E · qT (nb coefficient columns), in HarmonicFrame's layouts. On the lane
   // path qT is overwritten (the FFT runs in place) and its unused columns should be zero: they
   // share the FFTs with the used ones and leak into them at rounding level.
   void synthesize(double* qT, std::int64_t nb, double* wT) {
-    if (T_) return synthesize_lanes(qT, nb, wT);
+    if (T_) return synthesize_lanes(qT, wT);
     const double scale = double(d_) / double(N_);
     if (!fft_method_) {
       Eigen::Map<ColMat>(wT, d_, nb).noalias() = scale * (*E_) * Eigen::Map<const ColMat>(qT, N_, nb);
@@ -228,68 +227,74 @@ class HarmonicOps {
   }
 
  private:
-  // The spectrum of every column, times exp(+2πi·k/N) so that the inverse FFT's output n is frame
-  // index n + 1 (c_i = out[(i+1) mod N] without a rotation), goes to row rev[k]; the DIT FFT then
-  // leaves the 16 columns' coefficients in natural row order. Column c is lane c mod 8, in the
-  // real part (c < 8) or the imaginary part (c ≥ 8), as the Eigen path's pairs do.
-  void analyze_lanes(const double* wT, std::int64_t nb, double* x) const {
+  // Lane path: W blocks are row-major d×16 and coefficient blocks row-major N×16, so one pass
+  // over the frequencies j handles all 16 columns with contiguous rows. Column c is lane c mod 8,
+  // in the real part (c < 8) or the imaginary part (c ≥ 8) of the complex sequence, as the Eigen
+  // path's pairs.
+  //
+  // Analysis: bin k of every column's spectrum H (see analyze()), times exp(+2πi·k/N) so that
+  // the inverse FFT's output n is frame index n + 1 (no rotation afterwards), goes to row rev[k];
+  // the DIT FFT then leaves the coefficients in natural row order. X = H1 + i·H2 per lane.
+  void analyze_lanes(const double* w, double* x) const {
     const LaneFFTTables& T = *T_;
-    std::fill(x, x + N_ * kLaneRow, 0.0);
+    std::fill(x, x + N_ * kLaneRow, 0.0);  // bins d/2 < k < N − d/2 stay zero
     const std::int64_t o = d_ % 2;
-    const double s = std::sqrt(2.0 / double(d_));
-    for (std::int64_t c = 0; c < nb; ++c) {
-      const double* w = wT + c * d_;
-      const std::int64_t l = c % kLanes;
-      const bool imag = c >= kLanes;
-      const auto put = [&](std::int64_t k, double re, double im) {  // bin k += (re + i·im)·e^{+2πik/N}
-        const double cr = T.wr[std::size_t(k)], ci = -T.wi[std::size_t(k)];
-        const double zr = re * cr - im * ci, zi = re * ci + im * cr;
-        double* row = x + std::int64_t(T.rev[std::size_t(k)]) * kLaneRow;
-        if (imag) {
-          row[l] -= zi;
-          row[kLanes + l] += zr;
-        } else {
-          row[l] += zr;
-          row[kLanes + l] += zi;
-        }
-      };
-      if (o) put(0, w[0] / std::sqrt(double(d_)), 0.0);
-      for (std::int64_t j = 1; j <= d_ / 2; ++j) {
-        const double a = 0.5 * s * w[o + 2 * (j - 1)], b = 0.5 * s * w[o + 2 * (j - 1) + 1];
-        put(j, a, -b);
-        put(N_ - j, a, b);
+    const double h = 0.5 * std::sqrt(2.0 / double(d_));
+    // row rev[k] = exp(+2πi·k/N)·(re + i·im) per column, re/im = 16 values each scaled by f
+    const auto put = [&](std::int64_t k, const double* re, const double* im, double f) {
+      const double cr = T.wr[std::size_t(k)], ci = -T.wi[std::size_t(k)];
+      double* row = x + std::int64_t(T.rev[std::size_t(k)]) * kLaneRow;
+      for (int l = 0; l < kLanes; ++l) {
+        const double r1 = f * re[l], i1 = f * im[l], r2 = f * re[kLanes + l], i2 = f * im[kLanes + l];
+        const double h1r = r1 * cr - i1 * ci, h1i = r1 * ci + i1 * cr;
+        const double h2r = r2 * cr - i2 * ci, h2i = r2 * ci + i2 * cr;
+        row[l] = h1r - h2i;
+        row[kLanes + l] = h1i + h2r;
       }
+    };
+    double neg[kLaneRow], zero[kLaneRow] = {};
+    if (o) put(0, w, zero, 1.0 / std::sqrt(double(d_)));
+    for (std::int64_t j = 1; j <= d_ / 2; ++j) {
+      const double* a = w + (o + 2 * (j - 1)) * kLaneRow;  // H[j] = h(a − i·b), H[N−j] = h(a + i·b)
+      const double* b = a + kLaneRow;
+      for (int c = 0; c < kLaneRow; ++c) neg[c] = -b[c];
+      put(j, a, neg, h);
+      put(N_ - j, a, b, h);
     }
     lane_fft_dit(x, T, +1.0);
   }
 
-  // Forward DIF FFT of the 16 q columns as they stand (row i = frame index i + 1): bin k lands in
-  // row rev[k] and is Σ_i q_i e^{−2πik·i/N}; times exp(−2πi·k/N) it is the spectrum of the
-  // sequence indexed by frame index, which is split into the two real columns as in synthesize().
-  void synthesize_lanes(double* x, std::int64_t nb, double* wT) const {
+  // Synthesis: the forward DIF FFT of the q columns as they stand (row i = frame index i + 1)
+  // leaves Σ_i q_i e^{−2πik·i/N} in row rev[k]; times exp(−2πi·k/N) it is the spectrum X[k] of
+  // the sequence indexed by frame index, split into the two real columns as in synthesize().
+  void synthesize_lanes(double* x, double* w) const {
     const LaneFFTTables& T = *T_;
     lane_fft_dif(x, T, -1.0);
     const double scale = double(d_) / double(N_);
     const std::int64_t o = d_ % 2;
     const double s = scale * std::sqrt(2.0 / double(d_));
-    for (std::int64_t c = 0; c < nb; ++c) {
-      double* w = wT + c * d_;
-      const std::int64_t l = c % kLanes;
-      const bool imag = c >= kLanes;
-      const auto bin = [&](std::int64_t k) {
-        const double* row = x + std::int64_t(T.rev[std::size_t(k)]) * kLaneRow;
-        return Complex(row[l], row[kLanes + l]) * Complex(T.wr[std::size_t(k)], T.wi[std::size_t(k)]);
-      };
-      const auto spec = [&](std::int64_t k) {
-        const Complex a = bin(k), b = std::conj(bin((N_ - k) % N_));
-        return imag ? (a - b) * Complex(0.0, -0.5) : (a + b) * 0.5;
-      };
-      if (o) w[0] = scale / std::sqrt(double(d_)) * spec(0).real();
-      for (std::int64_t j = 1; j <= d_ / 2; ++j) {
-        const Complex z = spec(j);
-        w[o + 2 * (j - 1)] = s * z.real();
-        w[o + 2 * (j - 1) + 1] = -s * z.imag();
+    // out_re/out_im[c] = f·Re/f·Im of column c's Q[k], Q1 = (X[k] + conj X[N−k])/2, Q2 = (X[k] − conj X[N−k])/(2i)
+    const auto split = [&](std::int64_t k, double* out_re, double* out_im, double f) {
+      const std::int64_t k2 = (N_ - k) % N_;
+      const double* ya = x + std::int64_t(T.rev[std::size_t(k)]) * kLaneRow;
+      const double* yb = x + std::int64_t(T.rev[std::size_t(k2)]) * kLaneRow;
+      const double war = T.wr[std::size_t(k)], wai = T.wi[std::size_t(k)];
+      const double wbr = T.wr[std::size_t(k2)], wbi = T.wi[std::size_t(k2)];
+      for (int l = 0; l < kLanes; ++l) {
+        const double ar = ya[l] * war - ya[kLanes + l] * wai, ai = ya[l] * wai + ya[kLanes + l] * war;
+        const double br = yb[l] * wbr - yb[kLanes + l] * wbi, bi = -(yb[l] * wbi + yb[kLanes + l] * wbr);
+        out_re[l] = f * ((ar + br) * 0.5);
+        out_im[l] = f * ((ai + bi) * 0.5);
+        out_re[kLanes + l] = f * ((ai - bi) * 0.5);
+        out_im[kLanes + l] = f * -((ar - br) * 0.5);
       }
+    };
+    double im0[kLaneRow];
+    if (o) split(0, w, im0, scale / std::sqrt(double(d_)));
+    for (std::int64_t j = 1; j <= d_ / 2; ++j) {
+      double* a = w + (o + 2 * (j - 1)) * kLaneRow;  // w_a = s·Re Q[j], w_b = −s·Im Q[j]
+      split(j, a, a + kLaneRow, s);
+      for (int c = 0; c < kLaneRow; ++c) a[kLaneRow + c] = -a[kLaneRow + c];
     }
   }
 
@@ -320,7 +325,9 @@ struct HarmonicFrame {
     }
   }
   HarmonicOps ops() const { return HarmonicOps(d, N, method, &E, lane_tables.get()); }
+  // Local block layouts of coefficients (length N) and of W-side columns (length d).
   BlockLayout layout() const { return lane_tables ? BlockLayout{kLaneRow, 1} : BlockLayout{1, N}; }
+  BlockLayout w_layout() const { return lane_tables ? BlockLayout{kLaneRow, 1} : BlockLayout{1, d}; }
 };
 
 // Block of columns [c0, c0+nb) of a row-major rows×m matrix A ↔ local buffer with layout L.
@@ -338,8 +345,6 @@ inline void scatter_columns(const double* local, std::int64_t rows, std::int64_t
   for (std::int64_t r = 0; r < rows; ++r)
     for (std::int64_t c = 0; c < nb; ++c) A[r * m + c0 + c] = local[r * L.rs + c * L.cs];
 }
-// W-side blocks (length d) are always column-major.
-inline BlockLayout column_major(std::int64_t rows) { return BlockLayout{1, rows}; }
 
 // Per-thread state for for_column_blocks: the frame worker and local buffers.
 struct BlockWork {
@@ -367,7 +372,7 @@ void for_column_blocks(const HarmonicFrame& F, std::int64_t m, Fn fn) {
 // C = Eᵀ·W: W is d×m, C is N×m (row-major, preallocated).
 inline void frame_analysis(const HarmonicFrame& F, const double* W, std::int64_t m, double* C) {
   for_column_blocks(F, m, [&](BlockWork& k, std::int64_t c0, std::int64_t nb) {
-    gather_columns(W, F.d, m, c0, nb, k.w.data(), column_major(F.d));
+    gather_columns(W, F.d, m, c0, nb, k.w.data(), F.w_layout());
     k.ops.analyze(k.w.data(), nb, k.c.data());
     scatter_columns(k.c.data(), F.N, m, c0, nb, C, F.layout());
   });
@@ -378,7 +383,7 @@ inline void frame_synthesis(const HarmonicFrame& F, const double* Q, std::int64_
   for_column_blocks(F, m, [&](BlockWork& k, std::int64_t c0, std::int64_t nb) {
     gather_columns(Q, F.N, m, c0, nb, k.c.data(), F.layout());
     k.ops.synthesize(k.c.data(), nb, k.w.data());
-    scatter_columns(k.w.data(), F.d, m, c0, nb, W, column_major(F.d));
+    scatter_columns(k.w.data(), F.d, m, c0, nb, W, F.w_layout());
   });
 }
 

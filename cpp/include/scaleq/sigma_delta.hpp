@@ -226,7 +226,7 @@ inline FrameSigmaDelta frame_sigma_delta(const HarmonicFrame& F, const double* W
   std::vector<double> block_max(std::size_t(blocks), 0.0);
   std::unique_ptr<double[]> all;  // uninitialized on purpose: every entry is written by pass 1
   const auto analyze = [&](BlockWork& k, std::int64_t c0, std::int64_t nb, double* out) {
-    gather_columns(W, F.d, m, c0, nb, k.w.data(), column_major(F.d));
+    gather_columns(W, F.d, m, c0, nb, k.w.data(), F.w_layout());
     k.ops.analyze(k.w.data(), nb, out);
     // the lane layout's unused columns are zero; the column-major one's are stale
     block_max[std::size_t(c0 / kFrameBlock)] = max_abs(out, L.lanes() ? block_len : N * nb);
@@ -251,7 +251,7 @@ inline FrameSigmaDelta frame_sigma_delta(const HarmonicFrame& F, const double* W
     sigma_delta_block(c, L.rs, L.cs, N, nb, perm, P, codes + c0, m, recon ? c : nullptr, umax + c0);
     if (recon) {
       k.ops.synthesize(c, nb, k.w.data());
-      scatter_columns(k.w.data(), F.d, m, c0, nb, recon, column_major(F.d));
+      scatter_columns(k.w.data(), F.d, m, c0, nb, recon, F.w_layout());
     }
   });
   r.cmax = *std::max_element(block_max.begin(), block_max.end());
