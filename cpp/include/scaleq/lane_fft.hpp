@@ -43,74 +43,124 @@ struct LaneFFTTables {
 
 namespace lane_detail {
 
-// A row as four 4-double vectors (GCC/Clang vector extensions: two SSE2 registers each on plain
-// x86-64, one AVX2 register in the avx2 copies below). Written out explicitly because the
-// auto-vectorizer prefers the loop over butterflies (strided twiddles, aliasing checks) to the
-// one over lanes, and is then slower than scalar code.
+// Half a row (4 lanes) as 4-double vectors (GCC/Clang vector extensions: two SSE2 registers
+// each on plain x86-64, one AVX2 register in the avx2 copies below). Written out explicitly
+// because the auto-vectorizer prefers the loop over butterflies (strided twiddles, aliasing
+// checks) to the one over lanes, and is then slower than scalar code.
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wpsabi"  // v4d never crosses a call: everything here is inlined
 #endif
 typedef double v4d __attribute__((vector_size(32)));
 typedef double v4d_u __attribute__((vector_size(32), aligned(8), may_alias));  // unaligned access
-struct Row {
-  v4d re0, re1, im0, im1;
+struct Half {
+  v4d re, im;
 };
 // Forced inline: otherwise GCC keeps them out of line, compiled for plain x86-64, and the avx2
 // copies below call them.
 #define SCALEQ_LANE_INLINE inline __attribute__((always_inline))
 
-SCALEQ_LANE_INLINE Row load(const double* p) {
-  const v4d_u* v = reinterpret_cast<const v4d_u*>(p);
-  return Row{v[0], v[1], v[2], v[3]};
+// Lanes [o, o+4) of row p (o = 0 or 4).
+SCALEQ_LANE_INLINE Half load(const double* p, int o) {
+  return Half{*reinterpret_cast<const v4d_u*>(p + o), *reinterpret_cast<const v4d_u*>(p + kLanes + o)};
 }
-SCALEQ_LANE_INLINE void store(double* p, const Row& r) {
-  v4d_u* v = reinterpret_cast<v4d_u*>(p);
-  v[0] = r.re0;
-  v[1] = r.re1;
-  v[2] = r.im0;
-  v[3] = r.im1;
+SCALEQ_LANE_INLINE void store(double* p, int o, const Half& h) {
+  *reinterpret_cast<v4d_u*>(p + o) = h.re;
+  *reinterpret_cast<v4d_u*>(p + kLanes + o) = h.im;
 }
 
-// (a, b) ← (a + w·b, a − w·b) on the 8 lanes of rows a and b.
-SCALEQ_LANE_INLINE void dit_butterfly(double* a, double* b, double wr, double wi) {
-  const Row x = load(a), y = load(b);
-  const v4d br0 = y.re0 * wr - y.im0 * wi, br1 = y.re1 * wr - y.im1 * wi;
-  const v4d bi0 = y.re0 * wi + y.im0 * wr, bi1 = y.re1 * wi + y.im1 * wr;
-  store(a, Row{x.re0 + br0, x.re1 + br1, x.im0 + bi0, x.im1 + bi1});
-  store(b, Row{x.re0 - br0, x.re1 - br1, x.im0 - bi0, x.im1 - bi1});
+struct Twiddle {
+  double re, im;
+};
+
+// DIT butterfly (a, b) ← (a + w·b, a − w·b).
+SCALEQ_LANE_INLINE void dit_bf(Half& a, Half& b, Twiddle w) {
+  const v4d br = b.re * w.re - b.im * w.im, bi = b.re * w.im + b.im * w.re;
+  b = Half{a.re - br, a.im - bi};
+  a = Half{a.re + br, a.im + bi};
+}
+// DIF butterfly (a, b) ← (a + b, w·(a − b)).
+SCALEQ_LANE_INLINE void dif_bf(Half& a, Half& b, Twiddle w) {
+  const v4d dr = a.re - b.re, di = a.im - b.im;
+  a = Half{a.re + b.re, a.im + b.im};
+  b = Half{dr * w.re - di * w.im, dr * w.im + di * w.re};
 }
 
-// (a, b) ← (a + b, w·(a − b)).
-SCALEQ_LANE_INLINE void dif_butterfly(double* a, double* b, double wr, double wi) {
-  const Row x = load(a), y = load(b);
-  const v4d dr0 = x.re0 - y.re0, dr1 = x.re1 - y.re1, di0 = x.im0 - y.im0, di1 = x.im1 - y.im1;
-  store(a, Row{x.re0 + y.re0, x.re1 + y.re1, x.im0 + y.im0, x.im1 + y.im1});
-  store(b, Row{dr0 * wr - di0 * wi, dr1 * wr - di1 * wi, dr0 * wi + di0 * wr, dr1 * wi + di1 * wr});
+// Twiddle of a radix-2 stage whose butterflies span h rows, at offset j < h: exp(∓2πi·j/(2h)).
+SCALEQ_LANE_INLINE Twiddle tw(const LaneFFTTables& T, std::int64_t h, std::int64_t j, double sign) {
+  const std::size_t t = std::size_t(j * (T.N / (2 * h)));
+  return Twiddle{T.wr[t], -sign * T.wi[t]};
 }
 
+// Two radix-2 stages per pass over the block (radix 2²: half the memory traffic of one stage
+// per pass), with the same butterflies and twiddles as the plain radix-2 algorithm; a last
+// single stage when log2 N is odd.
+//
 // Decimation in time: bit-reversed input → natural-order output. sign = −1 for the forward
-// kernel exp(−2πi·kn/N), +1 for the inverse (unscaled).
+// kernel exp(−2πi·kn/N), +1 for the inverse (unscaled). Stages h and 2h on rows
+// g+j, g+j+h, g+j+2h, g+j+3h.
 SCALEQ_LANE_INLINE void dit(double* x, const LaneFFTTables& T, double sign) {
   const std::int64_t N = T.N;
-  for (std::int64_t h = 1; h < N; h *= 2) {
-    const std::int64_t ts = N / (2 * h);
-    for (std::int64_t g = 0; g < N; g += 2 * h)
-      for (std::int64_t j = 0; j < h; ++j)
-        dit_butterfly(x + (g + j) * kLaneRow, x + (g + j + h) * kLaneRow, T.wr[std::size_t(j * ts)],
-                      -sign * T.wi[std::size_t(j * ts)]);
-  }
+  std::int64_t h = 1;
+  for (; 4 * h <= N; h *= 4)
+    for (std::int64_t g = 0; g < N; g += 4 * h)
+      for (std::int64_t j = 0; j < h; ++j) {
+        const Twiddle w1 = tw(T, h, j, sign), w2 = tw(T, 2 * h, j, sign), w3 = tw(T, 2 * h, j + h, sign);
+        double* r0 = x + (g + j) * kLaneRow;
+        double *r1 = r0 + h * kLaneRow, *r2 = r1 + h * kLaneRow, *r3 = r2 + h * kLaneRow;
+        for (int o = 0; o < kLanes; o += 4) {
+          Half a = load(r0, o), b = load(r1, o), c = load(r2, o), d = load(r3, o);
+          dit_bf(a, b, w1);
+          dit_bf(c, d, w1);
+          dit_bf(a, c, w2);
+          dit_bf(b, d, w3);
+          store(r0, o, a), store(r1, o, b), store(r2, o, c), store(r3, o, d);
+        }
+      }
+  if (h < N)  // h = N/2
+    for (std::int64_t j = 0; j < h; ++j) {
+      const Twiddle w = tw(T, h, j, sign);
+      double *r0 = x + j * kLaneRow, *r1 = r0 + h * kLaneRow;
+      for (int o = 0; o < kLanes; o += 4) {
+        Half a = load(r0, o), b = load(r1, o);
+        dit_bf(a, b, w);
+        store(r0, o, a), store(r1, o, b);
+      }
+    }
 }
 
-// Decimation in frequency: natural-order input → bit-reversed output.
+// Decimation in frequency: natural-order input → bit-reversed output. Stages h and h/2 on rows
+// g+j, g+j+h/2, g+j+h, g+j+3h/2.
 SCALEQ_LANE_INLINE void dif(double* x, const LaneFFTTables& T, double sign) {
   const std::int64_t N = T.N;
-  for (std::int64_t h = N / 2; h >= 1; h /= 2) {
-    const std::int64_t ts = N / (2 * h);
+  std::int64_t h = N / 2;
+  for (; h >= 2; h /= 4) {
+    const std::int64_t q = h / 2;
     for (std::int64_t g = 0; g < N; g += 2 * h)
-      for (std::int64_t j = 0; j < h; ++j)
-        dif_butterfly(x + (g + j) * kLaneRow, x + (g + j + h) * kLaneRow, T.wr[std::size_t(j * ts)],
-                      -sign * T.wi[std::size_t(j * ts)]);
+      for (std::int64_t j = 0; j < q; ++j) {
+        const Twiddle w0 = tw(T, h, j, sign), w1 = tw(T, h, j + q, sign), w2 = tw(T, q, j, sign);
+        double* r0 = x + (g + j) * kLaneRow;
+        double *r1 = r0 + q * kLaneRow, *r2 = r1 + q * kLaneRow, *r3 = r2 + q * kLaneRow;
+        for (int o = 0; o < kLanes; o += 4) {
+          Half a = load(r0, o), b = load(r1, o), c = load(r2, o), d = load(r3, o);
+          dif_bf(a, c, w0);
+          dif_bf(b, d, w1);
+          dif_bf(a, b, w2);
+          dif_bf(c, d, w2);
+          store(r0, o, a), store(r1, o, b), store(r2, o, c), store(r3, o, d);
+        }
+      }
+  }
+  if (h == 1) {
+    const Twiddle w = tw(T, 1, 0, sign);
+    for (std::int64_t g = 0; g < N; g += 2) {
+      double *r0 = x + g * kLaneRow, *r1 = r0 + kLaneRow;
+      for (int o = 0; o < kLanes; o += 4) {
+        Half a = load(r0, o), b = load(r1, o);
+        dif_bf(a, b, w);
+        store(r0, o, a), store(r1, o, b);
+      }
+    }
   }
 }
 
