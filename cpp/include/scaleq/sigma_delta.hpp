@@ -253,11 +253,12 @@ inline FrameSigmaDelta frame_sigma_delta(const HarmonicFrame& F, const double* W
   const std::int64_t block_len = N * kFrameBlock;  // doubles per coefficient block (tail block included)
   std::vector<double> block_max(std::size_t(blocks), 0.0);
   std::unique_ptr<double[]> all;  // uninitialized on purpose: every entry is written by pass 1
+  bool have_max = false;  // pass 1 ran: the block maxima are known
   const auto analyze = [&](BlockWork& k, std::int64_t c0, std::int64_t nb, double* out) {
     gather_columns(W, F.d, m, c0, nb, k.w.data(), F.w_layout());
     k.ops.analyze(k.w.data(), nb, out);
     // the lane layout's unused columns are zero; the column-major one's are stale
-    block_max[std::size_t(c0 / kFrameBlock)] = max_abs(out, L.lanes() ? block_len : N * nb);
+    if (!have_max) block_max[std::size_t(c0 / kFrameBlock)] = max_abs(out, L.lanes() ? block_len : N * nb);
   };
   FrameSigmaDelta r;
   if (step <= 0.0) {
@@ -270,6 +271,7 @@ inline FrameSigmaDelta frame_sigma_delta(const HarmonicFrame& F, const double* W
     });
     r.cmax = *std::max_element(block_max.begin(), block_max.end());
     step = smallest_stable_step(r.cmax, levels, order);
+    have_max = true;
   }
   const SigmaDeltaParams P{step, levels, order};
   check_params(P);
