@@ -9,10 +9,13 @@
 // (for N = d the sin((d/2)θ) row vanishes), N ≥ d for odd d. Those are the N accepted.
 //
 // Analysis C = Eᵀ·W and synthesis W = (d/N)·E·Q act on W (d×m) and C, Q (N×m), all row-major
-// (blocks of columns are copied to column-major buffers local to each thread).
+// (blocks of columns are copied to buffers local to each thread).
 // Two paths compute the same thing: "direct" (dense E, O(d·N) per column, Eigen GEMM) and "fft"
 // (one complex FFT of size N per *pair* of columns: a real column is the real part of a
 // Hermitian spectrum, so two columns ride in the real and imaginary parts; O(N log N)).
+// For N a power of two the FFT path runs our own radix-2 FFT on 8 column pairs at once
+// (lane_fft.hpp; blocks are row-major N×16), otherwise Eigen's FFT one pair at a time (blocks
+// are column-major).
 // Columns are independent: OpenMP over fixed blocks of columns, so results do not depend on the
 // thread count.
 #pragma once
@@ -20,10 +23,13 @@
 #include <Eigen/Dense>
 #include <unsupported/Eigen/FFT>
 
+#include "scaleq/lane_fft.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <complex>
 #include <cstdint>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -117,24 +123,36 @@ inline FrameMethod choose_method(std::int64_t d, std::int64_t N, FrameMethod m) 
 }
 
 constexpr std::int64_t kFrameBlock = 16;  // columns per task: fixed, so results ignore thread count
+static_assert(kFrameBlock == kLaneRow, "a block is one lane-FFT row wide");
 
-// Per-thread worker for one frame. It works on *local, column-major* blocks (column c of a block
-// of nb columns is the contiguous range [c·len, (c+1)·len)): the callers gather a block of W by
-// rows (16 contiguous doubles per row), so the strided, page-crossing walk down a column of a
-// large row-major matrix happens once per block instead of once per column and per FFT pass.
+// Where entry (k, j) of a local block of coefficients lives: block[k·rs + j·cs].
+struct BlockLayout {
+  std::int64_t rs, cs;
+  bool lanes() const { return rs == kLaneRow; }
+};
+
+// Per-thread worker for one frame. It works on *local* blocks in HarmonicFrame's layouts:
+// row-major d×16 and N×16 on the lane-FFT path, column-major otherwise. The callers gather a block by rows, so the strided, page-crossing walk
+// down a column of a large row-major matrix happens once per block instead of once per column
+// and per FFT pass.
 class HarmonicOps {
  public:
   using Complex = std::complex<double>;
   using RowMat = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
   using ColMat = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic>;
 
-  HarmonicOps(std::int64_t d, std::int64_t N, FrameMethod method, const RowMat* E)
-      : d_(d), N_(N), fft_method_(method == FrameMethod::FFT), E_(E), buf_(std::size_t(N)), out_(std::size_t(N)) {
-    fft_.SetFlag(Eigen::FFT<double>::Unscaled);
+  HarmonicOps(std::int64_t d, std::int64_t N, FrameMethod method, const RowMat* E, const LaneFFTTables* T)
+      : d_(d), N_(N), fft_method_(method == FrameMethod::FFT), E_(E), T_(T) {
+    if (fft_method_ && !T_) {
+      buf_.resize(std::size_t(N));
+      out_.resize(std::size_t(N));
+      fft_.SetFlag(Eigen::FFT<double>::Unscaled);
+    }
   }
 
-  // cT (nb columns of length N) = Eᵀ · wT (nb columns of length d).
+  // cT (nb coefficient columns) = Eᵀ · wT (nb columns of length d), in HarmonicFrame's layouts.
   void analyze(const double* wT, std::int64_t nb, double* cT) {
+    if (T_) return analyze_lanes(wT, cT);
     if (!fft_method_) {
       Eigen::Map<ColMat>(cT, N_, nb).noalias() = E_->transpose() * Eigen::Map<const ColMat>(wT, d_, nb);
       return;
@@ -171,8 +189,11 @@ class HarmonicOps {
     }
   }
 
-  // wT (nb columns of length d) = (d/N)·E · qT (nb columns of length N).
-  void synthesize(const double* qT, std::int64_t nb, double* wT) {
+  // wT (nb columns of length d) = (d/N)·E · qT (nb coefficient columns), in HarmonicFrame's layouts. On the lane
+  // path qT is overwritten (the FFT runs in place) and its unused columns should be zero: they
+  // share the FFTs with the used ones and leak into them at rounding level.
+  void synthesize(double* qT, std::int64_t nb, double* wT) {
+    if (T_) return synthesize_lanes(qT, wT);
     const double scale = double(d_) / double(N_);
     if (!fft_method_) {
       Eigen::Map<ColMat>(wT, d_, nb).noalias() = scale * (*E_) * Eigen::Map<const ColMat>(qT, N_, nb);
@@ -206,18 +227,92 @@ class HarmonicOps {
   }
 
  private:
+  // Lane path: W blocks are row-major d×16 and coefficient blocks row-major N×16, so one pass
+  // over the frequencies j handles all 16 columns with contiguous rows. Column c is lane c mod 8,
+  // in the real part (c < 8) or the imaginary part (c ≥ 8) of the complex sequence, as the Eigen
+  // path's pairs.
+  //
+  // Analysis: bin k of every column's spectrum H (see analyze()), times exp(+2πi·k/N) so that
+  // the inverse FFT's output n is frame index n + 1 (no rotation afterwards), goes to row rev[k];
+  // the DIT FFT then leaves the coefficients in natural row order. X = H1 + i·H2 per lane.
+  void analyze_lanes(const double* w, double* x) const {
+    const LaneFFTTables& T = *T_;
+    std::fill(x, x + N_ * kLaneRow, 0.0);  // bins d/2 < k < N − d/2 stay zero
+    const std::int64_t o = d_ % 2;
+    const double h = 0.5 * std::sqrt(2.0 / double(d_));
+    // row rev[k] = exp(+2πi·k/N)·(re + i·im) per column, re/im = 16 values each scaled by f
+    const auto put = [&](std::int64_t k, const double* re, const double* im, double f) {
+      const double cr = T.wr[std::size_t(k)], ci = -T.wi[std::size_t(k)];
+      double* row = x + std::int64_t(T.rev[std::size_t(k)]) * kLaneRow;
+      for (int l = 0; l < kLanes; ++l) {
+        const double r1 = f * re[l], i1 = f * im[l], r2 = f * re[kLanes + l], i2 = f * im[kLanes + l];
+        const double h1r = r1 * cr - i1 * ci, h1i = r1 * ci + i1 * cr;
+        const double h2r = r2 * cr - i2 * ci, h2i = r2 * ci + i2 * cr;
+        row[l] = h1r - h2i;
+        row[kLanes + l] = h1i + h2r;
+      }
+    };
+    double neg[kLaneRow], zero[kLaneRow] = {};
+    if (o) put(0, w, zero, 1.0 / std::sqrt(double(d_)));
+    for (std::int64_t j = 1; j <= d_ / 2; ++j) {
+      const double* a = w + (o + 2 * (j - 1)) * kLaneRow;  // H[j] = h(a − i·b), H[N−j] = h(a + i·b)
+      const double* b = a + kLaneRow;
+      for (int c = 0; c < kLaneRow; ++c) neg[c] = -b[c];
+      put(j, a, neg, h);
+      put(N_ - j, a, b, h);
+    }
+    lane_fft_dit(x, T, +1.0);
+  }
+
+  // Synthesis: the forward DIF FFT of the q columns as they stand (row i = frame index i + 1)
+  // leaves Σ_i q_i e^{−2πik·i/N} in row rev[k]; times exp(−2πi·k/N) it is the spectrum X[k] of
+  // the sequence indexed by frame index, split into the two real columns as in synthesize().
+  void synthesize_lanes(double* x, double* w) const {
+    const LaneFFTTables& T = *T_;
+    lane_fft_dif(x, T, -1.0);
+    const double scale = double(d_) / double(N_);
+    const std::int64_t o = d_ % 2;
+    const double s = scale * std::sqrt(2.0 / double(d_));
+    // out_re/out_im[c] = f·Re/f·Im of column c's Q[k], Q1 = (X[k] + conj X[N−k])/2, Q2 = (X[k] − conj X[N−k])/(2i)
+    const auto split = [&](std::int64_t k, double* out_re, double* out_im, double f) {
+      const std::int64_t k2 = (N_ - k) % N_;
+      const double* ya = x + std::int64_t(T.rev[std::size_t(k)]) * kLaneRow;
+      const double* yb = x + std::int64_t(T.rev[std::size_t(k2)]) * kLaneRow;
+      const double war = T.wr[std::size_t(k)], wai = T.wi[std::size_t(k)];
+      const double wbr = T.wr[std::size_t(k2)], wbi = T.wi[std::size_t(k2)];
+      for (int l = 0; l < kLanes; ++l) {
+        const double ar = ya[l] * war - ya[kLanes + l] * wai, ai = ya[l] * wai + ya[kLanes + l] * war;
+        const double br = yb[l] * wbr - yb[kLanes + l] * wbi, bi = -(yb[l] * wbi + yb[kLanes + l] * wbr);
+        out_re[l] = f * ((ar + br) * 0.5);
+        out_im[l] = f * ((ai + bi) * 0.5);
+        out_re[kLanes + l] = f * ((ai - bi) * 0.5);
+        out_im[kLanes + l] = f * -((ar - br) * 0.5);
+      }
+    };
+    double im0[kLaneRow];
+    if (o) split(0, w, im0, scale / std::sqrt(double(d_)));
+    for (std::int64_t j = 1; j <= d_ / 2; ++j) {
+      double* a = w + (o + 2 * (j - 1)) * kLaneRow;  // w_a = s·Re Q[j], w_b = −s·Im Q[j]
+      split(j, a, a + kLaneRow, s);
+      for (int c = 0; c < kLaneRow; ++c) a[kLaneRow + c] = -a[kLaneRow + c];
+    }
+  }
+
   std::int64_t d_, N_;
   bool fft_method_;
   const RowMat* E_;
+  const LaneFFTTables* T_;  // set on the FFT path when N is a power of two
   Eigen::FFT<double> fft_;
   std::vector<Complex> buf_, out_;
 };
 
-// Shared set-up for a frame: the dense E only when the direct path needs it.
+// Shared set-up for a frame: the dense E only when the direct path needs it, the twiddles only
+// for the lane FFT.
 struct HarmonicFrame {
   std::int64_t d, N;
   FrameMethod method;
   HarmonicOps::RowMat E;
+  std::unique_ptr<LaneFFTTables> lane_tables;
 
   HarmonicFrame(std::int64_t d_, std::int64_t N_, FrameMethod m) : d(d_), N(N_) {
     check_harmonic(d, N);
@@ -225,21 +320,30 @@ struct HarmonicFrame {
     if (method == FrameMethod::Direct) {
       const auto e = harmonic_frame(d, N);
       E = Eigen::Map<const HarmonicOps::RowMat>(e.data(), d, N);
+    } else if (is_pow2(N)) {
+      lane_tables = std::make_unique<LaneFFTTables>(N);
     }
   }
-  HarmonicOps ops() const { return HarmonicOps(d, N, method, &E); }
+  HarmonicOps ops() const { return HarmonicOps(d, N, method, &E, lane_tables.get()); }
+  // Local block layouts of coefficients (length N) and of W-side columns (length d).
+  BlockLayout layout() const { return lane_tables ? BlockLayout{kLaneRow, 1} : BlockLayout{1, N}; }
+  BlockLayout w_layout() const { return lane_tables ? BlockLayout{kLaneRow, 1} : BlockLayout{1, d}; }
 };
 
-// Block of columns [c0, c0+nb) of a row-major rows×m matrix A ↔ local column-major buffer.
+// Block of columns [c0, c0+nb) of a row-major rows×m matrix A ↔ local buffer with layout L.
+// The lane layout's unused columns are zeroed: they ride in the same FFTs as the used ones.
 inline void gather_columns(const double* A, std::int64_t rows, std::int64_t m, std::int64_t c0, std::int64_t nb,
-                           double* local) {
-  for (std::int64_t r = 0; r < rows; ++r)
-    for (std::int64_t c = 0; c < nb; ++c) local[c * rows + r] = A[r * m + c0 + c];
+                           double* local, BlockLayout L) {
+  for (std::int64_t r = 0; r < rows; ++r) {
+    for (std::int64_t c = 0; c < nb; ++c) local[r * L.rs + c * L.cs] = A[r * m + c0 + c];
+    if (L.lanes())
+      for (std::int64_t c = nb; c < kLaneRow; ++c) local[r * L.rs + c] = 0.0;
+  }
 }
 inline void scatter_columns(const double* local, std::int64_t rows, std::int64_t m, std::int64_t c0, std::int64_t nb,
-                            double* A) {
+                            double* A, BlockLayout L) {
   for (std::int64_t r = 0; r < rows; ++r)
-    for (std::int64_t c = 0; c < nb; ++c) A[r * m + c0 + c] = local[c * rows + r];
+    for (std::int64_t c = 0; c < nb; ++c) A[r * m + c0 + c] = local[r * L.rs + c * L.cs];
 }
 
 // Per-thread state for for_column_blocks: the frame worker and local buffers.
@@ -268,18 +372,18 @@ void for_column_blocks(const HarmonicFrame& F, std::int64_t m, Fn fn) {
 // C = Eᵀ·W: W is d×m, C is N×m (row-major, preallocated).
 inline void frame_analysis(const HarmonicFrame& F, const double* W, std::int64_t m, double* C) {
   for_column_blocks(F, m, [&](BlockWork& k, std::int64_t c0, std::int64_t nb) {
-    gather_columns(W, F.d, m, c0, nb, k.w.data());
+    gather_columns(W, F.d, m, c0, nb, k.w.data(), F.w_layout());
     k.ops.analyze(k.w.data(), nb, k.c.data());
-    scatter_columns(k.c.data(), F.N, m, c0, nb, C);
+    scatter_columns(k.c.data(), F.N, m, c0, nb, C, F.layout());
   });
 }
 
 // W = (d/N)·E·Q: Q is N×m, W is d×m.
 inline void frame_synthesis(const HarmonicFrame& F, const double* Q, std::int64_t m, double* W) {
   for_column_blocks(F, m, [&](BlockWork& k, std::int64_t c0, std::int64_t nb) {
-    gather_columns(Q, F.N, m, c0, nb, k.c.data());
+    gather_columns(Q, F.N, m, c0, nb, k.c.data(), F.layout());
     k.ops.synthesize(k.c.data(), nb, k.w.data());
-    scatter_columns(k.w.data(), F.d, m, c0, nb, W);
+    scatter_columns(k.w.data(), F.d, m, c0, nb, W, F.w_layout());
   });
 }
 

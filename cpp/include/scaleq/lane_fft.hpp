@@ -1,0 +1,203 @@
+// Radix-2 FFTs of size N = 2^n run on 8 complex sequences at once ("lanes"), for the harmonic
+// frame's FFT path (frames.hpp).
+//
+// Layout: a block is N rows of 16 doubles; row n holds the real parts of lanes 0..7 at [0, 8)
+// and their imaginary parts at [8, 16). Every butterfly then runs the same straight-line code
+// over 8 contiguous doubles, which vectorizes without shuffles, and the block is also the
+// row-major N×16 matrix of 16 real columns (column l rides in the real part of lane l, column
+// l + 8 in its imaginary part). One block is 128 KiB per 1024 rows: N = 8192 fits in L2.
+// Twiddles exp(−2πi·t/N), t < N, are computed once per frame and shared read-only.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+namespace scaleq {
+
+constexpr int kLanes = 8;
+constexpr int kLaneRow = 2 * kLanes;  // doubles per row
+
+inline bool is_pow2(std::int64_t n) { return n > 0 && (n & (n - 1)) == 0; }
+
+struct LaneFFTTables {
+  std::int64_t N = 0;
+  std::vector<double> wr, wi;       // exp(−2πi·t/N) = wr[t] + i·wi[t], t < N
+  std::vector<std::uint32_t> rev;   // bit reversal of log2(N) bits
+
+  explicit LaneFFTTables(std::int64_t n) : N(n), wr(std::size_t(n)), wi(std::size_t(n)), rev(std::size_t(n)) {
+    const double two_pi = 6.283185307179586476925286766559;
+    for (std::int64_t t = 0; t < N; ++t) {
+      wr[std::size_t(t)] = std::cos(two_pi * double(t) / double(N));
+      wi[std::size_t(t)] = -std::sin(two_pi * double(t) / double(N));
+    }
+    int bits = 0;
+    while ((std::int64_t(1) << bits) < N) ++bits;
+    for (std::int64_t t = 0; t < N; ++t) {
+      std::uint32_t r = 0;
+      for (int b = 0; b < bits; ++b) r |= std::uint32_t((t >> b) & 1) << (bits - 1 - b);
+      rev[std::size_t(t)] = r;
+    }
+  }
+};
+
+namespace lane_detail {
+
+// Half a row (4 lanes) as 4-double vectors (GCC/Clang vector extensions: two SSE2 registers
+// each on plain x86-64, one AVX2 register in the avx2 copies below). Written out explicitly
+// because the auto-vectorizer prefers the loop over butterflies (strided twiddles, aliasing
+// checks) to the one over lanes, and is then slower than scalar code.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wpsabi"  // v4d never crosses a call: everything here is inlined
+#endif
+typedef double v4d __attribute__((vector_size(32)));
+typedef double v4d_u __attribute__((vector_size(32), aligned(8), may_alias));  // unaligned access
+struct Half {
+  v4d re, im;
+};
+// Forced inline: otherwise GCC keeps them out of line, compiled for plain x86-64, and the avx2
+// copies below call them.
+#define SCALEQ_LANE_INLINE inline __attribute__((always_inline))
+
+// Lanes [o, o+4) of row p (o = 0 or 4).
+SCALEQ_LANE_INLINE Half load(const double* p, int o) {
+  return Half{*reinterpret_cast<const v4d_u*>(p + o), *reinterpret_cast<const v4d_u*>(p + kLanes + o)};
+}
+SCALEQ_LANE_INLINE void store(double* p, int o, const Half& h) {
+  *reinterpret_cast<v4d_u*>(p + o) = h.re;
+  *reinterpret_cast<v4d_u*>(p + kLanes + o) = h.im;
+}
+
+struct Twiddle {
+  double re, im;
+};
+
+// DIT butterfly (a, b) ← (a + w·b, a − w·b).
+SCALEQ_LANE_INLINE void dit_bf(Half& a, Half& b, Twiddle w) {
+  const v4d br = b.re * w.re - b.im * w.im, bi = b.re * w.im + b.im * w.re;
+  b = Half{a.re - br, a.im - bi};
+  a = Half{a.re + br, a.im + bi};
+}
+// DIF butterfly (a, b) ← (a + b, w·(a − b)).
+SCALEQ_LANE_INLINE void dif_bf(Half& a, Half& b, Twiddle w) {
+  const v4d dr = a.re - b.re, di = a.im - b.im;
+  a = Half{a.re + b.re, a.im + b.im};
+  b = Half{dr * w.re - di * w.im, dr * w.im + di * w.re};
+}
+
+// Twiddle of a radix-2 stage whose butterflies span h rows, at offset j < h: exp(∓2πi·j/(2h)).
+SCALEQ_LANE_INLINE Twiddle tw(const LaneFFTTables& T, std::int64_t h, std::int64_t j, double sign) {
+  const std::size_t t = std::size_t(j * (T.N / (2 * h)));
+  return Twiddle{T.wr[t], -sign * T.wi[t]};
+}
+
+// Two radix-2 stages per pass over the block (radix 2²: half the memory traffic of one stage
+// per pass), with the same butterflies and twiddles as the plain radix-2 algorithm; a last
+// single stage when log2 N is odd.
+//
+// Decimation in time: bit-reversed input → natural-order output. sign = −1 for the forward
+// kernel exp(−2πi·kn/N), +1 for the inverse (unscaled). Stages h and 2h on rows
+// g+j, g+j+h, g+j+2h, g+j+3h.
+SCALEQ_LANE_INLINE void dit(double* x, const LaneFFTTables& T, double sign) {
+  const std::int64_t N = T.N;
+  std::int64_t h = 1;
+  for (; 4 * h <= N; h *= 4)
+    for (std::int64_t g = 0; g < N; g += 4 * h)
+      for (std::int64_t j = 0; j < h; ++j) {
+        const Twiddle w1 = tw(T, h, j, sign), w2 = tw(T, 2 * h, j, sign), w3 = tw(T, 2 * h, j + h, sign);
+        double* r0 = x + (g + j) * kLaneRow;
+        double *r1 = r0 + h * kLaneRow, *r2 = r1 + h * kLaneRow, *r3 = r2 + h * kLaneRow;
+        for (int o = 0; o < kLanes; o += 4) {
+          Half a = load(r0, o), b = load(r1, o), c = load(r2, o), d = load(r3, o);
+          dit_bf(a, b, w1);
+          dit_bf(c, d, w1);
+          dit_bf(a, c, w2);
+          dit_bf(b, d, w3);
+          store(r0, o, a), store(r1, o, b), store(r2, o, c), store(r3, o, d);
+        }
+      }
+  if (h < N)  // h = N/2
+    for (std::int64_t j = 0; j < h; ++j) {
+      const Twiddle w = tw(T, h, j, sign);
+      double *r0 = x + j * kLaneRow, *r1 = r0 + h * kLaneRow;
+      for (int o = 0; o < kLanes; o += 4) {
+        Half a = load(r0, o), b = load(r1, o);
+        dit_bf(a, b, w);
+        store(r0, o, a), store(r1, o, b);
+      }
+    }
+}
+
+// Decimation in frequency: natural-order input → bit-reversed output. Stages h and h/2 on rows
+// g+j, g+j+h/2, g+j+h, g+j+3h/2.
+SCALEQ_LANE_INLINE void dif(double* x, const LaneFFTTables& T, double sign) {
+  const std::int64_t N = T.N;
+  std::int64_t h = N / 2;
+  for (; h >= 2; h /= 4) {
+    const std::int64_t q = h / 2;
+    for (std::int64_t g = 0; g < N; g += 2 * h)
+      for (std::int64_t j = 0; j < q; ++j) {
+        const Twiddle w0 = tw(T, h, j, sign), w1 = tw(T, h, j + q, sign), w2 = tw(T, q, j, sign);
+        double* r0 = x + (g + j) * kLaneRow;
+        double *r1 = r0 + q * kLaneRow, *r2 = r1 + q * kLaneRow, *r3 = r2 + q * kLaneRow;
+        for (int o = 0; o < kLanes; o += 4) {
+          Half a = load(r0, o), b = load(r1, o), c = load(r2, o), d = load(r3, o);
+          dif_bf(a, c, w0);
+          dif_bf(b, d, w1);
+          dif_bf(a, b, w2);
+          dif_bf(c, d, w2);
+          store(r0, o, a), store(r1, o, b), store(r2, o, c), store(r3, o, d);
+        }
+      }
+  }
+  if (h == 1) {
+    const Twiddle w = tw(T, 1, 0, sign);
+    for (std::int64_t g = 0; g < N; g += 2) {
+      double *r0 = x + g * kLaneRow, *r1 = r0 + kLaneRow;
+      for (int o = 0; o < kLanes; o += 4) {
+        Half a = load(r0, o), b = load(r1, o);
+        dif_bf(a, b, w);
+        store(r0, o, a), store(r1, o, b);
+      }
+    }
+  }
+}
+
+// Plain x86-64 (SSE2) runs the butterflies two doubles wide; an AVX2 copy (no "fma": results
+// must not depend on the machine) runs them four wide where the CPU has it.
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(SCALEQ_NO_DISPATCH)
+__attribute__((target("avx2"))) inline void dit_avx2(double* x, const LaneFFTTables& T, double sign) {
+  dit(x, T, sign);
+}
+__attribute__((target("avx2"))) inline void dif_avx2(double* x, const LaneFFTTables& T, double sign) {
+  dif(x, T, sign);
+}
+inline bool has_avx2() {
+  static const bool yes = __builtin_cpu_supports("avx2");
+  return yes;
+}
+#else
+inline bool has_avx2() { return false; }
+inline void dit_avx2(double* x, const LaneFFTTables& T, double sign) { dit(x, T, sign); }
+inline void dif_avx2(double* x, const LaneFFTTables& T, double sign) { dif(x, T, sign); }
+#endif
+
+#undef SCALEQ_LANE_INLINE
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
+}  // namespace lane_detail
+
+// In place on a block of N rows (layout above).
+inline void lane_fft_dit(double* x, const LaneFFTTables& T, double sign) {
+  if (lane_detail::has_avx2()) lane_detail::dit_avx2(x, T, sign);
+  else lane_detail::dit(x, T, sign);
+}
+inline void lane_fft_dif(double* x, const LaneFFTTables& T, double sign) {
+  if (lane_detail::has_avx2()) lane_detail::dif_avx2(x, T, sign);
+  else lane_detail::dif(x, T, sign);
+}
+
+}  // namespace scaleq
