@@ -671,7 +671,14 @@ inline RankOneResult rank_one_sweep(const std::vector<double>& x, const std::vec
     A = A + contrib1(sx, j, sx.k0[j]);
     B = B + contrib2(sx, j, sx.k0[j]);
   }
-  auto eval = [&]() { return ashift == 0 ? cost(A, B) : cost(ldexp(A, ashift), ldexp(B, 2 * ashift)); };
+  // 2^ashift and 4^ashift as plain factors (exact) when representable: ldexp is a libm call
+  const bool direct_scale = ashift > -500 && ashift < 500;
+  const double sa = direct_scale ? pow2(ashift) : 1.0, sb = sa * sa;
+  auto eval = [&]() {
+    if (ashift == 0) return cost(A, B);
+    if (direct_scale) return cost(DD{A.hi * sa, A.lo * sa}, DD{B.hi * sb, B.lo * sb});
+    return cost(ldexp(A, ashift), ldexp(B, 2 * ashift));
+  };
   DD best = eval();
   // Mathematically equal costs (e.g. proportional x̂ when ŷ is free) differ here by
   // double-double noise, ~1e-32 of the terms: a later state must beat the best by more
