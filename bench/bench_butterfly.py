@@ -16,27 +16,15 @@ pyfaust Faust of the same factors (scipy CSR), and a dense numpy matmul (n <= 2^
 from __future__ import annotations
 
 import argparse
-import time
 import warnings
 
 import numpy as np
 
 import scaleq
+from _timing import best_time
 
 warnings.filterwarnings("ignore")
 
-
-def best_time(fn, repeat: int = 3, budget: float = 2.0):
-    """Best wall time of up to `repeat` calls (fewer when a call is slow)."""
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        dt = time.perf_counter() - t0
-        best = min(best, dt)
-        if dt > budget:
-            break
-    return best, out
 
 
 def quantization(sizes, budget):
@@ -50,7 +38,7 @@ def quantization(sizes, budget):
         B = scaleq.Butterfly.random(n, seed=n)
         rtn = scaleq.quantize_chain(B, "fp16", "rtn").error
         for order in ("l2r", "pairwise"):
-            ts, r = best_time(lambda: scaleq.quantize_chain(B, "fp16", order))
+            ts, r = best_time(lambda: scaleq.quantize_chain(B, "fp16", order), budget=2.0)
             if last.get(order, 0) * 2.5 > budget:
                 print(f"{n:>6} {order:>9} | {ts:>9.4f} {'skipped':>10} {'':>9} | {r.error:>10.3e} {'':>13} {rtn:>9.3e}")
                 continue
@@ -89,11 +77,11 @@ def application(sizes):
         D = B.to_dense() if n <= 8192 else None
         for k in (1, 256):
             X = np.random.default_rng(0).standard_normal((n, k) if k > 1 else n)
-            ts, ys = best_time(lambda: B @ X)
-            tl, yl = best_time(lambda: L @ X)
+            ts, ys = best_time(lambda: B @ X, budget=2.0)
+            tl, yl = best_time(lambda: L @ X, budget=2.0)
             assert np.allclose(ys, yl)
-            tf = best_time(lambda: F @ X)[0] if F is not None else float("nan")
-            td = best_time(lambda: D @ X)[0] if D is not None else float("nan")
+            tf = best_time(lambda: F @ X, budget=2.0)[0] if F is not None else float("nan")
+            td = best_time(lambda: D @ X, budget=2.0)[0] if D is not None else float("nan")
             anchors = [t for t in (tl, tf) if t == t]
             print(f"{n:>6} {k:>4} | {ts * 1e3:>9.3f} {tl * 1e3:>10.3f} {tf * 1e3:>9.3f} {td * 1e3:>9.3f} | "
                   f"{min(anchors) / ts:>6.1f}x", flush=True)

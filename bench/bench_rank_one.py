@@ -21,26 +21,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
 import warnings
 
 import numpy as np
 
 import scaleq
+from _timing import best_time
 
 warnings.filterwarnings("ignore")
 
-
-def timed(fn, repeat: int = 3, budget: float = 1.0):
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        dt = time.perf_counter() - t0
-        best = min(best, dt)
-        if dt > budget:
-            break
-    return best, out
 
 
 def lazylinop_solver():
@@ -73,7 +62,7 @@ def main() -> None:
         for n in sizes:
             rng = np.random.default_rng(n + t)
             x, y = rng.standard_normal(n), rng.standard_normal(n)
-            ts, r = timed(lambda: scaleq.quantize_rank_one(x, y, t))
+            ts, r = best_time(lambda: scaleq.quantize_rank_one(x, y, t), budget=1.0)
             cells, errs = {}, [r.error]
             # the reference and lazylinop are O(n^2 2^t): predict from the last size (x16)
             growth = (n / sizes[sizes.index(n) - 1]) ** 2 if sizes.index(n) else 1.0
@@ -82,7 +71,7 @@ def main() -> None:
                 if fn is None or last[name] * growth > args.budget:
                     cells[name] = None
                     continue
-                dt, err = timed(fn, repeat=2 if last[name] < 1 else 1)
+                dt, err = best_time(fn, repeat=2 if last[name] < 1 else 1, budget=1.0)
                 last[name] = dt
                 cells[name] = dt
                 errs.append(err)

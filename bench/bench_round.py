@@ -18,23 +18,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
 import warnings
 
 import numpy as np
 
 import scaleq
+from _timing import best_time
 
 warnings.filterwarnings("ignore")
 
-
-def best_time(fn, repeat: int) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def main() -> None:
@@ -50,7 +42,7 @@ def main() -> None:
         chop = None
     rng = np.random.default_rng(0)
     x = rng.standard_normal(args.size) * 10.0 ** rng.uniform(-3, 3, args.size)
-    copy = best_time(lambda: x.copy(), args.repeat)
+    copy = best_time(lambda: x.copy(), args.repeat)[0]
     print(f"{args.size:.0e} doubles, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}, "
           f"cores={os.cpu_count()}; numpy copy {copy * 1e3:.1f} ms")
     print(f"{'format':>9} | {'scaleq ms':>9} {'/copy':>6} | {'ml_dtypes ms':>12} {'ratio':>6} | "
@@ -59,19 +51,19 @@ def main() -> None:
               "fp8_e5m2": ml_dtypes.float8_e5m2, "fp4_e2m1": ml_dtypes.float4_e2m1fn}
     for name in list(dtypes) + [4, 8, 11]:
         fmt = scaleq.as_format(name)
-        ts = best_time(lambda: scaleq.round_nearest(x, fmt), args.repeat)
+        ts = best_time(lambda: scaleq.round_nearest(x, fmt), args.repeat)[0]
         ours = scaleq.round_nearest(x, fmt)
         cells, exact = [f"{'':>12} {'':>6}", f"{'':>8} {'':>6}"], ""
         if name in dtypes:
             dt = dtypes[name]
             x32 = x.astype(np.float32)  # ml_dtypes rounds doubles through float32: compare on float32 input
-            tm = best_time(lambda: x.astype(dt).astype(np.float64), args.repeat)
+            tm = best_time(lambda: x.astype(dt).astype(np.float64), args.repeat)[0]
             cells[0] = f"{tm * 1e3:>12.1f} {ts / tm:>6.2f}"
             # saturate first: ml_dtypes overflows to inf/NaN where scaleq saturates by default
             clipped = np.clip(x32, -fmt.max_value, fmt.max_value).astype(dt).astype(np.float64)
             exact = f"ml_dtypes (float32 input): {np.array_equal(scaleq.round_nearest(x32, fmt), clipped)}"
         elif chop is not None:
-            tc = best_time(lambda: chop(x, name), max(1, args.repeat // 2))
+            tc = best_time(lambda: chop(x, name), max(1, args.repeat // 2))[0]
             cells[1] = f"{tc * 1e3:>8.1f} {ts / tc:>6.2f}"
             exact = f"chop: {np.array_equal(ours, chop(x, name))}"
         print(f"{str(name):>9} | {ts * 1e3:>9.1f} {ts / copy:>6.2f} | {cells[0]} | {cells[1]} | {exact}", flush=True)

@@ -200,14 +200,18 @@ def test_flush_to_zero_format():
                                  scaleq.Format(3, emin=-2, emax=2, subnormals=False), scaleq.Format(1, -3, 3),
                                  scaleq.Format(1), scaleq.Format(7), scaleq.Format(53)])
 def test_vectorized_array_path_equals_scalar_rounding(fmt):
-    """The SIMD array loop (parallel above 2^16 entries) equals Format::round entry by entry."""
+    """The SIMD array loop equals Format::round entry by entry, and the parallel path (above
+    2^18 entries) equals the serial one (chunks below the threshold)."""
     rng = np.random.default_rng(3)
     base = np.concatenate([edge_values(fmt) if fmt.emin is not None else [], [5e-324, 2.2e-308, 1e308, -0.0]])
     x = np.concatenate([np.tile(base, 4),
-                        rng.standard_normal(70_000) * 2.0 ** rng.integers(-40, 40, 70_000)])
+                        rng.standard_normal(300_000) * 2.0 ** rng.integers(-40, 40, 300_000)])
     mine = scaleq.round_nearest(x, fmt)
-    scalar = np.array([fmt._core.round_scalar(v) for v in x])
-    assert np.array_equal(mine.view(np.uint64), scalar.view(np.uint64))
+    serial = np.concatenate([scaleq.round_nearest(c, fmt) for c in np.array_split(x, 40)])
+    assert np.array_equal(mine.view(np.uint64), serial.view(np.uint64))
+    sample = np.concatenate([x[:4 * len(base)], x[-3000:]])
+    scalar = np.array([fmt._core.round_scalar(v) for v in sample])
+    assert np.array_equal(scaleq.round_nearest(sample, fmt).view(np.uint64), scalar.view(np.uint64))
 
 
 def test_nonfinite_detected_in_the_rounding_pass():

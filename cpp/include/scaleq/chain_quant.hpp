@@ -128,6 +128,17 @@ inline void joint_pair(const Pattern& pl, std::vector<double>& left, const Patte
   }
 }
 
+// Column j of factor k becomes x̂/s_k (x̂ in working units) and its μ moves into row j of
+// factor k+1: one ŷ-free step's result, whichever way x̂ was chosen.
+inline void commit_column(const std::vector<Pattern>& pats, std::vector<std::vector<double>>& vals, std::size_t k,
+                          std::int64_t j, const std::vector<double>& xhat, double sk, double lam, double mu,
+                          ChainQuantResult& r) {
+  set_factor_column(pats[k], vals[k], j, scaled(xhat, 1.0 / sk));
+  scale_factor_row(pats[k + 1], vals[k + 1], j, mu);
+  r.lam[k][std::size_t(j)] = lam;
+  r.mu[k][std::size_t(j)] = mu;
+}
+
 inline ChainQuantResult quantize_l2r(const std::vector<Pattern>& pats, std::vector<std::vector<double>> vals,
                                      const Format& f) {
   const std::size_t J = pats.size();
@@ -152,10 +163,7 @@ inline ChainQuantResult quantize_l2r(const std::vector<Pattern>& pats, std::vect
     r.mu[k].resize(std::size_t(n));
     for (std::int64_t j = 0; j < n; ++j) {
       const RankOneResult& q = rs[std::size_t(j)];
-      set_factor_column(p, vals[k], j, scaled(q.x, 1.0 / sk));
-      scale_factor_row(pats[k + 1], vals[k + 1], j, q.mu);
-      r.lam[k][std::size_t(j)] = q.lam;
-      r.mu[k][std::size_t(j)] = q.mu;
+      commit_column(pats, vals, k, j, q.x, sk, q.lam, q.mu, r);
     }
   }
   joint_pair(pats[J - 2], vals[J - 2], pats[J - 1], vals[J - 1], f, r.lam[J - 2], r.mu[J - 2], r.scales[J - 2],
@@ -240,10 +248,7 @@ inline ChainQuantResult quantize_m2m(const std::vector<Pattern>& pats, std::vect
     r.mu[k].resize(std::size_t(n));
     for (std::int64_t j = 0; j < n; ++j) {
       const RankOneResult& q = rs[std::size_t(j)];
-      set_factor_column(p, vals[k], j, scaled(q.x, 1.0 / sk));
-      scale_factor_row(pats[k + 1], vals[k + 1], j, q.mu);
-      r.lam[k][std::size_t(j)] = q.lam;
-      r.mu[k][std::size_t(j)] = q.mu;
+      commit_column(pats, vals, k, j, q.x, sk, q.lam, q.mu, r);
     }
   }
   for (std::size_t k = J - 1; k > mid; --k) free_rows_step(pats, vals, k, f, r);
@@ -439,10 +444,7 @@ inline ChainQuantResult quantize_lookahead(const std::vector<Pattern>& pats, std
     r.mu[k].resize(std::size_t(n));
     for (std::int64_t j = 0; j < n; ++j) {
       const DirCandidate& c = cand[std::size_t(j)][pick[std::size_t(j)]];
-      set_factor_column(p, vals[k], j, scaled(c.xhat, 1.0 / sk));
-      scale_factor_row(q, vals[k + 1], j, c.mu);
-      r.lam[k][std::size_t(j)] = c.lam;
-      r.mu[k][std::size_t(j)] = c.mu;
+      commit_column(pats, vals, k, j, c.xhat, sk, c.lam, c.mu, r);
     }
   }
   joint_pair(pats[J - 2], vals[J - 2], pats[J - 1], vals[J - 1], f, r.lam[J - 2], r.mu[J - 2], r.scales[J - 2],

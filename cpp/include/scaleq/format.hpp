@@ -259,7 +259,9 @@ std::ptrdiff_t round_chunk_dispatch(const double* in, double* out, std::ptrdiff_
 // Static contiguous chunks, one per thread: the result does not depend on the thread count.
 template <class Op>
 std::ptrdiff_t round_loop(const double* in, double* out, std::ptrdiff_t n, Op op) {
-  constexpr std::ptrdiff_t kParallelMin = 1 << 16;
+  // threads only pay off on large arrays: a parallel region costs a scheduler time slice
+  // whenever another process holds a core, far more than rounding 2^18 doubles
+  constexpr std::ptrdiff_t kParallelMin = 1 << 18;
   std::ptrdiff_t nonfinite = 0;
 #pragma omp parallel reduction(+ : nonfinite) if (n >= kParallelMin)
   {
