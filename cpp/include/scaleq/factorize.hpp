@@ -120,7 +120,10 @@ void split_two(const KSMatrix<Scalar>& T, const Pattern& P, const Pattern& Q, KS
   }
   std::vector<std::exception_ptr> errors(static_cast<std::size_t>(nclasses));
 
-#pragma omp parallel for schedule(dynamic, 16) if (nclasses > 1)
+  // small splits stay serial: a parallel region can cost a scheduler time slice when another
+  // process holds the second core, far more than a few thousand flops of SVD
+  const double work = double(nclasses) * double(P.b) * double(Q.c) * double(std::min(P.b, Q.c));
+#pragma omp parallel for schedule(dynamic, 16) if (nclasses > 1 && work > 2e5)
   for (std::int64_t g = 0; g < nclasses; ++g) {
     try {
       const std::int64_t q0 = keyed[std::size_t(starts[std::size_t(g)])].second;
