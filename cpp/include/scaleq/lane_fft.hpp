@@ -98,10 +98,11 @@ SCALEQ_LANE_INLINE Twiddle tw(const LaneFFTTables& T, std::int64_t h, std::int64
 //
 // Decimation in time: bit-reversed input → natural-order output. sign = −1 for the forward
 // kernel exp(−2πi·kn/N), +1 for the inverse (unscaled). Stages h and 2h on rows
-// g+j, g+j+h, g+j+2h, g+j+3h.
-SCALEQ_LANE_INLINE void dit(double* x, const LaneFFTTables& T, double sign) {
+// g+j, g+j+h, g+j+2h, g+j+3h. Starts at stage h0 (1 or 2): the analysis does the first stage
+// (h = 1) itself while building the spectrum, where half the bins are known to be zero.
+SCALEQ_LANE_INLINE void dit(double* x, const LaneFFTTables& T, double sign, std::int64_t h0) {
   const std::int64_t N = T.N;
-  std::int64_t h = 1;
+  std::int64_t h = h0;
   for (; 4 * h <= N; h *= 4)
     for (std::int64_t g = 0; g < N; g += 4 * h)
       for (std::int64_t j = 0; j < h; ++j) {
@@ -129,12 +130,31 @@ SCALEQ_LANE_INLINE void dit(double* x, const LaneFFTTables& T, double sign) {
     }
 }
 
+// One DIF stage whose butterflies span h rows (rows g+j, g+j+h).
+SCALEQ_LANE_INLINE void dif_stage(double* x, const LaneFFTTables& T, double sign, std::int64_t h) {
+  for (std::int64_t g = 0; g < T.N; g += 2 * h)
+    for (std::int64_t j = 0; j < h; ++j) {
+      const Twiddle w = tw(T, h, j, sign);
+      double *r0 = x + (g + j) * kLaneRow, *r1 = r0 + h * kLaneRow;
+      for (int o = 0; o < kLanes; o += 4) {
+        Half a = load(r0, o), b = load(r1, o);
+        dif_bf(a, b, w);
+        store(r0, o, a), store(r1, o, b);
+      }
+    }
+}
+
 // Decimation in frequency: natural-order input → bit-reversed output. Stages h and h/2 on rows
-// g+j, g+j+h/2, g+j+h, g+j+3h/2.
-SCALEQ_LANE_INLINE void dif(double* x, const LaneFFTTables& T, double sign) {
+// g+j, g+j+h/2, g+j+h, g+j+3h/2. Runs the stages h = N/2 … h_last (1 or 2): the synthesis
+// finishes the last stage (h = 1) itself for the half of the bins it reads. With an odd number
+// of stages, the single one comes first.
+SCALEQ_LANE_INLINE void dif(double* x, const LaneFFTTables& T, double sign, std::int64_t h_last) {
   const std::int64_t N = T.N;
   std::int64_t h = N / 2;
-  for (; h >= 2; h /= 4) {
+  int stages = 0;
+  for (std::int64_t t = h; t >= h_last; t /= 2) ++stages;
+  if (stages % 2) dif_stage(x, T, sign, h), h /= 2;
+  for (; h >= 2 * h_last; h /= 4) {
     const std::int64_t q = h / 2;
     for (std::int64_t g = 0; g < N; g += 2 * h)
       for (std::int64_t j = 0; j < q; ++j) {
@@ -151,27 +171,17 @@ SCALEQ_LANE_INLINE void dif(double* x, const LaneFFTTables& T, double sign) {
         }
       }
   }
-  if (h == 1) {
-    const Twiddle w = tw(T, 1, 0, sign);
-    for (std::int64_t g = 0; g < N; g += 2) {
-      double *r0 = x + g * kLaneRow, *r1 = r0 + kLaneRow;
-      for (int o = 0; o < kLanes; o += 4) {
-        Half a = load(r0, o), b = load(r1, o);
-        dif_bf(a, b, w);
-        store(r0, o, a), store(r1, o, b);
-      }
-    }
-  }
 }
 
 // Plain x86-64 (SSE2) runs the butterflies two doubles wide; an AVX2 copy (no "fma": results
 // must not depend on the machine) runs them four wide where the CPU has it.
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(SCALEQ_NO_DISPATCH)
-__attribute__((target("avx2"))) inline void dit_avx2(double* x, const LaneFFTTables& T, double sign) {
-  dit(x, T, sign);
+__attribute__((target("avx2"))) inline void dit_avx2(double* x, const LaneFFTTables& T, double sign, std::int64_t h0) {
+  dit(x, T, sign, h0);
 }
-__attribute__((target("avx2"))) inline void dif_avx2(double* x, const LaneFFTTables& T, double sign) {
-  dif(x, T, sign);
+__attribute__((target("avx2"))) inline void dif_avx2(double* x, const LaneFFTTables& T, double sign,
+                                                     std::int64_t h_last) {
+  dif(x, T, sign, h_last);
 }
 inline bool has_avx2() {
   static const bool yes = __builtin_cpu_supports("avx2");
@@ -179,8 +189,10 @@ inline bool has_avx2() {
 }
 #else
 inline bool has_avx2() { return false; }
-inline void dit_avx2(double* x, const LaneFFTTables& T, double sign) { dit(x, T, sign); }
-inline void dif_avx2(double* x, const LaneFFTTables& T, double sign) { dif(x, T, sign); }
+inline void dit_avx2(double* x, const LaneFFTTables& T, double sign, std::int64_t h0) { dit(x, T, sign, h0); }
+inline void dif_avx2(double* x, const LaneFFTTables& T, double sign, std::int64_t h_last) {
+  dif(x, T, sign, h_last);
+}
 #endif
 
 #undef SCALEQ_LANE_INLINE
@@ -190,14 +202,15 @@ inline void dif_avx2(double* x, const LaneFFTTables& T, double sign) { dif(x, T,
 
 }  // namespace lane_detail
 
-// In place on a block of N rows (layout above).
-inline void lane_fft_dit(double* x, const LaneFFTTables& T, double sign) {
-  if (lane_detail::has_avx2()) lane_detail::dit_avx2(x, T, sign);
-  else lane_detail::dit(x, T, sign);
+// In place on a block of N rows (layout above). h0 = 2 skips the first DIT stage (the caller
+// did it); h_last = 2 skips the last DIF stage (the caller finishes it). N ≥ 2 in both cases.
+inline void lane_fft_dit(double* x, const LaneFFTTables& T, double sign, std::int64_t h0 = 1) {
+  if (lane_detail::has_avx2()) lane_detail::dit_avx2(x, T, sign, h0);
+  else lane_detail::dit(x, T, sign, h0);
 }
-inline void lane_fft_dif(double* x, const LaneFFTTables& T, double sign) {
-  if (lane_detail::has_avx2()) lane_detail::dif_avx2(x, T, sign);
-  else lane_detail::dif(x, T, sign);
+inline void lane_fft_dif(double* x, const LaneFFTTables& T, double sign, std::int64_t h_last = 1) {
+  if (lane_detail::has_avx2()) lane_detail::dif_avx2(x, T, sign, h_last);
+  else lane_detail::dif(x, T, sign, h_last);
 }
 
 }  // namespace scaleq

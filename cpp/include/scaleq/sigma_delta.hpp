@@ -97,17 +97,28 @@ typedef double v2d_u __attribute__((vector_size(16), aligned(8), may_alias));
 // correction (no SSE4.1 needed; |t| ≤ 64); floor(clamp(t)) = clamp(floor(t)) because the bounds
 // are integers. Each column sees the same IEEE operations in the same order as the Python
 // transcription in the tests, so results are bit-identical.
-template <int Order>
+// OneBit (K = 1): t is clamped to [−1, 0], whose floor is −1 exactly when t < 0 (t = −0 gives
+// floor −0, code +1), so the code is a sign test on t: the same codes and values with a
+// dependency chain u → u of add, divide, compare, select, subtract instead of also the clamps
+// and the int32 round trip. The loop is latency-bound (each column's u feeds its next step),
+// so the shorter chain is what counts.
+template <int Order, bool OneBit>
 inline __attribute__((always_inline)) void step4(double* u1p, double* u2p, double* ump, const double* cinp,
                                                  double* codep, double* valuep, double step, double lo, double hi) {
   const v4d u1 = *reinterpret_cast<const v4d_u*>(u1p), u2 = *reinterpret_cast<const v4d_u*>(u2p);
   const v4d c = *reinterpret_cast<const v4d_u*>(cinp);
   const v4d v = Order == 1 ? u1 + c : (2.0 * u1 - u2) + c;
   v4d t = v / step;
-  t = t < lo ? lo : t;
-  t = hi < t ? hi : t;
-  const v4d n = __builtin_convertvector(__builtin_convertvector(t, v4i), v4d);  // truncation
-  const v4d code = 2.0 * (n > t ? n - 1.0 : n) + 1.0;                            // floor, exact in doubles
+  v4d code;
+  if (OneBit) {
+    const v4d one = {1.0, 1.0, 1.0, 1.0};
+    code = t < 0.0 ? -one : one;
+  } else {
+    t = t < lo ? lo : t;
+    t = hi < t ? hi : t;
+    const v4d n = __builtin_convertvector(__builtin_convertvector(t, v4i), v4d);  // truncation
+    code = 2.0 * (n > t ? n - 1.0 : n) + 1.0;                                      // floor, exact in doubles
+  }
   const v4d value = (code * 0.5) * step;
   const v4d u = v - value;
   const v4d um = *reinterpret_cast<const v4d_u*>(ump), au = u < 0.0 ? -u : u;
@@ -150,7 +161,7 @@ inline double max_abs(const double* x, std::int64_t n) {
 }
 
 
-template <int Order>
+template <int Order, bool OneBit>
 inline __attribute__((always_inline)) void sigma_delta_block_impl(const double* C, std::int64_t rs, std::int64_t cs,
                                                                   std::int64_t N, std::int64_t nb,
                                                                   const std::int64_t* perm, double step, int K,
@@ -173,7 +184,7 @@ inline __attribute__((always_inline)) void sigma_delta_block_impl(const double* 
     const double* in = in_place ? c : cin;
     double* out = in_place && qout ? qout + row * rs : value;
     for (std::int64_t j = 0; j < B; j += 4)
-      sd_detail::step4<Order>(u1 + j, u2 + j, um + j, in + j, code + j, out + j, step, lo, hi);
+      sd_detail::step4<Order, OneBit>(u1 + j, u2 + j, um + j, in + j, code + j, out + j, step, lo, hi);
     std::int8_t* q = codes + row * ldq;
     for (std::int64_t j = 0; j < nb; ++j) q[j] = std::int8_t(code[j]);
     if (qout && !in_place)
@@ -185,24 +196,24 @@ inline __attribute__((always_inline)) void sigma_delta_block_impl(const double* 
 // The step runs two doubles wide on plain x86-64; an AVX2 copy (no "fma", so the results are
 // bit-identical) runs four wide where the CPU has it.
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(SCALEQ_NO_DISPATCH)
-template <int Order>
+template <int Order, bool OneBit>
 __attribute__((target("avx2"))) void sigma_delta_block_avx2(const double* C, std::int64_t rs, std::int64_t cs,
                                                             std::int64_t N, std::int64_t nb, const std::int64_t* perm,
                                                             double step, int K, std::int8_t* codes, std::int64_t ldq,
                                                             double* qout, double* umax) {
-  sigma_delta_block_impl<Order>(C, rs, cs, N, nb, perm, step, K, codes, ldq, qout, umax);
+  sigma_delta_block_impl<Order, OneBit>(C, rs, cs, N, nb, perm, step, K, codes, ldq, qout, umax);
 }
 #endif
 
-template <int Order>
+template <int Order, bool OneBit>
 void sigma_delta_block_dispatch(const double* C, std::int64_t rs, std::int64_t cs, std::int64_t N, std::int64_t nb,
                                 const std::int64_t* perm, double step, int K, std::int8_t* codes, std::int64_t ldq,
                                 double* qout, double* umax) {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(SCALEQ_NO_DISPATCH)
   if (lane_detail::has_avx2())
-    return sigma_delta_block_avx2<Order>(C, rs, cs, N, nb, perm, step, K, codes, ldq, qout, umax);
+    return sigma_delta_block_avx2<Order, OneBit>(C, rs, cs, N, nb, perm, step, K, codes, ldq, qout, umax);
 #endif
-  sigma_delta_block_impl<Order>(C, rs, cs, N, nb, perm, step, K, codes, ldq, qout, umax);
+  sigma_delta_block_impl<Order, OneBit>(C, rs, cs, N, nb, perm, step, K, codes, ldq, qout, umax);
 }
 
 // ΣΔ down nb ≤ kFrameBlock columns at once. Entry (k, j) of C is C[k·rs + j·cs], in frame
@@ -212,10 +223,12 @@ void sigma_delta_block_dispatch(const double* C, std::int64_t rs, std::int64_t c
 inline void sigma_delta_block(const double* C, std::int64_t rs, std::int64_t cs, std::int64_t N, std::int64_t nb,
                               const std::int64_t* perm, const SigmaDeltaParams& P, std::int8_t* codes,
                               std::int64_t ldq, double* qout, double* umax) {
-  if (P.order == 1)
-    sigma_delta_block_dispatch<1>(C, rs, cs, N, nb, perm, P.step, P.levels, codes, ldq, qout, umax);
+  if (P.order == 2)  // needs K ≥ 2
+    sigma_delta_block_dispatch<2, false>(C, rs, cs, N, nb, perm, P.step, P.levels, codes, ldq, qout, umax);
+  else if (P.levels == 1)
+    sigma_delta_block_dispatch<1, true>(C, rs, cs, N, nb, perm, P.step, P.levels, codes, ldq, qout, umax);
   else
-    sigma_delta_block_dispatch<2>(C, rs, cs, N, nb, perm, P.step, P.levels, codes, ldq, qout, umax);
+    sigma_delta_block_dispatch<1, false>(C, rs, cs, N, nb, perm, P.step, P.levels, codes, ldq, qout, umax);
 }
 
 // ΣΔ on every column of C (N×m row-major); codes N×m, umax m. Checks the stability condition.
