@@ -20,6 +20,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <memory>
 #include <stdexcept>
@@ -75,10 +76,6 @@ inline void check_stable(double cmax, const SigmaDeltaParams& P) {
         std::to_string(smallest_stable_step(cmax, P.levels, P.order)) + " or more levels)");
 }
 
-inline void check_finite(const double* x, std::int64_t n, const char* name) {
-  for (std::int64_t i = 0; i < n; ++i)
-    if (!std::isfinite(x[i])) throw std::invalid_argument(std::string(name) + " contains NaN or Inf");
-}
 
 namespace sd_detail {
 #if defined(__GNUC__) && !defined(__clang__)
@@ -88,6 +85,8 @@ namespace sd_detail {
 typedef double v4d __attribute__((vector_size(32)));
 typedef double v4d_u __attribute__((vector_size(32), aligned(8), may_alias));
 typedef std::int32_t v4i __attribute__((vector_size(16)));
+typedef std::int8_t v4c __attribute__((vector_size(4)));
+typedef std::int8_t v4c_u __attribute__((vector_size(4), aligned(1)));
 typedef double v2d __attribute__((vector_size(16)));
 typedef double v2d_u __attribute__((vector_size(16), aligned(8), may_alias));
 
@@ -104,7 +103,7 @@ typedef double v2d_u __attribute__((vector_size(16), aligned(8), may_alias));
 // so the shorter chain is what counts.
 template <int Order, bool OneBit>
 inline __attribute__((always_inline)) void step4(double* u1p, double* u2p, double* ump, const double* cinp,
-                                                 double* codep, double* valuep, double step, double lo, double hi) {
+                                                 std::int8_t* codep, double* valuep, double step, double lo, double hi) {
   const v4d u1 = *reinterpret_cast<const v4d_u*>(u1p), u2 = *reinterpret_cast<const v4d_u*>(u2p);
   const v4d c = *reinterpret_cast<const v4d_u*>(cinp);
   const v4d v = Order == 1 ? u1 + c : (2.0 * u1 - u2) + c;
@@ -125,7 +124,7 @@ inline __attribute__((always_inline)) void step4(double* u1p, double* u2p, doubl
   *reinterpret_cast<v4d_u*>(ump) = um < au ? au : um;
   *reinterpret_cast<v4d_u*>(u2p) = u1;
   *reinterpret_cast<v4d_u*>(u1p) = u;
-  *reinterpret_cast<v4d_u*>(codep) = code;
+  *reinterpret_cast<v4c_u*>(codep) = __builtin_convertvector(code, v4c);  // exact: |code| ≤ 127
   *reinterpret_cast<v4d_u*>(valuep) = value;
 }
 // Max |x| over one contiguous chunk with 2-double vectors (native on plain x86-64, where this
@@ -145,10 +144,34 @@ inline double max_abs_chunk(const double* x, std::int64_t n) {
   for (; i < n; ++i) m = std::max(m, std::abs(x[i]));
   return m;
 }
+// x − x is +0 for finite x and NaN for ±Inf and NaN, and a NaN stays in the sum: one sum per
+// lane and no branch (the scalar std::isfinite loop cost ~4% of a d = 4096 frame_quantize call).
+inline bool all_finite_chunk(const double* x, std::int64_t n) {
+  v2d acc0 = {0.0, 0.0}, acc1 = {0.0, 0.0};
+  std::int64_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const v2d v0 = *reinterpret_cast<const v2d_u*>(x + i), v1 = *reinterpret_cast<const v2d_u*>(x + i + 2);
+    acc0 += v0 - v0;
+    acc1 += v1 - v1;
+  }
+  double s = (acc0[0] + acc0[1]) + (acc1[0] + acc1[1]);
+  for (; i < n; ++i) s += x[i] - x[i];
+  return s == 0.0;
+}
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
 #endif
 }  // namespace sd_detail
+
+inline void check_finite(const double* x, std::int64_t n, const char* name) {
+  constexpr std::int64_t chunk = 1 << 16;
+  const std::int64_t chunks = (n + chunk - 1) / chunk;
+  bool ok = true;
+#pragma omp parallel for reduction(&& : ok) schedule(static) if (chunks > 4)
+  for (std::int64_t c = 0; c < chunks; ++c)
+    ok = sd_detail::all_finite_chunk(x + c * chunk, std::min(chunk, n - c * chunk)) && ok;
+  if (!ok) throw std::invalid_argument(std::string(name) + " contains NaN or Inf");
+}
 
 inline double max_abs(const double* x, std::int64_t n) {
   if (n <= (1 << 18)) return sd_detail::max_abs_chunk(x, n);
@@ -172,7 +195,8 @@ inline __attribute__((always_inline)) void sigma_delta_block_impl(const double* 
   // independent); writes through int8_t* (which may alias anything) happen only after it.
   constexpr std::int64_t B = kFrameBlock;
   static_assert(B % 4 == 0, "step4 covers the block");
-  double u1[B] = {}, u2[B] = {}, um[B] = {}, cin[B] = {}, code[B], value[B];
+  double u1[B] = {}, u2[B] = {}, um[B] = {}, cin[B] = {}, value[B];
+  std::int8_t code[B];  // local, so the int8 stores cannot alias the state
   const double lo = -double(K), hi = double(K - 1);
   // A full block with contiguous rows (the lane layout) is read, and q written, in place.
   const bool in_place = cs == 1 && nb == B;
@@ -186,7 +210,7 @@ inline __attribute__((always_inline)) void sigma_delta_block_impl(const double* 
     for (std::int64_t j = 0; j < B; j += 4)
       sd_detail::step4<Order, OneBit>(u1 + j, u2 + j, um + j, in + j, code + j, out + j, step, lo, hi);
     std::int8_t* q = codes + row * ldq;
-    for (std::int64_t j = 0; j < nb; ++j) q[j] = std::int8_t(code[j]);
+    std::memcpy(q, code, std::size_t(nb));
     if (qout && !in_place)
       for (std::int64_t j = 0; j < nb; ++j) qout[row * rs + j * cs] = value[j];
   }
