@@ -20,7 +20,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <cstring>
 #include <limits>
 #include <memory>
 #include <stdexcept>
@@ -76,7 +75,6 @@ inline void check_stable(double cmax, const SigmaDeltaParams& P) {
         std::to_string(smallest_stable_step(cmax, P.levels, P.order)) + " or more levels)");
 }
 
-
 namespace sd_detail {
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
@@ -85,8 +83,6 @@ namespace sd_detail {
 typedef double v4d __attribute__((vector_size(32)));
 typedef double v4d_u __attribute__((vector_size(32), aligned(8), may_alias));
 typedef std::int32_t v4i __attribute__((vector_size(16)));
-typedef std::int8_t v4c __attribute__((vector_size(4)));
-typedef std::int8_t v4c_u __attribute__((vector_size(4), aligned(1)));
 typedef double v2d __attribute__((vector_size(16)));
 typedef double v2d_u __attribute__((vector_size(16), aligned(8), may_alias));
 
@@ -103,7 +99,7 @@ typedef double v2d_u __attribute__((vector_size(16), aligned(8), may_alias));
 // so the shorter chain is what counts.
 template <int Order, bool OneBit>
 inline __attribute__((always_inline)) void step4(double* u1p, double* u2p, double* ump, const double* cinp,
-                                                 std::int8_t* codep, double* valuep, double step, double lo, double hi) {
+                                                 double* codep, double* valuep, double step, double lo, double hi) {
   const v4d u1 = *reinterpret_cast<const v4d_u*>(u1p), u2 = *reinterpret_cast<const v4d_u*>(u2p);
   const v4d c = *reinterpret_cast<const v4d_u*>(cinp);
   const v4d v = Order == 1 ? u1 + c : (2.0 * u1 - u2) + c;
@@ -124,7 +120,7 @@ inline __attribute__((always_inline)) void step4(double* u1p, double* u2p, doubl
   *reinterpret_cast<v4d_u*>(ump) = um < au ? au : um;
   *reinterpret_cast<v4d_u*>(u2p) = u1;
   *reinterpret_cast<v4d_u*>(u1p) = u;
-  *reinterpret_cast<v4c_u*>(codep) = __builtin_convertvector(code, v4c);  // exact: |code| ≤ 127
+  *reinterpret_cast<v4d_u*>(codep) = code;
   *reinterpret_cast<v4d_u*>(valuep) = value;
 }
 // Max |x| over one contiguous chunk with 2-double vectors (native on plain x86-64, where this
@@ -195,8 +191,7 @@ inline __attribute__((always_inline)) void sigma_delta_block_impl(const double* 
   // independent); writes through int8_t* (which may alias anything) happen only after it.
   constexpr std::int64_t B = kFrameBlock;
   static_assert(B % 4 == 0, "step4 covers the block");
-  double u1[B] = {}, u2[B] = {}, um[B] = {}, cin[B] = {}, value[B];
-  std::int8_t code[B];  // local, so the int8 stores cannot alias the state
+  double u1[B] = {}, u2[B] = {}, um[B] = {}, cin[B] = {}, code[B], value[B];
   const double lo = -double(K), hi = double(K - 1);
   // A full block with contiguous rows (the lane layout) is read, and q written, in place.
   const bool in_place = cs == 1 && nb == B;
@@ -210,7 +205,7 @@ inline __attribute__((always_inline)) void sigma_delta_block_impl(const double* 
     for (std::int64_t j = 0; j < B; j += 4)
       sd_detail::step4<Order, OneBit>(u1 + j, u2 + j, um + j, in + j, code + j, out + j, step, lo, hi);
     std::int8_t* q = codes + row * ldq;
-    std::memcpy(q, code, std::size_t(nb));
+    for (std::int64_t j = 0; j < nb; ++j) q[j] = std::int8_t(code[j]);
     if (qout && !in_place)
       for (std::int64_t j = 0; j < nb; ++j) qout[row * rs + j * cs] = value[j];
   }
