@@ -264,6 +264,11 @@ inline void sigma_delta(const double* C, std::int64_t N, std::int64_t m, const s
   }
 }
 
+inline void check_all_finite(const std::vector<char>& block_finite) {
+  if (std::find(block_finite.begin(), block_finite.end(), 0) != block_finite.end())
+    throw std::invalid_argument("W contains NaN or Inf");
+}
+
 struct FrameSigmaDelta {
   double step = 0.0;  // the δ used
   double cmax = 0.0;  // max |c| over all frame coefficients
@@ -275,6 +280,8 @@ struct FrameSigmaDelta {
 // which needs every coefficient before the first ΣΔ step: a first pass analyzes all blocks (and,
 // except on the lane-FFT path, keeps them in an N×m buffer, about 8·N·m bytes), the second
 // quantizes and synthesizes block by block. With a given step one streaming pass does it all.
+// Throws std::invalid_argument for NaN or Inf in W: each block is checked once it is gathered
+// (in cache), instead of a separate pass over all of W (a 128 MiB read at d = m = 4096).
 inline FrameSigmaDelta frame_sigma_delta(const HarmonicFrame& F, const double* W, std::int64_t m, double step,
                                          int levels, int order, const std::int64_t* perm, std::int8_t* codes,
                                          double* umax, double* recon) {
@@ -284,10 +291,14 @@ inline FrameSigmaDelta frame_sigma_delta(const HarmonicFrame& F, const double* W
   const BlockLayout L = F.layout();
   const std::int64_t block_len = N * kFrameBlock;  // doubles per coefficient block (tail block included)
   std::vector<double> block_max(std::size_t(blocks), 0.0);
+  std::vector<char> block_finite(std::size_t(blocks), 1);
+  const std::int64_t w_len = F.d * kLaneRow;  // doubles in a lane-layout W block
   std::unique_ptr<double[]> all;  // uninitialized on purpose: every entry is written by pass 1
   bool have_max = false;  // pass 1 ran: the block maxima are known
   const auto analyze = [&](BlockWork& k, std::int64_t c0, std::int64_t nb, double* out) {
     gather_columns(W, F.d, m, c0, nb, k.w.data(), F.w_layout());
+    if (!have_max)  // the lane layout's unused columns are zeros
+      block_finite[std::size_t(c0 / kFrameBlock)] = sd_detail::all_finite_chunk(k.w.data(), F.w_layout().lanes() ? w_len : F.d * nb);
     k.ops.analyze(k.w.data(), nb, out);
     // the lane layout's unused columns are zero; the column-major one's are stale
     if (!have_max) block_max[std::size_t(c0 / kFrameBlock)] = max_abs(out, L.lanes() ? block_len : N * nb);
@@ -301,6 +312,7 @@ inline FrameSigmaDelta frame_sigma_delta(const HarmonicFrame& F, const double* W
     for_column_blocks(F, m, [&](BlockWork& k, std::int64_t c0, std::int64_t nb) {
       analyze(k, c0, nb, all ? all.get() + c0 * N : k.c.data());
     });
+    check_all_finite(block_finite);
     r.cmax = *std::max_element(block_max.begin(), block_max.end());
     step = smallest_stable_step(r.cmax, levels, order);
     have_max = true;
@@ -311,6 +323,7 @@ inline FrameSigmaDelta frame_sigma_delta(const HarmonicFrame& F, const double* W
   for_column_blocks(F, m, [&](BlockWork& k, std::int64_t c0, std::int64_t nb) {
     double* c = all ? all.get() + c0 * N : k.c.data();
     if (!all) analyze(k, c0, nb, c);
+    if (!block_finite[std::size_t(c0 / kFrameBlock)]) return;  // reported after the parallel region
     if (!(block_max[std::size_t(c0 / kFrameBlock)] <= stability_margin(levels, order) * step))
       return;  // unstable: reported after the parallel region (no throwing inside it)
     // The q values overwrite the coefficients in place: step k reads row p(k) of every column
@@ -321,6 +334,7 @@ inline FrameSigmaDelta frame_sigma_delta(const HarmonicFrame& F, const double* W
       scatter_columns(k.w.data(), F.d, m, c0, nb, recon, F.w_layout());
     }
   });
+  check_all_finite(block_finite);
   r.cmax = *std::max_element(block_max.begin(), block_max.end());
   check_stable(r.cmax, P);  // throws with the full message when some block was unstable
   return r;
