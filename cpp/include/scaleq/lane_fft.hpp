@@ -130,31 +130,12 @@ SCALEQ_LANE_INLINE void dit(double* x, const LaneFFTTables& T, double sign, std:
     }
 }
 
-// One DIF stage whose butterflies span h rows (rows g+j, g+j+h).
-SCALEQ_LANE_INLINE void dif_stage(double* x, const LaneFFTTables& T, double sign, std::int64_t h) {
-  for (std::int64_t g = 0; g < T.N; g += 2 * h)
-    for (std::int64_t j = 0; j < h; ++j) {
-      const Twiddle w = tw(T, h, j, sign);
-      double *r0 = x + (g + j) * kLaneRow, *r1 = r0 + h * kLaneRow;
-      for (int o = 0; o < kLanes; o += 4) {
-        Half a = load(r0, o), b = load(r1, o);
-        dif_bf(a, b, w);
-        store(r0, o, a), store(r1, o, b);
-      }
-    }
-}
-
 // Decimation in frequency: natural-order input → bit-reversed output. Stages h and h/2 on rows
-// g+j, g+j+h/2, g+j+h, g+j+3h/2. Runs the stages h = N/2 … h_last (1 or 2): the synthesis
-// finishes the last stage (h = 1) itself for the half of the bins it reads. With an odd number
-// of stages, the single one comes first.
-SCALEQ_LANE_INLINE void dif(double* x, const LaneFFTTables& T, double sign, std::int64_t h_last) {
+// g+j, g+j+h/2, g+j+h, g+j+3h/2.
+SCALEQ_LANE_INLINE void dif(double* x, const LaneFFTTables& T, double sign) {
   const std::int64_t N = T.N;
   std::int64_t h = N / 2;
-  int stages = 0;
-  for (std::int64_t t = h; t >= h_last; t /= 2) ++stages;
-  if (stages % 2) dif_stage(x, T, sign, h), h /= 2;
-  for (; h >= 2 * h_last; h /= 4) {
+  for (; h >= 2; h /= 4) {
     const std::int64_t q = h / 2;
     for (std::int64_t g = 0; g < N; g += 2 * h)
       for (std::int64_t j = 0; j < q; ++j) {
@@ -171,6 +152,17 @@ SCALEQ_LANE_INLINE void dif(double* x, const LaneFFTTables& T, double sign, std:
         }
       }
   }
+  if (h == 1) {
+    const Twiddle w = tw(T, 1, 0, sign);
+    for (std::int64_t g = 0; g < N; g += 2) {
+      double *r0 = x + g * kLaneRow, *r1 = r0 + kLaneRow;
+      for (int o = 0; o < kLanes; o += 4) {
+        Half a = load(r0, o), b = load(r1, o);
+        dif_bf(a, b, w);
+        store(r0, o, a), store(r1, o, b);
+      }
+    }
+  }
 }
 
 // Plain x86-64 (SSE2) runs the butterflies two doubles wide; an AVX2 copy (no "fma": results
@@ -179,9 +171,8 @@ SCALEQ_LANE_INLINE void dif(double* x, const LaneFFTTables& T, double sign, std:
 __attribute__((target("avx2"))) inline void dit_avx2(double* x, const LaneFFTTables& T, double sign, std::int64_t h0) {
   dit(x, T, sign, h0);
 }
-__attribute__((target("avx2"))) inline void dif_avx2(double* x, const LaneFFTTables& T, double sign,
-                                                     std::int64_t h_last) {
-  dif(x, T, sign, h_last);
+__attribute__((target("avx2"))) inline void dif_avx2(double* x, const LaneFFTTables& T, double sign) {
+  dif(x, T, sign);
 }
 inline bool has_avx2() {
   static const bool yes = __builtin_cpu_supports("avx2");
@@ -190,9 +181,7 @@ inline bool has_avx2() {
 #else
 inline bool has_avx2() { return false; }
 inline void dit_avx2(double* x, const LaneFFTTables& T, double sign, std::int64_t h0) { dit(x, T, sign, h0); }
-inline void dif_avx2(double* x, const LaneFFTTables& T, double sign, std::int64_t h_last) {
-  dif(x, T, sign, h_last);
-}
+inline void dif_avx2(double* x, const LaneFFTTables& T, double sign) { dif(x, T, sign); }
 #endif
 
 #undef SCALEQ_LANE_INLINE
@@ -203,14 +192,14 @@ inline void dif_avx2(double* x, const LaneFFTTables& T, double sign, std::int64_
 }  // namespace lane_detail
 
 // In place on a block of N rows (layout above). h0 = 2 skips the first DIT stage (the caller
-// did it); h_last = 2 skips the last DIF stage (the caller finishes it). N ≥ 2 in both cases.
+// did it; N ≥ 2).
 inline void lane_fft_dit(double* x, const LaneFFTTables& T, double sign, std::int64_t h0 = 1) {
   if (lane_detail::has_avx2()) lane_detail::dit_avx2(x, T, sign, h0);
   else lane_detail::dit(x, T, sign, h0);
 }
-inline void lane_fft_dif(double* x, const LaneFFTTables& T, double sign, std::int64_t h_last = 1) {
-  if (lane_detail::has_avx2()) lane_detail::dif_avx2(x, T, sign, h_last);
-  else lane_detail::dif(x, T, sign, h_last);
+inline void lane_fft_dif(double* x, const LaneFFTTables& T, double sign) {
+  if (lane_detail::has_avx2()) lane_detail::dif_avx2(x, T, sign);
+  else lane_detail::dif(x, T, sign);
 }
 
 }  // namespace scaleq
