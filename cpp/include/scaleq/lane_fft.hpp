@@ -98,10 +98,11 @@ SCALEQ_LANE_INLINE Twiddle tw(const LaneFFTTables& T, std::int64_t h, std::int64
 //
 // Decimation in time: bit-reversed input → natural-order output. sign = −1 for the forward
 // kernel exp(−2πi·kn/N), +1 for the inverse (unscaled). Stages h and 2h on rows
-// g+j, g+j+h, g+j+2h, g+j+3h.
-SCALEQ_LANE_INLINE void dit(double* x, const LaneFFTTables& T, double sign) {
+// g+j, g+j+h, g+j+2h, g+j+3h. Starts at stage h0 (1 or 2): the analysis does the first stage
+// (h = 1) itself while building the spectrum, where half the bins are known to be zero.
+SCALEQ_LANE_INLINE void dit(double* x, const LaneFFTTables& T, double sign, std::int64_t h0) {
   const std::int64_t N = T.N;
-  std::int64_t h = 1;
+  std::int64_t h = h0;
   for (; 4 * h <= N; h *= 4)
     for (std::int64_t g = 0; g < N; g += 4 * h)
       for (std::int64_t j = 0; j < h; ++j) {
@@ -167,8 +168,8 @@ SCALEQ_LANE_INLINE void dif(double* x, const LaneFFTTables& T, double sign) {
 // Plain x86-64 (SSE2) runs the butterflies two doubles wide; an AVX2 copy (no "fma": results
 // must not depend on the machine) runs them four wide where the CPU has it.
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(SCALEQ_NO_DISPATCH)
-__attribute__((target("avx2"))) inline void dit_avx2(double* x, const LaneFFTTables& T, double sign) {
-  dit(x, T, sign);
+__attribute__((target("avx2"))) inline void dit_avx2(double* x, const LaneFFTTables& T, double sign, std::int64_t h0) {
+  dit(x, T, sign, h0);
 }
 __attribute__((target("avx2"))) inline void dif_avx2(double* x, const LaneFFTTables& T, double sign) {
   dif(x, T, sign);
@@ -179,7 +180,7 @@ inline bool has_avx2() {
 }
 #else
 inline bool has_avx2() { return false; }
-inline void dit_avx2(double* x, const LaneFFTTables& T, double sign) { dit(x, T, sign); }
+inline void dit_avx2(double* x, const LaneFFTTables& T, double sign, std::int64_t h0) { dit(x, T, sign, h0); }
 inline void dif_avx2(double* x, const LaneFFTTables& T, double sign) { dif(x, T, sign); }
 #endif
 
@@ -190,10 +191,11 @@ inline void dif_avx2(double* x, const LaneFFTTables& T, double sign) { dif(x, T,
 
 }  // namespace lane_detail
 
-// In place on a block of N rows (layout above).
-inline void lane_fft_dit(double* x, const LaneFFTTables& T, double sign) {
-  if (lane_detail::has_avx2()) lane_detail::dit_avx2(x, T, sign);
-  else lane_detail::dit(x, T, sign);
+// In place on a block of N rows (layout above). h0 = 2 skips the first DIT stage (the caller
+// did it; N ≥ 2).
+inline void lane_fft_dit(double* x, const LaneFFTTables& T, double sign, std::int64_t h0 = 1) {
+  if (lane_detail::has_avx2()) lane_detail::dit_avx2(x, T, sign, h0);
+  else lane_detail::dit(x, T, sign, h0);
 }
 inline void lane_fft_dif(double* x, const LaneFFTTables& T, double sign) {
   if (lane_detail::has_avx2()) lane_detail::dif_avx2(x, T, sign);

@@ -75,11 +75,6 @@ inline void check_stable(double cmax, const SigmaDeltaParams& P) {
         std::to_string(smallest_stable_step(cmax, P.levels, P.order)) + " or more levels)");
 }
 
-inline void check_finite(const double* x, std::int64_t n, const char* name) {
-  for (std::int64_t i = 0; i < n; ++i)
-    if (!std::isfinite(x[i])) throw std::invalid_argument(std::string(name) + " contains NaN or Inf");
-}
-
 namespace sd_detail {
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
@@ -97,17 +92,28 @@ typedef double v2d_u __attribute__((vector_size(16), aligned(8), may_alias));
 // correction (no SSE4.1 needed; |t| ≤ 64); floor(clamp(t)) = clamp(floor(t)) because the bounds
 // are integers. Each column sees the same IEEE operations in the same order as the Python
 // transcription in the tests, so results are bit-identical.
-template <int Order>
+// OneBit (K = 1): t is clamped to [−1, 0], whose floor is −1 exactly when t < 0 (t = −0 gives
+// floor −0, code +1), so the code is a sign test on t: the same codes and values with a
+// dependency chain u → u of add, divide, compare, select, subtract instead of also the clamps
+// and the int32 round trip. The loop is latency-bound (each column's u feeds its next step),
+// so the shorter chain is what counts.
+template <int Order, bool OneBit>
 inline __attribute__((always_inline)) void step4(double* u1p, double* u2p, double* ump, const double* cinp,
                                                  double* codep, double* valuep, double step, double lo, double hi) {
   const v4d u1 = *reinterpret_cast<const v4d_u*>(u1p), u2 = *reinterpret_cast<const v4d_u*>(u2p);
   const v4d c = *reinterpret_cast<const v4d_u*>(cinp);
   const v4d v = Order == 1 ? u1 + c : (2.0 * u1 - u2) + c;
   v4d t = v / step;
-  t = t < lo ? lo : t;
-  t = hi < t ? hi : t;
-  const v4d n = __builtin_convertvector(__builtin_convertvector(t, v4i), v4d);  // truncation
-  const v4d code = 2.0 * (n > t ? n - 1.0 : n) + 1.0;                            // floor, exact in doubles
+  v4d code;
+  if (OneBit) {
+    const v4d one = {1.0, 1.0, 1.0, 1.0};
+    code = t < 0.0 ? -one : one;
+  } else {
+    t = t < lo ? lo : t;
+    t = hi < t ? hi : t;
+    const v4d n = __builtin_convertvector(__builtin_convertvector(t, v4i), v4d);  // truncation
+    code = 2.0 * (n > t ? n - 1.0 : n) + 1.0;                                      // floor, exact in doubles
+  }
   const v4d value = (code * 0.5) * step;
   const v4d u = v - value;
   const v4d um = *reinterpret_cast<const v4d_u*>(ump), au = u < 0.0 ? -u : u;
@@ -134,10 +140,34 @@ inline double max_abs_chunk(const double* x, std::int64_t n) {
   for (; i < n; ++i) m = std::max(m, std::abs(x[i]));
   return m;
 }
+// x − x is +0 for finite x and NaN for ±Inf and NaN, and a NaN stays in the sum: one sum per
+// lane and no branch (the scalar std::isfinite loop cost ~4% of a d = 4096 frame_quantize call).
+inline bool all_finite_chunk(const double* x, std::int64_t n) {
+  v2d acc0 = {0.0, 0.0}, acc1 = {0.0, 0.0};
+  std::int64_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const v2d v0 = *reinterpret_cast<const v2d_u*>(x + i), v1 = *reinterpret_cast<const v2d_u*>(x + i + 2);
+    acc0 += v0 - v0;
+    acc1 += v1 - v1;
+  }
+  double s = (acc0[0] + acc0[1]) + (acc1[0] + acc1[1]);
+  for (; i < n; ++i) s += x[i] - x[i];
+  return s == 0.0;
+}
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
 #endif
 }  // namespace sd_detail
+
+inline void check_finite(const double* x, std::int64_t n, const char* name) {
+  constexpr std::int64_t chunk = 1 << 16;
+  const std::int64_t chunks = (n + chunk - 1) / chunk;
+  bool ok = true;
+#pragma omp parallel for reduction(&& : ok) schedule(static) if (chunks > 4)
+  for (std::int64_t c = 0; c < chunks; ++c)
+    ok = sd_detail::all_finite_chunk(x + c * chunk, std::min(chunk, n - c * chunk)) && ok;
+  if (!ok) throw std::invalid_argument(std::string(name) + " contains NaN or Inf");
+}
 
 inline double max_abs(const double* x, std::int64_t n) {
   if (n <= (1 << 18)) return sd_detail::max_abs_chunk(x, n);
@@ -150,7 +180,7 @@ inline double max_abs(const double* x, std::int64_t n) {
 }
 
 
-template <int Order>
+template <int Order, bool OneBit>
 inline __attribute__((always_inline)) void sigma_delta_block_impl(const double* C, std::int64_t rs, std::int64_t cs,
                                                                   std::int64_t N, std::int64_t nb,
                                                                   const std::int64_t* perm, double step, int K,
@@ -173,7 +203,7 @@ inline __attribute__((always_inline)) void sigma_delta_block_impl(const double* 
     const double* in = in_place ? c : cin;
     double* out = in_place && qout ? qout + row * rs : value;
     for (std::int64_t j = 0; j < B; j += 4)
-      sd_detail::step4<Order>(u1 + j, u2 + j, um + j, in + j, code + j, out + j, step, lo, hi);
+      sd_detail::step4<Order, OneBit>(u1 + j, u2 + j, um + j, in + j, code + j, out + j, step, lo, hi);
     std::int8_t* q = codes + row * ldq;
     for (std::int64_t j = 0; j < nb; ++j) q[j] = std::int8_t(code[j]);
     if (qout && !in_place)
@@ -185,24 +215,24 @@ inline __attribute__((always_inline)) void sigma_delta_block_impl(const double* 
 // The step runs two doubles wide on plain x86-64; an AVX2 copy (no "fma", so the results are
 // bit-identical) runs four wide where the CPU has it.
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(SCALEQ_NO_DISPATCH)
-template <int Order>
+template <int Order, bool OneBit>
 __attribute__((target("avx2"))) void sigma_delta_block_avx2(const double* C, std::int64_t rs, std::int64_t cs,
                                                             std::int64_t N, std::int64_t nb, const std::int64_t* perm,
                                                             double step, int K, std::int8_t* codes, std::int64_t ldq,
                                                             double* qout, double* umax) {
-  sigma_delta_block_impl<Order>(C, rs, cs, N, nb, perm, step, K, codes, ldq, qout, umax);
+  sigma_delta_block_impl<Order, OneBit>(C, rs, cs, N, nb, perm, step, K, codes, ldq, qout, umax);
 }
 #endif
 
-template <int Order>
+template <int Order, bool OneBit>
 void sigma_delta_block_dispatch(const double* C, std::int64_t rs, std::int64_t cs, std::int64_t N, std::int64_t nb,
                                 const std::int64_t* perm, double step, int K, std::int8_t* codes, std::int64_t ldq,
                                 double* qout, double* umax) {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(SCALEQ_NO_DISPATCH)
   if (lane_detail::has_avx2())
-    return sigma_delta_block_avx2<Order>(C, rs, cs, N, nb, perm, step, K, codes, ldq, qout, umax);
+    return sigma_delta_block_avx2<Order, OneBit>(C, rs, cs, N, nb, perm, step, K, codes, ldq, qout, umax);
 #endif
-  sigma_delta_block_impl<Order>(C, rs, cs, N, nb, perm, step, K, codes, ldq, qout, umax);
+  sigma_delta_block_impl<Order, OneBit>(C, rs, cs, N, nb, perm, step, K, codes, ldq, qout, umax);
 }
 
 // ΣΔ down nb ≤ kFrameBlock columns at once. Entry (k, j) of C is C[k·rs + j·cs], in frame
@@ -212,10 +242,12 @@ void sigma_delta_block_dispatch(const double* C, std::int64_t rs, std::int64_t c
 inline void sigma_delta_block(const double* C, std::int64_t rs, std::int64_t cs, std::int64_t N, std::int64_t nb,
                               const std::int64_t* perm, const SigmaDeltaParams& P, std::int8_t* codes,
                               std::int64_t ldq, double* qout, double* umax) {
-  if (P.order == 1)
-    sigma_delta_block_dispatch<1>(C, rs, cs, N, nb, perm, P.step, P.levels, codes, ldq, qout, umax);
+  if (P.order == 2)  // needs K ≥ 2
+    sigma_delta_block_dispatch<2, false>(C, rs, cs, N, nb, perm, P.step, P.levels, codes, ldq, qout, umax);
+  else if (P.levels == 1)
+    sigma_delta_block_dispatch<1, true>(C, rs, cs, N, nb, perm, P.step, P.levels, codes, ldq, qout, umax);
   else
-    sigma_delta_block_dispatch<2>(C, rs, cs, N, nb, perm, P.step, P.levels, codes, ldq, qout, umax);
+    sigma_delta_block_dispatch<1, false>(C, rs, cs, N, nb, perm, P.step, P.levels, codes, ldq, qout, umax);
 }
 
 // ΣΔ on every column of C (N×m row-major); codes N×m, umax m. Checks the stability condition.
@@ -232,6 +264,11 @@ inline void sigma_delta(const double* C, std::int64_t N, std::int64_t m, const s
   }
 }
 
+inline void check_all_finite(const std::vector<char>& block_finite) {
+  if (std::find(block_finite.begin(), block_finite.end(), 0) != block_finite.end())
+    throw std::invalid_argument("W contains NaN or Inf");
+}
+
 struct FrameSigmaDelta {
   double step = 0.0;  // the δ used
   double cmax = 0.0;  // max |c| over all frame coefficients
@@ -243,6 +280,8 @@ struct FrameSigmaDelta {
 // which needs every coefficient before the first ΣΔ step: a first pass analyzes all blocks (and,
 // except on the lane-FFT path, keeps them in an N×m buffer, about 8·N·m bytes), the second
 // quantizes and synthesizes block by block. With a given step one streaming pass does it all.
+// Throws std::invalid_argument for NaN or Inf in W: each block is checked once it is gathered
+// (in cache), instead of a separate pass over all of W (a 128 MiB read at d = m = 4096).
 inline FrameSigmaDelta frame_sigma_delta(const HarmonicFrame& F, const double* W, std::int64_t m, double step,
                                          int levels, int order, const std::int64_t* perm, std::int8_t* codes,
                                          double* umax, double* recon) {
@@ -252,10 +291,14 @@ inline FrameSigmaDelta frame_sigma_delta(const HarmonicFrame& F, const double* W
   const BlockLayout L = F.layout();
   const std::int64_t block_len = N * kFrameBlock;  // doubles per coefficient block (tail block included)
   std::vector<double> block_max(std::size_t(blocks), 0.0);
+  std::vector<char> block_finite(std::size_t(blocks), 1);
+  const std::int64_t w_len = F.d * kLaneRow;  // doubles in a lane-layout W block
   std::unique_ptr<double[]> all;  // uninitialized on purpose: every entry is written by pass 1
   bool have_max = false;  // pass 1 ran: the block maxima are known
   const auto analyze = [&](BlockWork& k, std::int64_t c0, std::int64_t nb, double* out) {
     gather_columns(W, F.d, m, c0, nb, k.w.data(), F.w_layout());
+    if (!have_max)  // the lane layout's unused columns are zeros
+      block_finite[std::size_t(c0 / kFrameBlock)] = sd_detail::all_finite_chunk(k.w.data(), F.w_layout().lanes() ? w_len : F.d * nb);
     k.ops.analyze(k.w.data(), nb, out);
     // the lane layout's unused columns are zero; the column-major one's are stale
     if (!have_max) block_max[std::size_t(c0 / kFrameBlock)] = max_abs(out, L.lanes() ? block_len : N * nb);
@@ -269,6 +312,7 @@ inline FrameSigmaDelta frame_sigma_delta(const HarmonicFrame& F, const double* W
     for_column_blocks(F, m, [&](BlockWork& k, std::int64_t c0, std::int64_t nb) {
       analyze(k, c0, nb, all ? all.get() + c0 * N : k.c.data());
     });
+    check_all_finite(block_finite);
     r.cmax = *std::max_element(block_max.begin(), block_max.end());
     step = smallest_stable_step(r.cmax, levels, order);
     have_max = true;
@@ -279,6 +323,7 @@ inline FrameSigmaDelta frame_sigma_delta(const HarmonicFrame& F, const double* W
   for_column_blocks(F, m, [&](BlockWork& k, std::int64_t c0, std::int64_t nb) {
     double* c = all ? all.get() + c0 * N : k.c.data();
     if (!all) analyze(k, c0, nb, c);
+    if (!block_finite[std::size_t(c0 / kFrameBlock)]) return;  // reported after the parallel region
     if (!(block_max[std::size_t(c0 / kFrameBlock)] <= stability_margin(levels, order) * step))
       return;  // unstable: reported after the parallel region (no throwing inside it)
     // The q values overwrite the coefficients in place: step k reads row p(k) of every column
@@ -289,6 +334,7 @@ inline FrameSigmaDelta frame_sigma_delta(const HarmonicFrame& F, const double* W
       scatter_columns(k.w.data(), F.d, m, c0, nb, recon, F.w_layout());
     }
   });
+  check_all_finite(block_finite);
   r.cmax = *std::max_element(block_max.begin(), block_max.end());
   check_stable(r.cmax, P);  // throws with the full message when some block was unstable
   return r;
