@@ -128,6 +128,15 @@ inline void joint_pair(const Pattern& pl, std::vector<double>& left, const Patte
   }
 }
 
+// A result for J factors: unit scales, no scalings yet.
+inline ChainQuantResult empty_result(std::size_t J) {
+  ChainQuantResult r;
+  r.scales.assign(J, 1.0);
+  r.lam.assign(J, {});
+  r.mu.assign(J, {});
+  return r;
+}
+
 // Column j of factor k becomes x̂/s_k (x̂ in working units) and its μ moves into row j of
 // factor k+1: one ŷ-free step's result, whichever way x̂ was chosen.
 inline void commit_column(const std::vector<Pattern>& pats, std::vector<std::vector<double>>& vals, std::size_t k,
@@ -142,10 +151,7 @@ inline void commit_column(const std::vector<Pattern>& pats, std::vector<std::vec
 inline ChainQuantResult quantize_l2r(const std::vector<Pattern>& pats, std::vector<std::vector<double>> vals,
                                      const Format& f) {
   const std::size_t J = pats.size();
-  ChainQuantResult r;
-  r.scales.assign(J, 1.0);
-  r.lam.assign(J, {});
-  r.mu.assign(J, {});
+  ChainQuantResult r = empty_result(J);
   if (J == 1) {
     r.values = {rtn_values(vals[0], f, r.scales[0])};
     return r;
@@ -231,10 +237,7 @@ inline ChainQuantResult quantize_m2m(const std::vector<Pattern>& pats, std::vect
                                      const Format& f) {
   const std::size_t J = pats.size();
   if (J < 3) return quantize_l2r(pats, std::move(vals), f);
-  ChainQuantResult r;
-  r.scales.assign(J, 1.0);
-  r.lam.assign(J, {});
-  r.mu.assign(J, {});
+  ChainQuantResult r = empty_result(J);
   const std::size_t mid = J / 2;  // joint pair (mid−1, mid)
   const std::vector<double> one{1.0};
   for (std::size_t k = 0; k + 1 < mid; ++k) {
@@ -376,10 +379,7 @@ inline ChainQuantResult quantize_lookahead(const std::vector<Pattern>& pats, std
                                            const Format& f, std::size_t K = 3) {
   const std::size_t J = pats.size();
   if (J < 3) return quantize_l2r(pats, std::move(vals), f);
-  ChainQuantResult r;
-  r.scales.assign(J, 1.0);
-  r.lam.assign(J, {});
-  r.mu.assign(J, {});
+  ChainQuantResult r = empty_result(J);
   const Format ft = Format::unbounded(f.t);
   const auto grid = make_grid(ft);
   for (std::size_t k = 0; k + 2 < J; ++k) {
@@ -456,10 +456,7 @@ inline ChainQuantResult quantize_lookahead(const std::vector<Pattern>& pats, std
 inline ChainQuantResult quantize_pairwise(const std::vector<Pattern>& pats, std::vector<std::vector<double>> vals,
                                           const Format& f) {
   const std::size_t J = pats.size();
-  ChainQuantResult r;
-  r.scales.assign(J, 1.0);
-  r.lam.assign(J, {});
-  r.mu.assign(J, {});
+  ChainQuantResult r = empty_result(J);
   for (std::size_t k = 0; k + 1 < J; k += 2)
     joint_pair(pats[k], vals[k], pats[k + 1], vals[k + 1], f, r.lam[k], r.mu[k], r.scales[k], r.scales[k + 1]);
   if (J % 2 == 1) vals[J - 1] = rtn_values(vals[J - 1], f, r.scales[J - 1]);
@@ -487,10 +484,7 @@ inline ChainQuantResult quantize_chain(const std::vector<Pattern>& pats, const s
     case ChainMethod::m2m: return detail::quantize_m2m(pats, vals, f);
     case ChainMethod::lookahead: return detail::quantize_lookahead(pats, vals, f);
     default: {
-      ChainQuantResult r;
-      r.scales.assign(pats.size(), 1.0);
-      r.lam.assign(pats.size(), {});
-      r.mu.assign(pats.size(), {});
+      ChainQuantResult r = detail::empty_result(pats.size());
       for (std::size_t k = 0; k < pats.size(); ++k) r.values.push_back(detail::rtn_values(vals[k], f, r.scales[k]));
       return r;
     }
