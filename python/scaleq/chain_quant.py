@@ -76,7 +76,7 @@ def quantize_chain(chain: Butterfly, fmt: FormatLike, method: str = "l2r", *, er
         ``"lookahead"`` (scaleq's): l2r where each column's λ is picked among its 3 locally
         best by coordinate descent on this step's error plus an estimate of the next
         step's (the μ's set the directions the next step must approximate); measured
-        11-14 % below l2r on random orthonormal butterflies (bench/RESULTS.md), at
+        11-17 % below l2r on the Fig 6.1 benchmark at t = 4..8 (bench/RESULTS.md), at
         O(nnz·c·b·2^t·log) — 10-30x l2r's time.
         ``"rtn"``: every entry rounded. ``"best"``: all of them, keeping the lowest exact
         product error.

@@ -148,6 +148,25 @@ inline void commit_column(const std::vector<Pattern>& pats, std::vector<std::vec
   r.mu[k][std::size_t(j)] = mu;
 }
 
+// One ŷ-free l2r step on the columns of factor k, pushing μ into the rows of factor k+1
+// (Algorithm 2's inner step; free_rows_step is its mirror).
+inline void free_columns_step(const std::vector<Pattern>& pats, std::vector<std::vector<double>>& vals,
+                              std::size_t k, const Format& f, ChainQuantResult& r) {
+  const Pattern& p = pats[k];
+  const std::int64_t n = p.cols();
+  const double sk = r.scales[k] = working_scale(vals[k], f);
+  std::vector<std::vector<double>> xs(static_cast<std::size_t>(n)), ys(static_cast<std::size_t>(n), {1.0});
+  for (std::int64_t j = 0; j < n; ++j) xs[std::size_t(j)] = scaled(factor_column(p, vals[k], j), sk);
+  // ŷ free: only x̂'s direction matters, y is irrelevant to the choice of λ
+  const std::vector<RankOneResult> rs = rank_one_batch(xs, ys, f, f, false, unit_octave());
+  r.lam[k].resize(std::size_t(n));
+  r.mu[k].resize(std::size_t(n));
+  for (std::int64_t j = 0; j < n; ++j) {
+    const RankOneResult& q = rs[std::size_t(j)];
+    commit_column(pats, vals, k, j, q.x, sk, q.lam, q.mu, r);
+  }
+}
+
 inline ChainQuantResult quantize_l2r(const std::vector<Pattern>& pats, std::vector<std::vector<double>> vals,
                                      const Format& f) {
   const std::size_t J = pats.size();
@@ -156,22 +175,7 @@ inline ChainQuantResult quantize_l2r(const std::vector<Pattern>& pats, std::vect
     r.values = {rtn_values(vals[0], f, r.scales[0])};
     return r;
   }
-  const std::vector<double> one{1.0};
-  for (std::size_t k = 0; k + 2 < J; ++k) {
-    const Pattern& p = pats[k];
-    const std::int64_t n = p.cols();
-    const double sk = r.scales[k] = working_scale(vals[k], f);
-    std::vector<std::vector<double>> xs(static_cast<std::size_t>(n)), ys(static_cast<std::size_t>(n), one);
-    for (std::int64_t j = 0; j < n; ++j) xs[std::size_t(j)] = scaled(factor_column(p, vals[k], j), sk);
-    // ŷ free: only x̂'s direction matters, y is irrelevant to the choice of λ
-    const std::vector<RankOneResult> rs = rank_one_batch(xs, ys, f, f, false, unit_octave());
-    r.lam[k].resize(std::size_t(n));
-    r.mu[k].resize(std::size_t(n));
-    for (std::int64_t j = 0; j < n; ++j) {
-      const RankOneResult& q = rs[std::size_t(j)];
-      commit_column(pats, vals, k, j, q.x, sk, q.lam, q.mu, r);
-    }
-  }
+  for (std::size_t k = 0; k + 2 < J; ++k) free_columns_step(pats, vals, k, f, r);
   joint_pair(pats[J - 2], vals[J - 2], pats[J - 1], vals[J - 1], f, r.lam[J - 2], r.mu[J - 2], r.scales[J - 2],
              r.scales[J - 1]);
   r.values = std::move(vals);
@@ -239,21 +243,7 @@ inline ChainQuantResult quantize_m2m(const std::vector<Pattern>& pats, std::vect
   if (J < 3) return quantize_l2r(pats, std::move(vals), f);
   ChainQuantResult r = empty_result(J);
   const std::size_t mid = J / 2;  // joint pair (mid−1, mid)
-  const std::vector<double> one{1.0};
-  for (std::size_t k = 0; k + 1 < mid; ++k) {
-    const Pattern& p = pats[k];
-    const std::int64_t n = p.cols();
-    const double sk = r.scales[k] = working_scale(vals[k], f);
-    std::vector<std::vector<double>> xs(static_cast<std::size_t>(n)), ys(static_cast<std::size_t>(n), one);
-    for (std::int64_t j = 0; j < n; ++j) xs[std::size_t(j)] = scaled(factor_column(p, vals[k], j), sk);
-    const std::vector<RankOneResult> rs = rank_one_batch(xs, ys, f, f, false, unit_octave());
-    r.lam[k].resize(std::size_t(n));
-    r.mu[k].resize(std::size_t(n));
-    for (std::int64_t j = 0; j < n; ++j) {
-      const RankOneResult& q = rs[std::size_t(j)];
-      commit_column(pats, vals, k, j, q.x, sk, q.lam, q.mu, r);
-    }
-  }
+  for (std::size_t k = 0; k + 1 < mid; ++k) free_columns_step(pats, vals, k, f, r);
   for (std::size_t k = J - 1; k > mid; --k) free_rows_step(pats, vals, k, f, r);
   joint_pair(pats[mid - 1], vals[mid - 1], pats[mid], vals[mid], f, r.lam[mid - 1], r.mu[mid - 1], r.scales[mid - 1],
              r.scales[mid]);

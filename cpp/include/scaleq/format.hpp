@@ -145,7 +145,7 @@ struct Format {
 // Format::round bit for bit (tests).
 class Rounder {
  public:
-  explicit Rounder(const Format& f) : fmt_(f) {
+  explicit Rounder(const Format& f) {
     const int drop = 53 - std::min(f.t, 53);
     half_m1_ = drop > 0 ? (std::uint64_t(1) << (drop - 1)) - 1 : 0;
     keep_ = ~((std::uint64_t(1) << drop) - 1);
@@ -159,8 +159,6 @@ class Rounder {
       over_ = f.overflow == Overflow::saturate ? f.max_value : std::numeric_limits<double>::infinity();
     }
   }
-
-  const Format& format() const { return fmt_; }
 
   double unbounded(double x) const {
     // Double subnormals carry fewer bits: scale by 2^600 (exact), round, scale back.
@@ -204,7 +202,6 @@ class Rounder {
     return x;
   }
 
-  Format fmt_;
   std::uint64_t half_m1_ = 0, keep_ = ~std::uint64_t(0), lsb_force_ = 0;
   int lsb_shift_ = 0;
   double min_normal_ = 0.0, half_min_normal_ = 0.0, sub_c_ = 0.0;

@@ -575,6 +575,10 @@ struct CostModel {
   }
 };
 
+inline void check_window(const LamWindow& w) {
+  if (!(w.lo >= 0.0 && w.lo < w.hi)) throw std::invalid_argument("lambda window must satisfy 0 <= lo < hi");
+}
+
 // Range of μ = A/B over the sweep's states with x̂ ≠ 0 ({0, 0} when there is none), A, B
 // rescaled as the cost model sees them. Every state the sweep evaluates is among these.
 inline std::pair<double, double> mu_range(const Side& sx, int ashift) {
@@ -611,7 +615,7 @@ inline RankOneResult rank_one_sweep(const std::vector<double>& x, const std::vec
   using namespace detail;
   check_vector(x, "x");
   check_vector(y, "y");
-  if (!(window.lo >= 0.0 && window.lo < window.hi)) throw std::invalid_argument("lambda window must satisfy 0 <= lo < hi");
+  check_window(window);
   const bool windowed = fx.bounded && (window.lo > 0.0 || window.hi < std::numeric_limits<double>::infinity());
   if (is_zero(x) || is_zero(y)) return trivial_result(x, y, fx, fy, quantize_y);
   // Loop over the shorter vector's breakpoints (the problem is symmetric when ŷ is quantized;
@@ -627,7 +631,9 @@ inline RankOneResult rank_one_sweep(const std::vector<double>& x, const std::vec
   Side sx, sy;
   std::unique_ptr<PrefixTable> table;
   std::exception_ptr err_x, err_y;
-  const bool par = quantize_y && (x.size() + y.size()) * (std::size_t(1) << std::min(fx.t, 20)) > (1u << 16);
+  // (a bounded ŷ side is prepared after x's, for the μ window x's states need: nothing to overlap)
+  const bool par = quantize_y && !fy.bounded &&
+                   (x.size() + y.size()) * (std::size_t(1) << std::min(fx.t, 20)) > (1u << 16);
 #pragma omp parallel sections num_threads(2) if (par)
   {
 #pragma omp section
@@ -725,7 +731,7 @@ inline RankOneResult rank_one_reference(const std::vector<double>& x, const std:
   using namespace detail;
   check_vector(x, "x");
   check_vector(y, "y");
-  if (!(window.lo >= 0.0 && window.lo < window.hi)) throw std::invalid_argument("lambda window must satisfy 0 <= lo < hi");
+  check_window(window);
   if (is_zero(x) || is_zero(y)) return trivial_result(x, y, fx, fy, quantize_y);
   const Side sx = prepare_side(x, fx, nullptr, window.lo, window.hi);
   // positions in the sorted list after each distinct breakpoint: 0 (λ_0), then one per group
