@@ -10,31 +10,6 @@ using scaleq::RankOneResult;
 
 namespace {
 
-py::dict to_dict(const RankOneResult& r) {
-  py::dict d;
-  d["x"] = from_vector(r.x);
-  d["y"] = from_vector(r.y);
-  d["lam"] = r.lam;
-  d["mu"] = r.mu;
-  d["error"] = r.error;
-  d["rtn_error"] = r.rtn_error;
-  d["breakpoints"] = r.breakpoints;
-  return d;
-}
-
-template <RankOneResult (*Solver)(const std::vector<double>&, const std::vector<double>&, const Format&,
-                                  const Format&, bool, scaleq::LamWindow)>
-py::dict solve(const DArray& x, const DArray& y, const Format& fx, const Format& fy, bool quantize_y, double lam_lo,
-               double lam_hi) {
-  const std::vector<double> xv = to_vector(x), yv = to_vector(y);
-  RankOneResult r;
-  {
-    py::gil_scoped_release release;
-    r = Solver(xv, yv, fx, fy, quantize_y, scaleq::LamWindow{lam_lo, lam_hi});
-  }
-  return to_dict(r);
-}
-
 RankOneResult sweep(const std::vector<double>& x, const std::vector<double>& y, const Format& fx, const Format& fy,
                     bool quantize_y, scaleq::LamWindow window) {
   return scaleq::rank_one_sweep(x, y, fx, fy, quantize_y, nullptr, nullptr, window);
@@ -44,10 +19,10 @@ RankOneResult sweep(const std::vector<double>& x, const std::vector<double>& y, 
 
 void register_rank_one(py::module_& m) {
   constexpr double inf = std::numeric_limits<double>::infinity();
-  m.def("rank_one_sweep", &solve<&sweep>, py::arg("x"), py::arg("y"), py::arg("fx"), py::arg("fy"),
+  m.def("rank_one_sweep", &solve_rank_one<&sweep>, py::arg("x"), py::arg("y"), py::arg("fx"), py::arg("fy"),
         py::arg("quantize_y") = true, py::arg("lam_lo") = 0.0, py::arg("lam_hi") = inf,
         "Optimal rank-one quantization by the breakpoint sweep (bounded x: over lam in [lam_lo, lam_hi)).");
-  m.def("rank_one_reference", &solve<&scaleq::rank_one_reference>, py::arg("x"), py::arg("y"), py::arg("fx"),
+  m.def("rank_one_reference", &solve_rank_one<&scaleq::rank_one_reference>, py::arg("x"), py::arg("y"), py::arg("fx"),
         py::arg("fy"), py::arg("quantize_y") = true, py::arg("lam_lo") = 0.0, py::arg("lam_hi") = inf,
         "The paper's Algorithm 1, literally.");
   m.def(
@@ -63,7 +38,7 @@ void register_rank_one(py::module_& m) {
           rs = scaleq::rank_one_batch(xv, yv, fx, fy, quantize_y);
         }
         py::list out;
-        for (const RankOneResult& r : rs) out.append(to_dict(r));
+        for (const RankOneResult& r : rs) out.append(rank_one_dict(r));
         return out;
       },
       py::arg("xs"), py::arg("ys"), py::arg("fx"), py::arg("fy"), py::arg("quantize_y") = true,

@@ -6,7 +6,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['Format', 'Overflow', 'butterfly_factorize_complex', 'butterfly_factorize_real', 'chain_relative_error_complex', 'chain_relative_error_real', 'frame_analysis', 'frame_sigma_delta', 'frame_synthesis', 'frame_variation', 'harmonic_frame', 'ks_apply_complex', 'ks_apply_real', 'openmp', 'pattern_product', 'quantize_chain', 'rank_one_batch', 'rank_one_reference', 'rank_one_relative_error', 'rank_one_sweep', 'round_array', 'sigma_delta', 'smallest_stable_step', 'unit_roundoff']
+__all__: list[str] = ['Format', 'Overflow', 'butterfly_factorize_complex', 'butterfly_factorize_real', 'chain_relative_error_complex', 'chain_relative_error_real', 'frame_analysis', 'frame_sigma_delta', 'frame_synthesis', 'frame_variation', 'harmonic_frame', 'ks_apply_complex', 'ks_apply_real', 'openmp', 'pattern_product', 'quantize_chain', 'rank_one_batch', 'rank_one_reference', 'rank_one_relative_error', 'rank_one_small', 'rank_one_sweep', 'round_array', 'sigma_delta', 'smallest_stable_step', 'unit_roundoff']
 class Overflow:
     """
     Members:
@@ -138,6 +138,10 @@ def rank_one_reference(x: typing.Annotated[numpy.typing.ArrayLike, numpy.float64
     """
 def rank_one_relative_error(x: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], y: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], xh: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], yh: typing.Annotated[numpy.typing.ArrayLike, numpy.float64]) -> float:
     ...
+def rank_one_small(x: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], y: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], fx: Format, fy: Format, quantize_y: bool = True, lam_lo: typing.SupportsFloat | typing.SupportsIndex = 0.0, lam_hi: typing.SupportsFloat | typing.SupportsIndex = ...) -> dict:
+    """
+    The allocation-free solver of short rank-one problems (at most 8 entries a side) that chain quantization uses; same result as rank_one_sweep.
+    """
 def rank_one_sweep(x: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], y: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], fx: Format, fy: Format, quantize_y: bool = True, lam_lo: typing.SupportsFloat | typing.SupportsIndex = 0.0, lam_hi: typing.SupportsFloat | typing.SupportsIndex = ...) -> dict:
     """
     Optimal rank-one quantization by the breakpoint sweep (bounded x: over lam in [lam_lo, lam_hi)).

@@ -20,6 +20,7 @@
 #include <cmath>
 #include <complex>
 #include <cstdint>
+#include <exception>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -27,6 +28,7 @@
 #include "scaleq/format.hpp"
 #include "scaleq/kron_sparse.hpp"
 #include "scaleq/rank_one.hpp"
+#include "scaleq/rank_one_small.hpp"
 
 namespace scaleq {
 
@@ -41,31 +43,36 @@ struct ChainQuantResult {
 
 namespace detail {
 
-// Column j of a factor: its b entries sit at stride c·d from ((ja·b)·c + jc)·d + jd.
+// One column or row of a factor: `len` values at off, off + step, ... of its value array.
+struct Slice {
+  std::size_t off, step, len;
+};
+// Column j: its b entries sit at stride c·d from ((ja·b)·c + jc)·d + jd.
+inline Slice column_slice(const Pattern& p, std::int64_t j) {
+  const std::int64_t ja = j / (p.c * p.d), jc = (j / p.d) % p.c, jd = j % p.d;
+  return {std::size_t(((ja * p.b) * p.c + jc) * p.d + jd), std::size_t(p.c * p.d), std::size_t(p.b)};
+}
+// Row i: its c entries sit at stride d from ((ia·b + ib)·c)·d + id.
+inline Slice row_slice(const Pattern& p, std::int64_t i) {
+  const std::int64_t ia = i / (p.b * p.d), ib = (i / p.d) % p.b, id = i % p.d;
+  return {std::size_t(((ia * p.b + ib) * p.c) * p.d + id), std::size_t(p.d), std::size_t(p.c)};
+}
+inline std::vector<double> gather(const std::vector<double>& v, Slice s, double scale = 1.0) {
+  std::vector<double> out(s.len);
+  for (std::size_t i = 0; i < s.len; ++i) out[i] = v[s.off + i * s.step] * scale;
+  return out;
+}
+inline void scatter(std::vector<double>& v, Slice s, const double* x, double scale = 1.0) {
+  for (std::size_t i = 0; i < s.len; ++i) v[s.off + i * s.step] = x[i] * scale;
+}
+inline void scale_slice(std::vector<double>& v, Slice s, double mu) {
+  for (std::size_t i = 0; i < s.len; ++i) v[s.off + i * s.step] *= mu;
+}
 inline std::vector<double> factor_column(const Pattern& p, const std::vector<double>& v, std::int64_t j) {
-  const std::int64_t ja = j / (p.c * p.d), jc = (j / p.d) % p.c, jd = j % p.d;
-  std::vector<double> out(std::size_t(p.b));
-  for (std::int64_t ib = 0; ib < p.b; ++ib) out[std::size_t(ib)] = v[std::size_t(((ja * p.b + ib) * p.c + jc) * p.d + jd)];
-  return out;
+  return gather(v, column_slice(p, j));
 }
-inline void set_factor_column(const Pattern& p, std::vector<double>& v, std::int64_t j, const std::vector<double>& x) {
-  const std::int64_t ja = j / (p.c * p.d), jc = (j / p.d) % p.c, jd = j % p.d;
-  for (std::int64_t ib = 0; ib < p.b; ++ib) v[std::size_t(((ja * p.b + ib) * p.c + jc) * p.d + jd)] = x[std::size_t(ib)];
-}
-// Row i of a factor: its c entries sit at stride d from ((ia·b + ib)·c)·d + id.
 inline std::vector<double> factor_row(const Pattern& p, const std::vector<double>& v, std::int64_t i) {
-  const std::int64_t ia = i / (p.b * p.d), ib = (i / p.d) % p.b, id = i % p.d;
-  std::vector<double> out(std::size_t(p.c));
-  for (std::int64_t jc = 0; jc < p.c; ++jc) out[std::size_t(jc)] = v[std::size_t(((ia * p.b + ib) * p.c + jc) * p.d + id)];
-  return out;
-}
-inline void scale_factor_row(const Pattern& p, std::vector<double>& v, std::int64_t i, double s) {
-  const std::int64_t ia = i / (p.b * p.d), ib = (i / p.d) % p.b, id = i % p.d;
-  for (std::int64_t jc = 0; jc < p.c; ++jc) v[std::size_t(((ia * p.b + ib) * p.c + jc) * p.d + id)] *= s;
-}
-inline void set_factor_row(const Pattern& p, std::vector<double>& v, std::int64_t i, const std::vector<double>& y) {
-  const std::int64_t ia = i / (p.b * p.d), ib = (i / p.d) % p.b, id = i % p.d;
-  for (std::int64_t jc = 0; jc < p.c; ++jc) v[std::size_t(((ia * p.b + ib) * p.c + jc) * p.d + id)] = y[std::size_t(jc)];
+  return gather(v, row_slice(p, i));
 }
 
 // Power of two 2^e with max|v|·2^e in (max/2, max] for bounded formats; 1 otherwise.
@@ -100,32 +107,79 @@ inline double working_scale(const std::vector<double>& v, const Format& f) {
 // worth per exponent of the format — 30x fewer for fp16).
 inline LamWindow unit_octave() { return LamWindow{1.0, 2.0}; }
 
-// Quantize the pair (B_k = left, B_(k+1) = right) jointly, column j with row j, both sides.
 inline std::vector<double> scaled(std::vector<double> v, double s) {
   for (double& a : v) a *= s;
   return v;
 }
 
+// The rank-one problems of one chain step, for j < n: x_j = sx·(slice xof(j) of vx), and
+//  * quantize_y: y_j = sy·(slice yof(j) of vy), both quantized, x̂_j/sx and ŷ_j/sy written back;
+//  * otherwise ŷ free: x̂_j/sx written back, and μ_j multiplies slice yof(j) of vy.
+// λ ∈ [1, 2) (unit_octave). Slices of at most kSmallRankOne entries (every butterfly) go
+// through the allocation-free rank_one_small in one parallel loop; longer ones through
+// rank_one_batch. Both give rank_one_sweep's optimum; results do not depend on the threads.
+template <class XOf, class YOf>
+void solve_step(std::vector<double>& vx, XOf xof, double sx, std::vector<double>& vy, YOf yof, double sy,
+                std::int64_t n, bool quantize_y, const Format& f, std::vector<double>& lam, std::vector<double>& mu) {
+  lam.resize(std::size_t(n));
+  mu.resize(std::size_t(n));
+  if (n == 0) return;
+  const auto grid = make_grid(f);
+  const std::size_t lx = xof(0).len, ly = yof(0).len;  // the same for every j of a factor
+  if (lx <= kSmallRankOne && (!quantize_y || ly <= kSmallRankOne)) {
+    std::vector<std::exception_ptr> errors(static_cast<std::size_t>(n));
+#pragma omp parallel for schedule(static, 64)
+    for (std::int64_t j = 0; j < n; ++j) {
+      const Slice xs = xof(j), ys = yof(j);
+      double x[kSmallRankOne], y[kSmallRankOne], xh[kSmallRankOne], yh[kSmallRankOne];
+      for (std::size_t i = 0; i < xs.len; ++i) x[i] = vx[xs.off + i * xs.step] * sx;
+      if (quantize_y)
+        for (std::size_t i = 0; i < ys.len; ++i) y[i] = vy[ys.off + i * ys.step] * sy;
+      try {
+        const SmallScalings r = rank_one_small(x, xs.len, quantize_y ? y : nullptr, ys.len, f, f, *grid,
+                                               grid.get(), unit_octave(), xh, yh);
+        lam[std::size_t(j)] = r.lam;
+        mu[std::size_t(j)] = r.mu;
+      } catch (...) {
+        errors[std::size_t(j)] = std::current_exception();
+        continue;
+      }
+      scatter(vx, xs, xh, 1.0 / sx);
+      if (quantize_y)
+        scatter(vy, ys, yh, 1.0 / sy);
+      else
+        scale_slice(vy, ys, mu[std::size_t(j)]);
+    }
+    for (const std::exception_ptr& e : errors)
+      if (e) std::rethrow_exception(e);
+    return;
+  }
+  std::vector<std::vector<double>> xs(static_cast<std::size_t>(n)), ys(static_cast<std::size_t>(n), {1.0});
+  for (std::int64_t j = 0; j < n; ++j) {
+    xs[std::size_t(j)] = gather(vx, xof(j), sx);
+    if (quantize_y) ys[std::size_t(j)] = gather(vy, yof(j), sy);
+  }
+  const std::vector<RankOneResult> rs = rank_one_batch(xs, ys, f, f, quantize_y, unit_octave());
+  for (std::int64_t j = 0; j < n; ++j) {
+    const RankOneResult& q = rs[std::size_t(j)];
+    scatter(vx, xof(j), q.x.data(), 1.0 / sx);
+    if (quantize_y)
+      scatter(vy, yof(j), q.y.data(), 1.0 / sy);
+    else
+      scale_slice(vy, yof(j), q.mu);
+    lam[std::size_t(j)] = q.lam;
+    mu[std::size_t(j)] = q.mu;
+  }
+}
+
+// Quantize the pair (B_k = left, B_(k+1) = right) jointly, column j with row j, both sides.
 inline void joint_pair(const Pattern& pl, std::vector<double>& left, const Pattern& pr, std::vector<double>& right,
                        const Format& f, std::vector<double>& lam, std::vector<double>& mu, double& scale_l,
                        double& scale_r) {
-  const std::int64_t n = pl.cols();
   scale_l = working_scale(left, f);
   scale_r = working_scale(right, f);
-  std::vector<std::vector<double>> xs(static_cast<std::size_t>(n)), ys(static_cast<std::size_t>(n));
-  for (std::int64_t j = 0; j < n; ++j) {
-    xs[std::size_t(j)] = scaled(factor_column(pl, left, j), scale_l);
-    ys[std::size_t(j)] = scaled(factor_row(pr, right, j), scale_r);
-  }
-  const std::vector<RankOneResult> rs = rank_one_batch(xs, ys, f, f, true, unit_octave());
-  lam.resize(std::size_t(n));
-  mu.resize(std::size_t(n));
-  for (std::int64_t j = 0; j < n; ++j) {
-    set_factor_column(pl, left, j, scaled(rs[std::size_t(j)].x, 1.0 / scale_l));
-    set_factor_row(pr, right, j, scaled(rs[std::size_t(j)].y, 1.0 / scale_r));
-    lam[std::size_t(j)] = rs[std::size_t(j)].lam;
-    mu[std::size_t(j)] = rs[std::size_t(j)].mu;
-  }
+  solve_step(left, [&](std::int64_t j) { return column_slice(pl, j); }, scale_l, right,
+             [&](std::int64_t j) { return row_slice(pr, j); }, scale_r, pl.cols(), true, f, lam, mu);
 }
 
 // A result for J factors: unit scales, no scalings yet.
@@ -137,34 +191,14 @@ inline ChainQuantResult empty_result(std::size_t J) {
   return r;
 }
 
-// Column j of factor k becomes x̂/s_k (x̂ in working units) and its μ moves into row j of
-// factor k+1: one ŷ-free step's result, whichever way x̂ was chosen.
-inline void commit_column(const std::vector<Pattern>& pats, std::vector<std::vector<double>>& vals, std::size_t k,
-                          std::int64_t j, const std::vector<double>& xhat, double sk, double lam, double mu,
-                          ChainQuantResult& r) {
-  set_factor_column(pats[k], vals[k], j, scaled(xhat, 1.0 / sk));
-  scale_factor_row(pats[k + 1], vals[k + 1], j, mu);
-  r.lam[k][std::size_t(j)] = lam;
-  r.mu[k][std::size_t(j)] = mu;
-}
-
 // One ŷ-free l2r step on the columns of factor k, pushing μ into the rows of factor k+1
 // (Algorithm 2's inner step; free_rows_step is its mirror).
 inline void free_columns_step(const std::vector<Pattern>& pats, std::vector<std::vector<double>>& vals,
                               std::size_t k, const Format& f, ChainQuantResult& r) {
-  const Pattern& p = pats[k];
-  const std::int64_t n = p.cols();
+  const Pattern &p = pats[k], &q = pats[k + 1];
   const double sk = r.scales[k] = working_scale(vals[k], f);
-  std::vector<std::vector<double>> xs(static_cast<std::size_t>(n)), ys(static_cast<std::size_t>(n), {1.0});
-  for (std::int64_t j = 0; j < n; ++j) xs[std::size_t(j)] = scaled(factor_column(p, vals[k], j), sk);
-  // ŷ free: only x̂'s direction matters, y is irrelevant to the choice of λ
-  const std::vector<RankOneResult> rs = rank_one_batch(xs, ys, f, f, false, unit_octave());
-  r.lam[k].resize(std::size_t(n));
-  r.mu[k].resize(std::size_t(n));
-  for (std::int64_t j = 0; j < n; ++j) {
-    const RankOneResult& q = rs[std::size_t(j)];
-    commit_column(pats, vals, k, j, q.x, sk, q.lam, q.mu, r);
-  }
+  solve_step(vals[k], [&](std::int64_t j) { return column_slice(p, j); }, sk, vals[k + 1],
+             [&](std::int64_t j) { return row_slice(q, j); }, 1.0, p.cols(), false, f, r.lam[k], r.mu[k]);
 }
 
 inline ChainQuantResult quantize_l2r(const std::vector<Pattern>& pats, std::vector<std::vector<double>> vals,
@@ -209,30 +243,14 @@ inline ChainQuantResult quantize_r2l(const std::vector<Pattern>& pats, const std
   return r;
 }
 
-inline void scale_factor_column(const Pattern& p, std::vector<double>& v, std::int64_t j, double s) {
-  const std::int64_t ja = j / (p.c * p.d), jc = (j / p.d) % p.c, jd = j % p.d;
-  for (std::int64_t ib = 0; ib < p.b; ++ib) v[std::size_t(((ja * p.b + ib) * p.c + jc) * p.d + jd)] *= s;
-}
-
 // One ŷ-free step on the rows of factor k, pushing μ into the columns of factor k−1 (the
 // mirror of an l2r step).
 inline void free_rows_step(const std::vector<Pattern>& pats, std::vector<std::vector<double>>& vals, std::size_t k,
                            const Format& f, ChainQuantResult& r) {
-  const Pattern& p = pats[k];
-  const std::int64_t n = p.rows();
+  const Pattern &p = pats[k], &q = pats[k - 1];
   const double sk = r.scales[k] = working_scale(vals[k], f);
-  std::vector<std::vector<double>> xs(static_cast<std::size_t>(n)), ys(static_cast<std::size_t>(n), {1.0});
-  for (std::int64_t i = 0; i < n; ++i) xs[std::size_t(i)] = scaled(factor_row(p, vals[k], i), sk);
-  const std::vector<RankOneResult> rs = rank_one_batch(xs, ys, f, f, false, unit_octave());
-  r.lam[k].resize(std::size_t(n));
-  r.mu[k].resize(std::size_t(n));
-  for (std::int64_t i = 0; i < n; ++i) {
-    const RankOneResult& q = rs[std::size_t(i)];
-    set_factor_row(p, vals[k], i, scaled(q.x, 1.0 / sk));
-    scale_factor_column(pats[k - 1], vals[k - 1], i, q.mu);
-    r.lam[k][std::size_t(i)] = q.lam;
-    r.mu[k][std::size_t(i)] = q.mu;
-  }
+  solve_step(vals[k], [&](std::int64_t i) { return row_slice(p, i); }, sk, vals[k - 1],
+             [&](std::int64_t i) { return column_slice(q, i); }, 1.0, p.rows(), false, f, r.lam[k], r.mu[k]);
 }
 
 // Meet in the middle: l2r steps on the left half, their mirror on the right half, and the
@@ -262,6 +280,17 @@ inline ChainQuantResult quantize_m2m(const std::vector<Pattern>& pats, std::vect
 // z_i the columns of diag(μ)·B_(k+1): the product error of this step plus an estimate of the
 // next one (row norms stand in for the unquantized rest of the chain; exact when it is
 // orthogonal). Next-step costs are taken in F_t (range ignored). Costs O(nnz·K·c·b·2^t).
+
+// Column j of factor k becomes x̂/s_k (x̂ in working units) and its μ moves into row j of
+// factor k+1: a look-ahead step's choice committed.
+inline void commit_column(const std::vector<Pattern>& pats, std::vector<std::vector<double>>& vals, std::size_t k,
+                          std::int64_t j, const std::vector<double>& xhat, double sk, double lam, double mu,
+                          ChainQuantResult& r) {
+  scatter(vals[k], column_slice(pats[k], j), xhat.data(), 1.0 / sk);
+  scale_slice(vals[k + 1], row_slice(pats[k + 1], j), mu);
+  r.lam[k][std::size_t(j)] = lam;
+  r.mu[k][std::size_t(j)] = mu;
+}
 
 struct DirCandidate {
   double cost;               // ‖x − μ x̂‖² (x̂ in working units, x real)

@@ -103,9 +103,13 @@ inline Grid unbounded_grid(int t) {
   Grid g;
   const std::int64_t per = std::int64_t(1) << (t - 1);
   if (t > 24) throw std::invalid_argument("rank-one quantization supports t <= 24 (2^(t-1) breakpoints per entry)");
-  for (int b = 0; b < 2; ++b)
-    for (std::int64_t j = 0; j < per; ++j) g.vals.push_back(std::ldexp(double(per + j), b + 1 - t));
+  g.vals.reserve(std::size_t(2 * per + 1));
+  for (int b = 0; b < 2; ++b) {
+    const double unit = std::ldexp(1.0, b + 1 - t);  // exact products: no ldexp per point
+    for (std::int64_t j = 0; j < per; ++j) g.vals.push_back(double(per + j) * unit);
+  }
   g.vals.push_back(4.0);
+  g.mids.reserve(g.vals.size());
   for (std::size_t k = 0; k + 1 < g.vals.size(); ++k) g.mids.push_back(0.5 * (g.vals[k] + g.vals[k + 1]));
   return g;
 }
@@ -120,14 +124,19 @@ inline Grid bounded_grid(const Format& f) {
   Grid g;
   g.vals.push_back(0.0);
   const std::int64_t per = std::int64_t(1) << (f.t - 1);
-  if (f.subnormals)
-    for (std::int64_t k = 1; k < per; ++k) g.vals.push_back(std::ldexp(double(k), f.emin - f.t + 1));
-  for (int e = f.emin; e <= f.emax; ++e)
+  g.vals.reserve(std::size_t(count) + 1);
+  if (f.subnormals) {
+    const double unit = std::ldexp(1.0, f.emin - f.t + 1);  // exact products: no ldexp per point
+    for (std::int64_t k = 1; k < per; ++k) g.vals.push_back(double(k) * unit);
+  }
+  for (int e = f.emin; e <= f.emax; ++e) {
+    const double unit = std::ldexp(1.0, e - f.t + 1);
     for (std::int64_t j = 0; j < per; ++j) {
-      const double v = std::ldexp(double(per + j), e - f.t + 1);
+      const double v = double(per + j) * unit;
       if (v > f.max_value) break;
       g.vals.push_back(v);
     }
+  }
   for (std::size_t k = 0; k + 1 < g.vals.size(); ++k) g.mids.push_back(0.5 * (g.vals[k] + g.vals[k + 1]));
   return g;
 }
