@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 
@@ -24,7 +25,9 @@ class ChainQuantResult:
         The quantized chain (the real values the stored codes stand for).
     error, rtn_error : float
         ``||B − B̂||_F / ||B||_F`` of this method and of RTN (exact, or the probe
-        estimate when ``error="probe"``).
+        estimate when ``error="probe"``). Computed on first access and kept (except for
+        ``"best"``, which needs them to choose): the quantization itself costs far less than
+        an exact product error at large n.
     method : str
         The method used (for ``"best"``: the winning one).
     scales : list of float
@@ -37,14 +40,31 @@ class ChainQuantResult:
     """
 
     chain: Butterfly
-    error: float
-    rtn_error: float
     method: str
     fmt: Format
     scales: list[float]
     lam: list[np.ndarray]
     mu: list[np.ndarray]
     errors: dict[str, float] = field(default_factory=dict)
+    _original: Butterfly | None = field(default=None, repr=False)
+    _measure: Callable[[Butterfly, Butterfly], float] | None = field(default=None, repr=False)
+    _error: float | None = field(default=None, repr=False)
+    _rtn_error: float | None = field(default=None, repr=False)
+
+    @property
+    def error(self) -> float:
+        """Relative product error of the quantized chain (computed once, on first access)."""
+        if self._error is None:
+            self._error = float(self._measure(self._original, self.chain))
+        return self._error
+
+    @property
+    def rtn_error(self) -> float:
+        """Relative product error of round-to-nearest (computed once, on first access)."""
+        if self._rtn_error is None:
+            rtn, _ = _run(self._original, self.fmt, "rtn")
+            self._rtn_error = float(self._measure(self._original, rtn))
+        return self._rtn_error
 
     def codes(self) -> list[np.ndarray]:
         """The stored values ``s_k · B̂_k`` of each factor: exactly representable in the format."""
@@ -110,17 +130,16 @@ def quantize_chain(chain: Butterfly, fmt: FormatLike, method: str = "l2r", *, er
     choice(method, "method", METHODS)
     choice(error, "error", ("exact", "probe"))
     measure = relative_error if error == "exact" else relative_error_probe
-    rtn_chain, rtn_d = _run(chain, f, "rtn")
-    rtn_err = measure(chain, rtn_chain)
-    tried = METHODS[:-1] if method == "best" else (method,)
-    results = {}
-    for m in tried:
-        q, d = (rtn_chain, rtn_d) if m == "rtn" else _run(chain, f, m)
-        results[m] = (measure(chain, q) if m != "rtn" else rtn_err, q, d)
-    winner = min(results, key=lambda m: (results[m][0], tried.index(m)))
-    err, q, d = results[winner]
+    if method != "best":
+        q, d = _run(chain, f, method)
+        return ChainQuantResult(chain=q, method=method, fmt=f, scales=[float(s) for s in d["scales"]],
+                                lam=list(d["lam"]), mu=list(d["mu"]), _original=chain, _measure=measure)
+    results = {m: _run(chain, f, m) for m in METHODS[:-1]}
+    errs = {m: float(measure(chain, q)) for m, (q, _) in results.items()}
+    winner = min(errs, key=lambda m: (errs[m], METHODS.index(m)))
+    q, d = results[winner]
     return ChainQuantResult(
-        chain=q, error=float(err), rtn_error=float(rtn_err), method=winner, fmt=f,
-        scales=[float(s) for s in d["scales"]], lam=list(d["lam"]), mu=list(d["mu"]),
-        errors={m: float(v[0]) for m, v in results.items()} if method == "best" else {},
+        chain=q, method=winner, fmt=f, scales=[float(s) for s in d["scales"]], lam=list(d["lam"]),
+        mu=list(d["mu"]), errors=errs, _original=chain, _measure=measure, _error=errs[winner],
+        _rtn_error=errs["rtn"],
     )
