@@ -201,7 +201,7 @@ def frame_quantize(W: object, N: int, levels: int | None = 1, step: float | None
     >>> bool(np.all(q.error <= q.error_bound))
     True
     """
-    W = as_float_array(W, "W")
+    W = as_float_array(W, "W", allow_nonfinite=True)  # NaN/Inf: checked in C++ as W is gathered
     if W.ndim == 1:
         W = W[:, None]
     if W.ndim != 2 or W.size == 0:
