@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #ifdef _OPENMP
@@ -65,6 +66,36 @@ void ks_apply_factor(const KSFactor<Scalar>& F, const Scalar* X, Scalar* Y, std:
   const Pattern& p = F.p;
   const std::int64_t rows = p.rows();
   const bool par = p.nnz() * k > (1 << 15) && !omp_in_parallel();
+  if (k == 1 && p.b == 2 && p.c == 2) {
+    // one vector, butterfly factor: per i_a a 2×2 block of d-vectors, both outputs from the
+    // same two inputs in one pass; d = 1 and 2 (the last factors) as flat loops over i_a,
+    // where the generic loop spent its time on loop control
+    const std::int64_t d = p.d;
+    auto flat = [&](auto D) {  // d known at compile time: the i_d loop unrolls
+      constexpr std::int64_t dd = decltype(D)::value;
+      for (std::int64_t ia = 0; ia < p.a; ++ia)
+        for (std::int64_t id = 0; id < dd; ++id) {
+          const Scalar* v = F.v + ia * 4 * dd + id;
+          const Scalar x0 = X[ia * 2 * dd + id], x1 = X[ia * 2 * dd + dd + id];
+          Y[ia * 2 * dd + id] = v[0] * x0 + v[dd] * x1;
+          Y[ia * 2 * dd + dd + id] = v[2 * dd] * x0 + v[3 * dd] * x1;
+        }
+    };
+    if (d == 1) return flat(std::integral_constant<std::int64_t, 1>{});
+    if (d == 2) return flat(std::integral_constant<std::int64_t, 2>{});
+#pragma omp parallel for schedule(static) if (par && p.a > 1)
+    for (std::int64_t ia = 0; ia < p.a; ++ia) {
+      const Scalar* v = F.v + ia * 4 * d;
+      const Scalar *x0 = X + ia * 2 * d, *x1 = x0 + d;
+      Scalar *y0 = Y + ia * 2 * d, *y1 = y0 + d;
+      for (std::int64_t id = 0; id < d; ++id) {
+        const Scalar a0 = x0[id], a1 = x1[id];
+        y0[id] = v[id] * a0 + v[d + id] * a1;
+        y1[id] = v[2 * d + id] * a0 + v[3 * d + id] * a1;
+      }
+    }
+    return;
+  }
   if (k == 1) {
     // one vector: for each (i_a, i_b), a c-term sum of vectors contiguous in i_d
     const std::int64_t ab = p.a * p.b;
