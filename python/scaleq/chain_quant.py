@@ -97,7 +97,7 @@ def quantize_chain(chain: Butterfly, fmt: FormatLike, method: str = "l2r", *, er
         best by coordinate descent on this step's error plus an estimate of the next
         step's (the μ's set the directions the next step must approximate); measured
         11-17 % below l2r on the Fig 6.1 benchmark at t = 4..8 (bench/RESULTS.md), at
-        O(nnz·c·b·2^t·log) — 10-30x l2r's time.
+        O(nnz·c·b·2^t·log) — 12-60x l2r's time.
         ``"rtn"``: every entry rounded. ``"best"``: all of them, keeping the lowest exact
         product error.
     error : {"exact", "probe"}
