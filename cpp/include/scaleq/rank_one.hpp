@@ -206,14 +206,15 @@ inline void radix_sort_by_lam(std::vector<Breakpoint>& v) {
   }
 }
 
-inline int max_exponent(const std::vector<double>& v) {
+inline int max_exponent(const double* v, std::size_t n) {
   double amax = 0.0;
-  for (double a : v) amax = std::max(amax, std::fabs(a));
+  for (std::size_t i = 0; i < n; ++i) amax = std::max(amax, std::fabs(v[i]));
   if (amax == 0.0) return 0;
   int e;
   std::frexp(amax, &e);  // amax = f·2^e, f ∈ [0.5, 1)
   return e - 1;
 }
+inline int max_exponent(const std::vector<double>& v) { return max_exponent(v.data(), v.size()); }
 
 // c·a² as an exact double-double (c a power of two)
 inline DD exact_square(double a, double c) {
@@ -223,6 +224,48 @@ inline DD exact_square(double a, double c) {
 
 inline std::shared_ptr<const Grid> make_grid(const Format& f) {
   return std::make_shared<const Grid>(f.bounded ? bounded_grid(f) : unbounded_grid(f.t));
+}
+
+// One nonzero entry a = |v_i| in a side's normalized units (max exponent E; window lo, hi
+// already normalized): its magnitude m, exponent, weight c (see Side) and the range [kb, ke)
+// of grid midpoints its breakpoints λ = mids[k]/m run over. Shared by prepare_side and the
+// short-vector solver (rank_one_small.hpp).
+struct EntryRange {
+  double m, c;
+  int ex;
+  std::size_t kb, ke;
+};
+inline EntryRange entry_range(double a, int E, const Format& f, const std::vector<double>& mids, double lo,
+                              double hi) {
+  EntryRange r;
+  if (!f.bounded) {
+    int e;
+    r.m = 2.0 * std::frexp(a, &e);  // a = m·2^(e−1)
+    r.ex = e - 1;
+    r.c = std::ldexp(1.0, 2 * (r.ex - E));  // may underflow to 0: negligible
+    // state on (1, first breakpoint): round(λ·m) for λ slightly above 1
+    r.kb = std::size_t(std::upper_bound(mids.begin(), mids.end(), r.m) - mids.begin());
+    r.ke = std::size_t(std::lower_bound(mids.begin(), mids.end(), 2.0 * r.m) - mids.begin());
+    return r;
+  }
+  const double mi = std::ldexp(a, -E);
+  r.m = mi;
+  r.ex = 0;
+  r.c = 1.0;
+  // state just above lo: the number of midpoints <= lo·mi; the window ends before the
+  // first midpoint >= hi·mi, and before λ = mid/mi leaves the double range (exact tests)
+  auto first_after = [&](double bound, bool inclusive) {
+    return std::size_t(std::partition_point(mids.begin(), mids.end(), [&](double md) {
+                         const int c = cross_compare(md, 1.0, bound, mi);
+                         return inclusive ? c <= 0 : c < 0;
+                       }) - mids.begin());
+  };
+  r.kb = lo > 0.0 ? first_after(lo, true) : 0;
+  const std::size_t ke = hi < std::numeric_limits<double>::infinity() ? first_after(hi, false) : mids.size();
+  r.ke = std::max(r.kb, std::min(ke, std::size_t(std::partition_point(mids.begin(), mids.end(), [&](double md) {
+                                   return md / mi < std::numeric_limits<double>::infinity();
+                                 }) - mids.begin())));
+  return r;
 }
 
 // Bounded formats: only the breakpoints with lo < λ < hi (λ in original units) are generated
@@ -254,38 +297,12 @@ inline Side prepare_side(const std::vector<double>& v, const Format& f, std::sha
     if (v[i] == 0.0) continue;
     const double a = std::fabs(v[i]);
     s.idx.push_back(std::uint32_t(i));
-    std::size_t kb, ke;
-    if (!f.bounded) {
-      int e;
-      const double mant = 2.0 * std::frexp(a, &e);  // a = mant·2^(e−1)
-      const int ei = e - 1;
-      s.m.push_back(mant);
-      s.ex.push_back(ei);
-      s.c.push_back(std::ldexp(1.0, 2 * (ei - s.E)));  // may underflow to 0: negligible
-      s.norm2 = s.norm2 + exact_square(mant, s.c.back());
-      // state on (1, first breakpoint): round(λ·mant) for λ slightly above 1
-      kb = std::size_t(std::upper_bound(mids.begin(), mids.end(), mant) - mids.begin());
-      ke = std::size_t(std::lower_bound(mids.begin(), mids.end(), 2.0 * mant) - mids.begin());
-    } else {
-      const double mi = std::ldexp(a, -s.E);
-      s.m.push_back(mi);
-      s.ex.push_back(0);
-      s.c.push_back(1.0);
-      s.norm2 = s.norm2 + exact_square(mi, 1.0);
-      // state just above lo: the number of midpoints <= lo·mi; the window ends before the
-      // first midpoint >= hi·mi, and before λ = mid/mi leaves the double range (exact tests)
-      auto first_after = [&](double bound, bool inclusive) {
-        return std::size_t(std::partition_point(mids.begin(), mids.end(), [&](double md) {
-                             const int c = cross_compare(md, 1.0, bound, mi);
-                             return inclusive ? c <= 0 : c < 0;
-                           }) - mids.begin());
-      };
-      kb = s.lo > 0.0 ? first_after(s.lo, true) : 0;
-      ke = s.hi < std::numeric_limits<double>::infinity() ? first_after(s.hi, false) : mids.size();
-      ke = std::max(kb, std::min(ke, std::size_t(std::partition_point(mids.begin(), mids.end(), [&](double md) {
-                                   return md / mi < std::numeric_limits<double>::infinity();
-                                 }) - mids.begin())));
-    }
+    const EntryRange e = entry_range(a, s.E, f, mids, s.lo, s.hi);
+    s.m.push_back(e.m);
+    s.ex.push_back(e.ex);
+    s.c.push_back(e.c);
+    s.norm2 = s.norm2 + exact_square(e.m, e.c);
+    const std::size_t kb = e.kb, ke = e.ke;
     s.k0.push_back(std::uint32_t(kb));
     ranges.emplace_back(kb, ke);
     total += ke - kb;
@@ -539,48 +556,60 @@ inline bool is_zero(const std::vector<double>& v) {
 
 // Normalized cost of the state (A = x'ᵀx̂', B = ‖x̂'‖², both x and x̂ scaled by 2^−Ex)
 // with the optimal ŷ: C' = ‖x'‖²‖y'‖² − 2A·y'ᵀŷ' + B·‖ŷ'‖², ŷ = round(μy), μ = A/B.
-// With ŷ free, C'/‖y'‖² = ‖x'‖² − A²/B.
+// With ŷ free, C'/‖y'‖² = ‖x'‖² − A²/B. s12(ν, S1, S2) reads y'ᵀŷ' and ‖ŷ'‖² at ν, μ reduced
+// the way the y side was prepared (bounded: absolute ŷ values on y' = y·2^−Ey; F_t: ν ∈ [1, 2)
+// by the invariance). Shared by the sweep (prefix table) and rank_one_small (binary search).
+template <class S12>
+DD state_cost(DD A, DD B, DD x2, DD x2y2, bool y_free, bool y_bounded, int Ey, S12&& s12) {
+  if (B.hi <= 0.0) return y_free ? x2 : x2y2;  // x̂ = 0: the product vanishes
+  // q = A/B in double-double (one correction step)
+  const double q1 = A.hi / B.hi;
+  const DD rem = A + -(DD{q1, 0.0} * B);
+  const double q2 = rem.hi / B.hi;
+  if (y_free) {
+    const DD q = quick_two_sum(q1, q2);
+    return x2 + -(q * A);
+  }
+  const double mu = q1 + q2;
+  int shift;  // the table holds S(ν) for ν = μ·2^−shift; S1 scales by 2^shift, S2 by 4^shift
+  double nu;
+  if (!y_bounded) {
+    int e;
+    nu = 2.0 * std::frexp(mu, &e);  // invariance: reduce μ to ν ∈ [1, 2)
+    shift = e - 1;
+  } else {
+    // table built on y' = y·2^−Ey with absolute ŷ values: ŷ = round(μy) = round(μ2^Ey·y')
+    nu = std::ldexp(mu, Ey);
+    shift = -Ey;
+  }
+  DD s1, s2;
+  s12(nu, s1, s2);
+  if (shift != 0) {
+    if (shift > -500 && shift < 500) {  // exact power-of-two products, no libm call
+      const double b = pow2(shift), b2 = b * b;
+      s1 = {s1.hi * b, s1.lo * b};
+      s2 = {s2.hi * b2, s2.lo * b2};
+    } else {
+      s1 = ldexp(s1, shift);
+      s2 = ldexp(s2, 2 * shift);
+    }
+  }
+  const DD as1 = A * s1;
+  return x2y2 + DD{-2.0 * as1.hi, -2.0 * as1.lo} + B * s2;
+}
+
 struct CostModel {
   const Side* sy;             // null when ŷ is free
   const PrefixTable* table;   // y's prefix sums (null when ŷ is free)
   DD x2, x2y2;
 
   DD operator()(DD A, DD B) const {
-    if (B.hi <= 0.0) return sy ? x2y2 : x2;  // x̂ = 0: the product vanishes
-    // q = A/B in double-double (one correction step)
-    const double q1 = A.hi / B.hi;
-    const DD rem = A + -(DD{q1, 0.0} * B);
-    const double q2 = rem.hi / B.hi;
-    if (!sy) {
-      const DD q = quick_two_sum(q1, q2);
-      return x2 + -(q * A);
-    }
-    const double mu = q1 + q2;
-    int shift;  // the table holds S(ν) for ν = μ·2^−shift; S1 scales by 2^shift, S2 by 4^shift
-    double nu;
-    if (!sy->fmt->bounded) {
-      int e;
-      nu = 2.0 * std::frexp(mu, &e);  // invariance: reduce μ to ν ∈ [1, 2)
-      shift = e - 1;
-    } else {
-      // table built on y' = y·2^−Ey with absolute ŷ values: ŷ = round(μy) = round(μ2^Ey·y')
-      nu = std::ldexp(mu, sy->E);
-      shift = -sy->E;
-    }
-    const std::size_t p = table->count_below(nu);
-    DD s1 = table->s1[p], s2 = table->s2[p];
-    if (shift != 0) {
-      if (shift > -500 && shift < 500) {  // exact power-of-two products, no libm call
-        const double b = pow2(shift), b2 = b * b;
-        s1 = {s1.hi * b, s1.lo * b};
-        s2 = {s2.hi * b2, s2.lo * b2};
-      } else {
-        s1 = ldexp(s1, shift);
-        s2 = ldexp(s2, 2 * shift);
-      }
-    }
-    const DD as1 = A * s1;
-    return x2y2 + DD{-2.0 * as1.hi, -2.0 * as1.lo} + B * s2;
+    return state_cost(A, B, x2, x2y2, sy == nullptr, sy && sy->fmt->bounded, sy ? sy->E : 0,
+                      [this](double nu, DD& s1, DD& s2) {
+                        const std::size_t p = table->count_below(nu);
+                        s1 = table->s1[p];
+                        s2 = table->s2[p];
+                      });
   }
 };
 

@@ -1,17 +1,19 @@
 // Optimal rank-one quantization of short vectors (at most kSmallRankOne entries a side),
 // allocation-free: the many tiny problems of chain quantization (a butterfly column has 2
-// entries) and of batches.
+// entries).
 //
-// Same optimum, same λ and same tie-breaking as rank_one_sweep, state by state; only the
-// bookkeeping differs:
+// Same x̂, ŷ, λ, μ as rank_one_sweep (tests/test_rank_one_small.py); only the bookkeeping
+// differs:
 //  * no sorted breakpoint list: each coordinate's breakpoints mids[k]/m_i come in order, so
-//    the sweep merges them on the fly (approximate keys mids·(1/m); the rare near-equal
-//    keys are settled by the exact cross comparison rank_one_sweep sorts with);
-//  * every state is screened in plain double, its xᵀx̂, ‖x̂‖² (and ŷ's S1, S2) recomputed
-//    from the current grid indices (no drift); only states within 1e-11 of the best cost
-//    are evaluated in double-double, exactly as rank_one_sweep evaluates them;
-//  * ŷ's state is tracked coordinate by coordinate as μ moves (no prefix table, no μ-range
-//    pass for bounded formats).
+//    they are merged on the fly (approximate keys; near-equal keys are settled by the exact
+//    cross comparison rank_one_sweep sorts with, and exactly equal ones crossed together);
+//  * every state is screened in plain double, with cost formulas whose rounding errors scale
+//    with the cost and xᵀx̂, ‖x̂‖² recomputed from the grid indices (no drift); only states
+//    near the best are evaluated in double-double, exactly as rank_one_sweep evaluates them;
+//  * ŷ is rounded directly for the screen, and its exact S1, S2 (rank_one_sweep's prefix
+//    table) found coordinate by coordinate by binary search for the few evaluated states;
+//  * two entries with ŷ free (nearest_two): no sweep at all, one pass over one coordinate's
+//    grid points, with a rigorous bound on every state it does not look at.
 #pragma once
 
 #include <cmath>
@@ -63,15 +65,6 @@ struct SmallSide {
   }
 };
 
-inline int max_exponent(const double* v, std::size_t n) {
-  double amax = 0.0;
-  for (std::size_t i = 0; i < n; ++i) amax = std::max(amax, std::fabs(v[i]));
-  if (amax == 0.0) return 0;
-  int e;
-  std::frexp(amax, &e);
-  return e - 1;
-}
-
 // prepare_side's normalization and per-entry ranges, for at most kSmallRankOne entries.
 inline void prepare_small(const double* v, std::size_t n, const Format& f, const Grid& g, double lo, double hi,
                           SmallSide& s) {
@@ -89,36 +82,13 @@ inline void prepare_small(const double* v, std::size_t n, const Format& f, const
     const int j = s.count++;
     const double a = std::fabs(v[i]);
     s.idx[j] = std::uint32_t(i);
-    std::size_t kb, ke;
-    if (!f.bounded) {
-      int e;
-      const double mant = 2.0 * std::frexp(a, &e);
-      s.m[j] = mant;
-      s.ex[j] = e - 1;
-      s.c[j] = std::ldexp(1.0, 2 * (e - 1 - s.E));
-      s.norm2 = s.norm2 + exact_square(mant, s.c[j]);
-      kb = std::size_t(std::upper_bound(mids.begin(), mids.end(), mant) - mids.begin());
-      ke = std::size_t(std::lower_bound(mids.begin(), mids.end(), 2.0 * mant) - mids.begin());
-    } else {
-      const double mi = std::ldexp(a, -s.E);
-      s.m[j] = mi;
-      s.ex[j] = 0;
-      s.c[j] = 1.0;
-      s.norm2 = s.norm2 + exact_square(mi, 1.0);
-      auto first_after = [&](double bound, bool inclusive) {
-        return std::size_t(std::partition_point(mids.begin(), mids.end(), [&](double md) {
-                             const int cmp = cross_compare(md, 1.0, bound, mi);
-                             return inclusive ? cmp <= 0 : cmp < 0;
-                           }) - mids.begin());
-      };
-      kb = s.lo > 0.0 ? first_after(s.lo, true) : 0;
-      ke = s.hi < std::numeric_limits<double>::infinity() ? first_after(s.hi, false) : mids.size();
-      ke = std::max(kb, std::min(ke, std::size_t(std::partition_point(mids.begin(), mids.end(), [&](double md) {
-                                   return md / mi < std::numeric_limits<double>::infinity();
-                                 }) - mids.begin())));
-    }
-    s.kb[j] = std::uint32_t(kb);
-    s.ke[j] = std::uint32_t(ke);
+    const EntryRange e = entry_range(a, s.E, f, mids, s.lo, s.hi);
+    s.m[j] = e.m;
+    s.ex[j] = e.ex;
+    s.c[j] = e.c;
+    s.norm2 = s.norm2 + exact_square(e.m, e.c);
+    s.kb[j] = std::uint32_t(e.kb);
+    s.ke[j] = std::uint32_t(e.ke);
     s.w[j] = s.c[j] * s.m[j];
     s.inv[j] = 1.0 / s.m[j];
     if (!(std::fabs(s.inv[j]) < 0x1p1000) || s.m[j] < 0x1p-1000) s.divide = true;
@@ -141,17 +111,6 @@ struct SmallY {
   double rounded(double v) const {
     if (!bounded) return round.unbounded(v);
     return subnormals ? round.bounded<true>(v) : round.bounded<false>(v);
-  }
-  // ν (the table's variable) and the power-of-two shift of S1 for a given μ.
-  double reduce(double mu, int& shift) const {
-    if (!s.fmt->bounded) {
-      int e;
-      const double nu = 2.0 * std::frexp(mu, &e);
-      shift = e - 1;
-      return nu;
-    }
-    shift = -s.E;
-    return std::ldexp(mu, s.E);
   }
   // ‖μy − round(μy)‖² in normalized units (screening).
   double rounding_error2(double mu) const {
@@ -196,30 +155,8 @@ inline void prepare_small_y(const double* y, std::size_t n, const Format& fy, co
 
 // The double-double cost of rank_one_sweep's CostModel for (A, B) already rescaled.
 inline DD small_cost(DD A, DD B, const SmallY* y, DD x2, DD x2y2) {
-  if (B.hi <= 0.0) return y ? x2y2 : x2;
-  const double q1 = A.hi / B.hi;
-  const DD rem = A + -(DD{q1, 0.0} * B);
-  const double q2 = rem.hi / B.hi;
-  if (!y) {
-    const DD q = quick_two_sum(q1, q2);
-    return x2 + -(q * A);
-  }
-  int shift;
-  const double nu = y->reduce(q1 + q2, shift);
-  DD s1, s2;
-  y->exact(nu, s1, s2);
-  if (shift != 0) {
-    if (shift > -500 && shift < 500) {
-      const double b = pow2(shift), b2 = b * b;
-      s1 = {s1.hi * b, s1.lo * b};
-      s2 = {s2.hi * b2, s2.lo * b2};
-    } else {
-      s1 = ldexp(s1, shift);
-      s2 = ldexp(s2, 2 * shift);
-    }
-  }
-  const DD as1 = A * s1;
-  return x2y2 + DD{-2.0 * as1.hi, -2.0 * as1.lo} + B * s2;
+  return state_cost(A, B, x2, x2y2, y == nullptr, y && y->s.fmt->bounded, y ? y->s.E : 0,
+                    [y](double nu, DD& s1, DD& s2) { y->exact(nu, s1, s2); });
 }
 
 // The exact group of the next breakpoints when keys are near-equal: the exact minimum
