@@ -68,12 +68,6 @@ inline void scatter(std::vector<double>& v, Slice s, const double* x, double sca
 inline void scale_slice(std::vector<double>& v, Slice s, double mu) {
   for (std::size_t i = 0; i < s.len; ++i) v[s.off + i * s.step] *= mu;
 }
-inline std::vector<double> factor_column(const Pattern& p, const std::vector<double>& v, std::int64_t j) {
-  return gather(v, column_slice(p, j));
-}
-inline std::vector<double> factor_row(const Pattern& p, const std::vector<double>& v, std::int64_t i) {
-  return gather(v, row_slice(p, i));
-}
 
 // Power of two 2^e with max|v|·2^e in (max/2, max] for bounded formats; 1 otherwise.
 inline double rtn_scale(const std::vector<double>& v, const Format& f) {
@@ -106,11 +100,6 @@ inline double working_scale(const std::vector<double>& v, const Format& f) {
 // binade's breakpoints are swept (bounded formats: 2^(t−1) per entry instead of one binade's
 // worth per exponent of the format — 30x fewer for fp16).
 inline LamWindow unit_octave() { return LamWindow{1.0, 2.0}; }
-
-inline std::vector<double> scaled(std::vector<double> v, double s) {
-  for (double& a : v) a *= s;
-  return v;
-}
 
 // The rank-one problems of one chain step, for j < n: x_j = sx·(slice xof(j) of vx), and
 //  * quantize_y: y_j = sy·(slice yof(j) of vy), both quantized, x̂_j/sx and ŷ_j/sy written back;
@@ -390,7 +379,7 @@ inline double best_direction_cost(const std::vector<double>& z, const Format& ft
 
 inline double row_norm2(const Pattern& p, const std::vector<double>& v, std::int64_t i) {
   double s = 0.0;
-  for (double a : factor_row(p, v, i)) s += a * a;
+  for (double a : gather(v, row_slice(p, i))) s += a * a;
   return s;
 }
 
@@ -410,7 +399,7 @@ inline ChainQuantResult quantize_lookahead(const std::vector<Pattern>& pats, std
     std::vector<double> w_row(static_cast<std::size_t>(n)), w_next(static_cast<std::size_t>(q.cols()));
 #pragma omp parallel for schedule(dynamic, 64)
     for (std::int64_t j = 0; j < n; ++j) {
-      cand[std::size_t(j)] = best_candidates(scaled(factor_column(p, vals[k], j), sk), sk, f, K);
+      cand[std::size_t(j)] = best_candidates(gather(vals[k], column_slice(p, j), sk), sk, f, K);
       w_row[std::size_t(j)] = row_norm2(q, vals[k + 1], j);
     }
 #pragma omp parallel for schedule(static)

@@ -489,8 +489,8 @@ inline void nearest_two_costs(const NearestTwo& q, Round round_one, const double
 // (is_state) and evaluated exactly in λ order after state 0, as the sweep's records would be
 // (the sweep's outcome depends only on the states within a margin ≫ tie_tol of the best).
 // Every other state has |m_0v_1 − m_1v_0| ≥ m_0·s/2 (s the smallest grid spacing it can see),
-// hence cost ≥ LB; if the best found is not clearly below LB (tiny t, degenerate data) the
-// exact merge reruns. Returns false in that case.
+// hence cost ≥ LB; if the best found is not clearly below LB (tiny t, degenerate data), or is
+// not within the margin of the lowest screened cost, the exact merge reruns: returns false.
 inline bool nearest_two(const SmallSide& sx, SmallSweep<2>& sw) {
   const std::vector<double>& vals = sx.grid->vals;
   // iterate over the coordinate with fewer states; p = v_it·m_other/m_it is rounded in the format
@@ -508,6 +508,7 @@ inline bool nearest_two(const SmallSide& sx, SmallSweep<2>& sw) {
   cost.resize(len);
   const double* in = vals.data() + k_lo;
   double* out = cost.data();
+  double lowest = 0.0, margin = 0.0;
   with_rounding(*sx.fmt, [&](auto round_one) {
     simd_dispatch([&] { nearest_two_costs(NearestTwo{r, mi, mo, ci, co}, round_one, in, out, len); });
     // (four running minima and blocks of eight tested at once: no loop-carried compare chain)
@@ -517,8 +518,9 @@ inline bool nearest_two(const SmallSide& sx, SmallSweep<2>& sw) {
     for (; j + 4 <= len; j += 4)
       for (int q = 0; q < 4; ++q) low[q] = out[j + q] < low[q] ? out[j + q] : low[q];
     for (; j < len; ++j) low[0] = out[j] < low[0] ? out[j] : low[0];
-    const double lowest = std::min(std::min(low[0], low[1]), std::min(low[2], low[3]));
-    const double bound = lowest + 2.0 * (1e-13 * std::sqrt(std::max(lowest, 0.0) * sw.scale) + 1e-27 * sw.scale);
+    lowest = std::min(std::min(low[0], low[1]), std::min(low[2], low[3]));
+    margin = 1e-13 * std::sqrt(std::max(lowest, 0.0) * sw.scale) + 1e-27 * sw.scale;
+    const double bound = lowest + 2.0 * margin;
     for (std::uint32_t j0 = 0; j0 < len; j0 += 8) {
       const std::uint32_t j1 = std::min(len, j0 + 8);
       bool any = false;
@@ -552,8 +554,10 @@ inline bool nearest_two(const SmallSide& sx, SmallSweep<2>& sw) {
   const double B_max = ci * vals[sx.ke[it]] * vals[sx.ke[it]] + co * vals[sx.ke[ot]] * vals[sx.ke[ot]];
   const double half = 0.5 * mi * spacing;
   const double LB = std::min(cc * half * half / B_max, sw.x2.hi);  // (x̂ = 0 states cost ‖x‖²)
-  // no other state can be a record: it would have to beat the best by tie_tol
-  return sw.best.hi + 2.0 * sw.tie_tol <= LB * (1.0 - 1e-9);
+  // The lowest screened cost may belong to a grid point whose nearest partner is not a state
+  // (at the window's ends): then the states within the margin were not all evaluated. And no
+  // other state can be a record: it would have to beat the best by tie_tol.
+  return sw.best.hi <= lowest + 0.5 * margin && sw.best.hi + 2.0 * sw.tie_tol <= LB * (1.0 - 1e-9);
 }
 
 // The sweep over x's states (λ increasing), ŷ free (y == nullptr) or quantized: the winning
