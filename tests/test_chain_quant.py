@@ -126,3 +126,14 @@ def test_lookahead_lowers_the_mean_error_of_algorithm2():
             l2r.append(scaleq.quantize_chain(B, t, "l2r").error)
             la.append(scaleq.quantize_chain(B, t, "lookahead").error)
         assert np.mean(la) < 0.95 * np.mean(l2r), (t, np.mean(la) / np.mean(l2r))
+
+
+def test_product_errors_are_computed_when_read():
+    B = scaleq.Butterfly.random(64, seed=3)
+    r = scaleq.quantize_chain(B, 5, "l2r")
+    assert r._error is None and r._rtn_error is None  # the quantization alone so far
+    assert r.error == scaleq.relative_error(B, r.chain)
+    assert r.rtn_error == scaleq.relative_error(B, scaleq.quantize_chain(B, 5, "rtn").chain)
+    assert r.error < r.rtn_error
+    p = scaleq.quantize_chain(B, 5, "l2r", error="probe")
+    assert p.error == scaleq.relative_error_probe(B, p.chain)

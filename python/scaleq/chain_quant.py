@@ -101,7 +101,8 @@ def quantize_chain(chain: Butterfly, fmt: FormatLike, method: str = "l2r", *, er
         ``"rtn"``: every entry rounded. ``"best"``: all of them, keeping the lowest exact
         product error.
     error : {"exact", "probe"}
-        How to measure the product errors: exact (O(n·nnz)) or a 32-probe estimate.
+        How to measure the product errors, when they are first read: exact (O(n·nnz)) or a
+        32-probe estimate.
 
     Notes
     -----
