@@ -95,6 +95,14 @@ inline void prepare_small(const double* v, std::size_t n, const Format& f, const
   }
 }
 
+// Branch-free rounding to the format's nearest element (round_saturating, as the quantizers
+// round: a bounded format saturates instead of overflowing).
+inline Rounder saturating_rounder(const Format& f) {
+  Format sat = f;
+  sat.overflow = Overflow::saturate;
+  return Rounder(sat);
+}
+
 // 2^k as a double for |k| < 1023 (pow2), ldexp otherwise.
 inline double pow2_any(int k) { return (k > -1023 && k < 1023) ? pow2(k) : std::ldexp(1.0, k); }
 
@@ -146,9 +154,7 @@ inline void prepare_small_y(const double* y, std::size_t n, const Format& fy, co
   sy.y = y;
   sy.n = n;
   sy.scale2 = pow2_any(-2 * sy.s.E);
-  Format sat = fy;
-  sat.overflow = Overflow::saturate;  // round_saturating
-  sy.round = Rounder(sat);
+  sy.round = saturating_rounder(fy);
   sy.bounded = fy.bounded;
   sy.subnormals = fy.subnormals;
 }
@@ -322,9 +328,7 @@ void merge_two(const SmallSide& sx, State&& state) {
 // instantiation per kind of format, so that loops over it vectorize.
 template <class F>
 void with_rounding(const Format& fmt, F&& f) {
-  Format sat = fmt;
-  sat.overflow = Overflow::saturate;
-  const Rounder round(sat);
+  const Rounder round = saturating_rounder(fmt);
   if (!fmt.bounded)
     f([&round](double v) { return round.unbounded(v); });
   else if (fmt.subnormals)
