@@ -508,14 +508,17 @@ inline std::vector<double> replay_state(const Side& s, const std::vector<double>
 }
 
 // μ = xᵀx̂/‖x̂‖² (0 when x̂ = 0), computed in units normalized by 2^E to avoid overflow.
-inline double optimal_mu(const std::vector<double>& x, const std::vector<double>& xh, int E) {
+inline double optimal_mu(const double* x, const double* xh, std::size_t n, int E) {
   double xxh = 0.0, xhxh = 0.0;
-  for (std::size_t i = 0; i < x.size(); ++i) {
+  for (std::size_t i = 0; i < n; ++i) {
     const double xs = std::ldexp(x[i], -E), xhs = std::ldexp(xh[i], -E);
     xxh += xs * xhs;
     xhxh += xhs * xhs;
   }
   return xhxh > 0.0 ? xxh / xhxh : 0.0;
+}
+inline double optimal_mu(const std::vector<double>& x, const std::vector<double>& xh, int E) {
+  return optimal_mu(x.data(), xh.data(), x.size(), E);
 }
 
 inline std::vector<double> y_side(const std::vector<double>& y, double mu, const Format& fy, bool quantize_y) {

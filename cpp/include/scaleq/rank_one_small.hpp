@@ -697,13 +697,7 @@ inline SmallScalings rank_one_small(const double* x, std::size_t m, const double
   const int shift = (!fx.bounded && sx.E >= 1022) ? 1 : 0;
   for (int i = 0; i < sx.count; ++i)
     xh[sx.idx[i]] = std::copysign(std::ldexp(gx.vals[k[i]], (fx.bounded ? 0 : sx.ex[i]) - shift), x[sx.idx[i]]);
-  double xxh = 0.0, xhxh = 0.0;
-  for (std::size_t i = 0; i < m; ++i) {
-    const double xs = std::ldexp(x[i], -sx.E), xhs = std::ldexp(xh[i], -sx.E);
-    xxh += xs * xhs;
-    xhxh += xhs * xhs;
-  }
-  r.mu = xhxh > 0.0 ? xxh / xhxh : 0.0;
+  r.mu = optimal_mu(x, xh, m, sx.E);
   for (std::size_t j = 0; y && j < n; ++j) yh[j] = fy.round_saturating(r.mu * y[j]);
   return r;
 }
