@@ -6,9 +6,17 @@
 
 #include <vector>
 
+#include "scaleq/detail/parallel.hpp"
 #include "scaleq/rank_one.hpp"
 
 namespace py = pybind11;
+
+// Scope of a long C++ call: the GIL released, and Ctrl-C polled by the library's loops
+// (scaleq::InterruptScope; module.cpp installs the hook that asks Python for signals).
+class LongCall {
+  py::gil_scoped_release release_;
+  scaleq::InterruptScope scope_;
+};
 
 using DArray = py::array_t<double, py::array::c_style | py::array::forcecast>;
 
@@ -43,7 +51,7 @@ py::dict solve_rank_one(const DArray& x, const DArray& y, const scaleq::Format& 
   const std::vector<double> xv = to_vector(x), yv = to_vector(y);
   scaleq::RankOneResult r;
   {
-    py::gil_scoped_release release;
+    LongCall call;
     r = Solver(xv, yv, fx, fy, quantize_y, scaleq::LamWindow{lam_lo, lam_hi});
   }
   return rank_one_dict(r);

@@ -1,7 +1,21 @@
 // scaleq._core: one register_<header>() per header of cpp/include/scaleq/.
 #include <pybind11/pybind11.h>
 
+#include "scaleq/detail/parallel.hpp"
+
 namespace py = pybind11;
+
+namespace {
+
+// Asked by the library's loops (from the calling thread, at most every 50 ms) whether to
+// stop. A pending KeyboardInterrupt (or whatever a SIGINT handler raised) stays set on this
+// thread and is what the translator below lets Python see.
+bool python_signals_pending() {
+  py::gil_scoped_acquire gil;
+  return PyErr_CheckSignals() != 0;
+}
+
+}  // namespace
 
 void register_format(py::module_& m);
 void register_rank_one(py::module_& m);
@@ -14,6 +28,14 @@ void register_sigma_delta(py::module_& m);
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "scaleq C++ core (header-only library bound with pybind11)";
+  scaleq::set_interrupt_hook(&python_signals_pending);
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const scaleq::interrupted&) {
+      if (!PyErr_Occurred()) PyErr_SetNone(PyExc_KeyboardInterrupt);
+    }
+  });
   register_format(m);
   register_rank_one(m);
   register_rank_one_small(m);

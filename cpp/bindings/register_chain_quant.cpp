@@ -42,7 +42,7 @@ std::vector<KSFactor<Scalar>> chain_of(const std::vector<Arr<Scalar>>& fs) {
 template <class Scalar>
 double rel_error(const std::vector<Arr<Scalar>>& A, const std::vector<Arr<Scalar>>& B, std::int64_t block) {
   const auto ca = chain_of(A), cb = chain_of(B);
-  py::gil_scoped_release release;
+  LongCall call;
   return scaleq::chain_relative_error(ca, cb, block);
 }
 
@@ -63,7 +63,7 @@ void register_chain_quant(py::module_& m) {
         const ChainMethod cm = to_method(method);
         scaleq::ChainQuantResult r;
         {
-          py::gil_scoped_release release;
+          LongCall call;
           r = scaleq::quantize_chain(pats, vals, f, cm);
         }
         py::list values, lam, mu;

@@ -34,7 +34,7 @@ py::list factorize(const py::array_t<Scalar, py::array::c_style | py::array::for
   const FactorOrder ord = to_order(order);
   std::vector<std::vector<Scalar>> vals;
   {
-    py::gil_scoped_release release;
+    LongCall call;
     vals = scaleq::butterfly_factorize<Scalar>(M.data(), M.shape(0), M.shape(1), pats, ord, perm);
   }
   py::list out;

@@ -31,7 +31,7 @@ void register_format(py::module_& m) {
         const py::ssize_t n = x.size();
         std::ptrdiff_t nonfinite = 0;
         {
-          py::gil_scoped_release release;
+          LongCall call;
           nonfinite = scaleq::round_array(in, o, n, f);
         }
         // checked in the same pass as the rounding: no separate isfinite sweep

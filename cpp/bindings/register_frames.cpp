@@ -32,7 +32,7 @@ DArray like(const DArray& a, std::int64_t rows, std::int64_t m) {
 DArray frame(std::int64_t d, std::int64_t N) {
   std::vector<double> e;
   {
-    py::gil_scoped_release release;
+    LongCall call;
     e = scaleq::harmonic_frame(d, N);
   }
   DArray out({d, N});
@@ -53,7 +53,7 @@ DArray analysis(const DArray& W, std::int64_t N, const std::string& method) {
   DArray C = like(W, N, m);
   double* c = C.mutable_data();
   {
-    py::gil_scoped_release release;
+    LongCall call;
     scaleq::frame_analysis(F, W.data(), m, c);
   }
   return C;
@@ -66,7 +66,7 @@ DArray synthesis(const DArray& Q, std::int64_t d, const std::string& method) {
   DArray W = like(Q, d, m);
   double* w = W.mutable_data();
   {
-    py::gil_scoped_release release;
+    LongCall call;
     scaleq::frame_synthesis(F, Q.data(), m, w);
   }
   return W;

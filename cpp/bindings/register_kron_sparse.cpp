@@ -39,7 +39,7 @@ Arr<Scalar> apply(const std::vector<Arr<Scalar>>& factors, const Arr<Scalar>& X)
   const std::int64_t k = X.ndim() == 2 ? X.shape(1) : 1;
   std::vector<Scalar> y;
   {
-    py::gil_scoped_release release;
+    LongCall call;
     y = scaleq::ks_apply_chain(chain, X.data(), k);
   }
   const std::int64_t m = chain.front().p.rows();

@@ -34,7 +34,7 @@ void register_rank_one(py::module_& m) {
         for (const DArray& a : ys) yv.push_back(to_vector(a));
         std::vector<RankOneResult> rs;
         {
-          py::gil_scoped_release release;
+          LongCall call;
           rs = scaleq::rank_one_batch(xv, yv, fx, fy, quantize_y);
         }
         py::list out;

@@ -31,7 +31,7 @@ py::tuple sigma_delta(const DArray& c, double step, int levels, int order, std::
   std::int8_t* q = codes.mutable_data();
   double* u = umax.mutable_data();
   {
-    py::gil_scoped_release release;
+    LongCall call;
     scaleq::sigma_delta(c.data(), N, m, p, {step, levels, order}, q, u);
   }
   return py::make_tuple(codes, umax);
@@ -57,7 +57,7 @@ py::dict frame_sigma_delta(const DArray& W, std::int64_t N, double step, int lev
   double* u = umax.mutable_data();
   scaleq::FrameSigmaDelta r;
   {
-    py::gil_scoped_release release;
+    LongCall call;
     r = scaleq::frame_sigma_delta(F, W.data(), m, step, levels, order, p, q, u, rec);
   }
   py::dict out;
