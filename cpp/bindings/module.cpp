@@ -21,6 +21,7 @@ void register_format(py::module_& m);
 void register_rank_one(py::module_& m);
 void register_rank_one_small(py::module_& m);
 void register_factorize(py::module_& m);
+void register_factorize_complex(py::module_& m);
 void register_kron_sparse(py::module_& m);
 void register_chain_quant(py::module_& m);
 void register_frames(py::module_& m);
@@ -40,6 +41,7 @@ PYBIND11_MODULE(_core, m) {
   register_rank_one(m);
   register_rank_one_small(m);
   register_factorize(m);
+  register_factorize_complex(m);
   register_kron_sparse(m);
   register_chain_quant(m);
   register_frames(m);
