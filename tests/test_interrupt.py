@@ -22,10 +22,10 @@ MARKER = "START-LONG-CALL"
 DEADLINE = 2.5  # seconds from SIGINT to process exit (interpreter teardown included)
 
 CASES = {
-    # parallel sections (x and y sides prepared concurrently) and the sweep over 2^24 breakpoints
+    # one bounded problem of ~2·10^7 breakpoints (budget raised to 2 GiB for it)
     "rank_one_sweep": """
-        x, y = rng.standard_normal(400), rng.standard_normal(400)
-        call = lambda: scaleq.quantize_rank_one(x, y, 18)
+        x, y = rng.standard_normal(1500), rng.standard_normal(1500)
+        call = lambda: [scaleq.quantize_rank_one(x, y, "fp16") for _ in range(20)]
     """,
     # many large bounded problems in one parallel loop
     "rank_one_batch": """
@@ -34,7 +34,7 @@ CASES = {
     """,
     # Algorithm 1 literally: O(m + n) per midpoint
     "rank_one_reference": """
-        x, y = rng.standard_normal(2000), rng.standard_normal(2000)
+        x, y = rng.standard_normal(600), rng.standard_normal(600)
         call = lambda: scaleq.quantize_rank_one(x, y, "fp16", method="reference")
     """,
     "lookahead_chain": """
@@ -76,7 +76,7 @@ def _script(body: str) -> str:
 
 
 def run_interrupted(body: str, threads: int) -> tuple[float, str, str]:
-    env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "SCALEQ_MEMORY_BUDGET_MB": "2048"}
     p = subprocess.Popen([sys.executable, "-c", _script(body)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          text=True, env=env)
     try:

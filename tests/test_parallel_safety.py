@@ -87,7 +87,8 @@ def test_lookahead_moderate_t_still_works():
 # ---- rank-one memory budget ---------------------------------------------------------
 
 def test_rank_one_budget_message_names_way_out():
-    x = np.random.default_rng(0).standard_normal(5000)
+    # fp16 without a window: ~31700 breakpoints per entry, 3000 entries: ~3 GB
+    x = np.random.default_rng(0).standard_normal(3000)
     with pytest.raises(ValueError) as e:
         scaleq.quantize_rank_one(x, x, "fp16")
     msg = str(e.value)
@@ -95,7 +96,7 @@ def test_rank_one_budget_message_names_way_out():
     assert "lam_window=(1, 2)" in msg and "smaller t" in msg and "budget" in msg, msg
     # the way out works
     r = scaleq.quantize_rank_one(x, x, "fp16", lam_window=(1, 2))
-    assert r.error <= r.rtn_error
+    assert np.isfinite(r.error) and r.error < 1e-2
 
 
 def test_rank_one_budget_unbounded_message():
@@ -147,7 +148,9 @@ def test_rank_one_peak_memory_within_budget(threads):
 @pytest.mark.parametrize("threads", THREADS)
 def test_rank_one_bounded_peak_memory_within_budget(threads):
     # fp16 without a window: every binade's breakpoints on x, a μ-windowed y side
-    out, mb = peak(NEAR.format(L=400), "scaleq.quantize_rank_one(x, y, 'fp16')", threads, BUDGET_MB)
+    # (L = 85: ~2.7e6 breakpoints a side; without a λ window the μ of x's states span
+    # nearly every binade, so y's window is nearly all of them: ~240 MiB in all)
+    out, mb = peak(NEAR.format(L=85), "scaleq.quantize_rank_one(x, y, 'fp16')", threads, BUDGET_MB)
     assert "OK" in out, out
     assert mb < BUDGET_MB, f"peak {mb:.0f} MiB over the {BUDGET_MB} MiB budget"
 
@@ -162,20 +165,20 @@ def test_rank_one_batch_memory_covers_concurrent_problems(threads):
     assert mb < BUDGET_MB, f"peak {mb:.0f} MiB over the {BUDGET_MB} MiB budget"
 
 
-@pytest.mark.parametrize("threads", THREADS)
-def test_error_inside_parallel_loop_is_raised_not_aborted(threads):
-    # every problem of the batch is over a 1 MiB budget: the error is thrown inside the
-    # OpenMP loop and must come out as a ValueError (the first problem's)
-    out = expect_ok(run_py("""
+def test_error_inside_parallel_loop_is_raised_not_aborted():
+    # every problem of the batch is over a 2 MiB budget: the error is thrown inside the
+    # OpenMP loop and must come out as a ValueError, the first problem's whatever the threads
+    code = """
         import numpy as np, scaleq
-        xs = [np.random.default_rng(k).standard_normal(50 + k) for k in range(8)]
+        xs = [np.random.default_rng(k).standard_normal(50 + 10 * k) for k in range(8)]
         try:
             scaleq.quantize_rank_one_batch(xs, xs, 16)
         except ValueError as e:
             print("ValueError:", e)
-    """, threads, budget_mb=1))
-    assert out.startswith("ValueError:") and "budget" in out, out
-    assert f"enumerate {50 * 2**15} breakpoints" in out  # problem 0's, whatever the threads
+    """
+    outs = [expect_ok(run_py(code, threads, budget_mb=2)) for threads in THREADS]
+    assert outs[0].startswith("ValueError:") and "budget" in outs[0], outs[0]
+    assert outs[0] == outs[1]
 
 
 def test_batch_results_independent_of_threads():
