@@ -105,19 +105,24 @@ def test_rank_one_budget_unbounded_message():
         scaleq.quantize_rank_one(x, x, 20)
 
 
-# The peak of a call's own memory (ru_maxrss after minus before: inputs and imports are
+# The peak of a call's own memory (peak RSS after minus before: inputs and imports are
 # already resident) must stay under the budget it enforces.
+# VmHWM (the peak RSS of this process image), not ru_maxrss: the latter keeps the parent's
+# RSS at fork across exec, so a large pytest process would hide the child's peak.
 PEAK = """
-    import resource, numpy as np, scaleq
+    import re, numpy as np, scaleq
+    def hwm():
+        with open("/proc/self/status") as f:
+            return int(re.search(r"VmHWM:\\s+(\\d+) kB", f.read()).group(1))
     rng = np.random.default_rng(0)
     {setup}
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    before = hwm()
     try:
         {call}
         print("OK")
     except ValueError as e:
         print("ValueError:", e)
-    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    after = hwm()
     print("PEAK_KIB", after - before)
 """
 
