@@ -116,35 +116,33 @@ void solve_step(std::vector<double>& vx, XOf xof, double sx, std::vector<double>
   const auto grid = make_grid(f);
   const std::size_t lx = xof(0).len, ly = yof(0).len;  // the same for every j of a factor
   if (lx <= kSmallRankOne && (!quantize_y || ly <= kSmallRankOne)) {
-    std::vector<std::exception_ptr> errors(static_cast<std::size_t>(n));
+    ErrorCapture capture;
 #pragma omp parallel for schedule(static, 64)
     for (std::int64_t j = 0; j < n; ++j) {
-      const Slice xs = xof(j), ys = yof(j);
-      double x[kSmallRankOne], y[kSmallRankOne], xh[kSmallRankOne], yh[kSmallRankOne];
-      for (std::size_t i = 0; i < xs.len; ++i) x[i] = vx[xs.off + i * xs.step] * sx;
-      if (quantize_y)
-        for (std::size_t i = 0; i < ys.len; ++i) y[i] = vy[ys.off + i * ys.step] * sy;
-      try {
+      capture.run(j, [&] {
+        poll_interrupt();
+        const Slice xs = xof(j), ys = yof(j);
+        double x[kSmallRankOne], y[kSmallRankOne], xh[kSmallRankOne], yh[kSmallRankOne];
+        for (std::size_t i = 0; i < xs.len; ++i) x[i] = vx[xs.off + i * xs.step] * sx;
+        if (quantize_y)
+          for (std::size_t i = 0; i < ys.len; ++i) y[i] = vy[ys.off + i * ys.step] * sy;
         const SmallScalings r = rank_one_small(x, xs.len, quantize_y ? y : nullptr, ys.len, f, f, *grid,
                                                grid.get(), unit_octave(), xh, yh);
         lam[std::size_t(j)] = r.lam;
         mu[std::size_t(j)] = r.mu;
-      } catch (...) {
-        errors[std::size_t(j)] = std::current_exception();
-        continue;
-      }
-      scatter(vx, xs, xh, 1.0 / sx);
-      if (quantize_y)
-        scatter(vy, ys, yh, 1.0 / sy);
-      else
-        scale_slice(vy, ys, mu[std::size_t(j)]);
+        scatter(vx, xs, xh, 1.0 / sx);
+        if (quantize_y)
+          scatter(vy, ys, yh, 1.0 / sy);
+        else
+          scale_slice(vy, ys, mu[std::size_t(j)]);
+      });
     }
-    for (const std::exception_ptr& e : errors)
-      if (e) std::rethrow_exception(e);
+    capture.rethrow();
     return;
   }
   std::vector<std::vector<double>> xs(static_cast<std::size_t>(n)), ys(static_cast<std::size_t>(n), {1.0});
   for (std::int64_t j = 0; j < n; ++j) {
+    if ((j & 1023) == 0) poll_interrupt();
     xs[std::size_t(j)] = gather(vx, xof(j), sx);
     if (quantize_y) ys[std::size_t(j)] = gather(vy, yof(j), sy);
   }
@@ -326,40 +324,53 @@ inline std::vector<double> candidate_lambdas(const std::vector<double>& x, int t
   return lams;
 }
 
-inline DirCandidate direction_candidate(const std::vector<double>& xw, double to_real, double lam, const Format& f) {
-  DirCandidate c{0.0, lam, 1.0, std::vector<double>(xw.size())};
+// ‖x − μ x̂‖² (real units) of x̂ = round(λ·xw), and its μ, without storing x̂.
+inline double direction_cost(const std::vector<double>& xw, double to_real, double lam, const Format& f,
+                             double& mu) {
   double xx = 0.0, xq = 0.0, qq = 0.0;
   for (std::size_t i = 0; i < xw.size(); ++i) {
-    c.xhat[i] = f.round_saturating(lam * xw[i]);
+    const double q = f.round_saturating(lam * xw[i]);
     xx += xw[i] * xw[i];
-    xq += xw[i] * c.xhat[i];
-    qq += c.xhat[i] * c.xhat[i];
+    xq += xw[i] * q;
+    qq += q * q;
   }
   if (qq == 0.0) {
-    c.cost = xx * to_real * to_real;
-    c.mu = 1.0;
-    return c;
+    mu = 1.0;
+    return xx * to_real * to_real;
   }
-  c.mu = xq / qq;
+  mu = xq / qq;
   double r2 = 0.0;
   for (std::size_t i = 0; i < xw.size(); ++i) {
-    const double d = xw[i] - c.mu * c.xhat[i];
+    const double d = xw[i] - mu * f.round_saturating(lam * xw[i]);
     r2 += d * d;
   }
-  c.cost = r2 * to_real * to_real;
+  return r2 * to_real * to_real;
+}
+
+inline DirCandidate direction_candidate(const std::vector<double>& xw, double to_real, double lam, const Format& f) {
+  DirCandidate c{0.0, lam, 1.0, std::vector<double>(xw.size())};
+  c.cost = direction_cost(xw, to_real, lam, f, c.mu);
+  for (std::size_t i = 0; i < xw.size(); ++i) c.xhat[i] = f.round_saturating(lam * xw[i]);
   return c;
 }
 
-// The K candidates of smallest cost (working-unit column xw = sk·x; costs in real units).
+// The K candidates of smallest (cost, λ) (working-unit column xw = sk·x; costs in real
+// units). Only the K kept are materialized: the λ's number 2^(t−1) per entry.
 inline std::vector<DirCandidate> best_candidates(const std::vector<double>& xw, double sk, const Format& f,
                                                  std::size_t K) {
-  std::vector<DirCandidate> all;
-  for (double lam : candidate_lambdas(xw, f.t)) all.push_back(direction_candidate(xw, 1.0 / sk, lam, f));
-  const std::size_t k = std::min(K, all.size());
-  std::partial_sort(all.begin(), all.begin() + std::ptrdiff_t(k), all.end(),
-                    [](const DirCandidate& a, const DirCandidate& b) { return a.cost < b.cost || (a.cost == b.cost && a.lam < b.lam); });
-  all.resize(k);
-  return all;
+  std::vector<std::pair<double, double>> top;  // (cost, λ), ascending, at most K
+  const std::vector<double> lams = candidate_lambdas(xw, f.t);
+  for (std::size_t i = 0; i < lams.size(); ++i) {
+    if ((i & 4095) == 4095) poll_interrupt();
+    double mu;
+    const std::pair<double, double> c{direction_cost(xw, 1.0 / sk, lams[i], f, mu), lams[i]};
+    if (top.size() == K && !(c < top.back())) continue;
+    top.insert(std::upper_bound(top.begin(), top.end(), c), c);
+    if (top.size() > K) top.pop_back();
+  }
+  std::vector<DirCandidate> out;
+  for (const auto& c : top) out.push_back(direction_candidate(xw, 1.0 / sk, c.second, f));
+  return out;
 }
 
 // min over F_t directions of ‖z − ν ẑ‖² (the ŷ-free cost of a column), by the sweep.
@@ -369,8 +380,8 @@ inline double best_direction_cost(const std::vector<double>& z, const Format& ft
   for (double a : z) z2 += a * a;
   if (z2 == 0.0) return 0.0;
   if ((std::size_t(1) << ft.t) * z.size() <= 512) {  // few breakpoints: enumerate them directly
-    double best = z2;
-    for (double lam : candidate_lambdas(z, ft.t)) best = std::min(best, direction_candidate(z, 1.0, lam, ft).cost);
+    double best = z2, mu;
+    for (double lam : candidate_lambdas(z, ft.t)) best = std::min(best, direction_cost(z, 1.0, lam, ft, mu));
     return best;
   }
   const RankOneResult r = rank_one_sweep(z, std::vector<double>{1.0}, ft, ft, false, grid);
@@ -383,13 +394,55 @@ inline double row_norm2(const Pattern& p, const std::vector<double>& v, std::int
   return s;
 }
 
+// Memory of the look-ahead, all counted in the ledger (MemoryLedger) before it is allocated:
+//  * held for the whole call (pinned): the F_t grid (16 B per point, 2^t + 1 points) and
+//    the K kept candidates of every column of a step (x̂ of b entries and λ, μ, cost each);
+//  * per column, while its candidates are scored (reserved per task, so threads wait rather
+//    than overcommit): its candidate λ's, 2^(t−1) per entry, as list, merge buffer and
+//    midpoints (24 B each);
+//  * the next-step sweeps reserve their own (rank_one_sweep).
+inline double lookahead_pinned_bytes(const std::vector<Pattern>& pats, const Format& f, std::size_t K) {
+  double kept = 0.0;
+  for (std::size_t k = 0; k + 2 < pats.size(); ++k)
+    kept = std::max(kept, double(pats[k].cols()) * double(K) * (8.0 * double(pats[k].b) + 64.0));
+  return kept + 16.0 * (std::ldexp(1.0, f.t) + 1.0);
+}
+inline double lookahead_column_bytes(std::int64_t len, const Format& f) {
+  return 24.0 * double(len) * (std::ldexp(1.0, f.t - 1) + 2.0) + 64.0 * double(len);
+}
+
+// The look-ahead's time and memory grow as 2^t (candidate λ's per entry, next-step sweeps of
+// 2^(t−1) breakpoints per entry): refused, before anything is allocated, for t > 20 (t = 24
+// asked 8 GB for an 8x8 butterfly and aborted) and when one task would not fit the budget.
+constexpr int kLookaheadMaxT = 20;
+inline void check_lookahead_memory(const std::vector<Pattern>& pats, const Format& f, std::size_t K) {
+  auto refuse = [&](const std::string& why) {
+    throw std::invalid_argument("method 'lookahead' " + why +
+                                ": use a format with a smaller t, or another method ('l2r', 'm2m', 'pairwise')");
+  };
+  if (f.t > kLookaheadMaxT)
+    refuse("supports t <= " + std::to_string(kLookaheadMaxT) + " (got t = " + std::to_string(f.t) +
+           "; its work and memory grow as 2^t per entry)");
+  double task = 0.0;
+  for (std::size_t k = 0; k + 2 < pats.size(); ++k) {
+    task = std::max(task, lookahead_column_bytes(pats[k].b, f));
+    task = std::max(task, double(pats[k + 1].b) * (32.0 * std::ldexp(1.0, f.t - 1) + 128.0));  // a next-step sweep
+  }
+  const double need = lookahead_pinned_bytes(pats, f, K) + task;
+  if (need > double(memory_budget()))
+    refuse("would hold about " + format_bytes(need) + " for t = " + std::to_string(f.t) + ", over the memory budget of " +
+           format_bytes(double(memory_budget())) + " (environment variable SCALEQ_MEMORY_BUDGET_MB)");
+}
+
 inline ChainQuantResult quantize_lookahead(const std::vector<Pattern>& pats, std::vector<std::vector<double>> vals,
                                            const Format& f, std::size_t K = 3) {
   const std::size_t J = pats.size();
   if (J < 3) return quantize_l2r(pats, std::move(vals), f);
+  check_lookahead_memory(pats, f, K);
   ChainQuantResult r = empty_result(J);
   const Format ft = Format::unbounded(f.t);
   const auto grid = make_grid(ft);
+  const MemoryPin pin(std::size_t(lookahead_pinned_bytes(pats, f, K)));
   for (std::size_t k = 0; k + 2 < J; ++k) {
     const Pattern& p = pats[k];
     const Pattern& q = pats[k + 1];  // its rows are p's columns
@@ -397,17 +450,26 @@ inline ChainQuantResult quantize_lookahead(const std::vector<Pattern>& pats, std
     const double sk = r.scales[k] = working_scale(vals[k], f);
     std::vector<std::vector<DirCandidate>> cand(static_cast<std::size_t>(n));
     std::vector<double> w_row(static_cast<std::size_t>(n)), w_next(static_cast<std::size_t>(q.cols()));
+    ErrorCapture capture;
 #pragma omp parallel for schedule(dynamic, 64)
     for (std::int64_t j = 0; j < n; ++j) {
-      cand[std::size_t(j)] = best_candidates(gather(vals[k], column_slice(p, j), sk), sk, f, K);
-      w_row[std::size_t(j)] = row_norm2(q, vals[k + 1], j);
+      capture.run(j, [&] {
+        poll_interrupt();
+        const MemoryReservation reservation(std::size_t(lookahead_column_bytes(p.b, f)));
+        if (!reservation.ok()) throw std::invalid_argument("method 'lookahead': over the memory budget (shared with other calls)");
+        cand[std::size_t(j)] = best_candidates(gather(vals[k], column_slice(p, j), sk), sk, f, K);
+        w_row[std::size_t(j)] = row_norm2(q, vals[k + 1], j);
+      });
     }
+    capture.rethrow();
 #pragma omp parallel for schedule(static)
-    for (std::int64_t i = 0; i < q.cols(); ++i) w_next[std::size_t(i)] = row_norm2(pats[k + 2], vals[k + 2], i);
+    for (std::int64_t i = 0; i < q.cols(); ++i)
+      capture.run(i, [&] { w_next[std::size_t(i)] = row_norm2(pats[k + 2], vals[k + 2], i); });
+    capture.rethrow();
     std::vector<std::size_t> pick(static_cast<std::size_t>(n), 0);
     // Coordinate descent inside each block (ia, id) of B_(k+1): b rows × c columns.
 #pragma omp parallel for schedule(dynamic, 16)
-    for (std::int64_t blk = 0; blk < q.a * q.d; ++blk) {
+    for (std::int64_t blk = 0; blk < q.a * q.d; ++blk) capture.run(blk, [&] {
       const std::int64_t ia = blk / q.d, id = blk % q.d;
       auto row_of = [&](std::int64_t ib) { return (ia * q.b + ib) * q.d + id; };
       auto col_cost = [&](std::int64_t ic) {  // next-step cost of column i with the current picks
@@ -424,6 +486,7 @@ inline ChainQuantResult quantize_lookahead(const std::vector<Pattern>& pats, std
       for (int sweep = 0; sweep < 2; ++sweep) {
         bool changed = false;
         for (std::int64_t ib = 0; ib < q.b; ++ib) {
+          poll_interrupt();
           const std::size_t j = std::size_t(row_of(ib));
           const std::size_t keep = pick[j];
           double best = INFINITY;
@@ -447,7 +510,8 @@ inline ChainQuantResult quantize_lookahead(const std::vector<Pattern>& pats, std
         }
         if (!changed) break;
       }
-    }
+    });
+    capture.rethrow();
     r.lam[k].resize(std::size_t(n));
     r.mu[k].resize(std::size_t(n));
     for (std::int64_t j = 0; j < n; ++j) {
@@ -509,20 +573,25 @@ double chain_relative_error(const std::vector<KSFactor<Scalar>>& A, const std::v
   if (B.front().p.rows() != m || B.back().p.cols() != n) throw std::invalid_argument("chains must have the same shape");
   double num = 0.0, den = 0.0;
   const std::int64_t nblocks = (n + block - 1) / block;
+  detail::ErrorCapture capture;
   // One parallel region over column blocks (the applies inside run serially): thousands of
   // small regions per call cost more than the work when another library's threads spin.
 #pragma omp parallel for schedule(dynamic, 1) reduction(+ : num, den)
   for (std::int64_t bi = 0; bi < nblocks; ++bi) {
-    const std::int64_t c0 = bi * block;
-    const std::int64_t w = std::min(block, n - c0);
-    std::vector<Scalar> E(std::size_t(n * w), Scalar(0));
-    for (std::int64_t j = 0; j < w; ++j) E[std::size_t((c0 + j) * w + j)] = Scalar(1);
-    const std::vector<Scalar> ya = ks_apply_chain(A, E.data(), w), yb = ks_apply_chain(B, E.data(), w);
-    for (std::size_t i = 0; i < ya.size(); ++i) {
-      num += std::norm(ya[i] - yb[i]);
-      den += std::norm(ya[i]);
-    }
+    capture.run(bi, [&] {
+      poll_interrupt();
+      const std::int64_t c0 = bi * block;
+      const std::int64_t w = std::min(block, n - c0);
+      std::vector<Scalar> E(std::size_t(n * w), Scalar(0));
+      for (std::int64_t j = 0; j < w; ++j) E[std::size_t((c0 + j) * w + j)] = Scalar(1);
+      const std::vector<Scalar> ya = ks_apply_chain(A, E.data(), w), yb = ks_apply_chain(B, E.data(), w);
+      for (std::size_t i = 0; i < ya.size(); ++i) {
+        num += std::norm(ya[i] - yb[i]);
+        den += std::norm(ya[i]);
+      }
+    });
   }
+  capture.rethrow();
   return den > 0 ? std::sqrt(num / den) : (num > 0 ? INFINITY : 0.0);
 }
 

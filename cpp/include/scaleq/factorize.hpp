@@ -118,14 +118,15 @@ void split_two(const KSMatrix<Scalar>& T, const Pattern& P, const Pattern& Q, KS
     const std::int64_t ja = col / (tp.c * tp.d), jc = (col / tp.d) % tp.c, jd = col % tp.d;
     cdec[std::size_t(col)] = {ja * tp.d + jd, jc * tp.d};
   }
-  std::vector<std::exception_ptr> errors(static_cast<std::size_t>(nclasses));
+  ErrorCapture capture;
 
   // small splits stay serial: a parallel region can cost a scheduler time slice when another
   // process holds the second core, far more than a few thousand flops of SVD
   const double work = double(nclasses) * double(P.b) * double(Q.c) * double(std::min(P.b, Q.c));
 #pragma omp parallel for schedule(dynamic, 16) if (nclasses > 1 && work > 2e5)
   for (std::int64_t g = 0; g < nclasses; ++g) {
-    try {
+    capture.run(g, [&] {
+      poll_interrupt();
       const std::int64_t q0 = keyed[std::size_t(starts[std::size_t(g)])].second;
       const std::int64_t r = starts[std::size_t(g) + 1] - starts[std::size_t(g)];
       const std::int64_t ia = q0 / (P.c * P.d), id = q0 % P.d;
@@ -182,12 +183,9 @@ void split_two(const KSMatrix<Scalar>& T, const Pattern& P, const Pattern& Q, KS
         for (std::int64_t jc = 0; jc < Q.c; ++jc)
           R.v[std::size_t(((ja * Q.b + jb) * Q.c + jc) * Q.d + jd)] = conj_if_complex<Scalar>(V(jc, k)) * sq;
       }
-    } catch (...) {
-      errors[std::size_t(g)] = std::current_exception();
-    }
+    });
   }
-  for (const auto& e : errors)
-    if (e) std::rethrow_exception(e);
+  capture.rethrow();
 }
 
 template <class Scalar>
@@ -197,6 +195,7 @@ void factor_range(const KSMatrix<Scalar>& T, const std::vector<Pattern>& pats, s
     out[lo] = T.v;
     return;
   }
+  poll_interrupt();
   std::size_t k;
   switch (order) {
     case FactorOrder::left_to_right: k = lo + 1; break;

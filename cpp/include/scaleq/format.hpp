@@ -12,11 +12,10 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 #include <stdexcept>
 #include <string>
+
+#include "scaleq/detail/parallel.hpp"
 
 namespace scaleq {
 
@@ -271,11 +270,9 @@ std::ptrdiff_t round_loop(const double* in, double* out, std::ptrdiff_t n, Op op
 #pragma omp parallel reduction(+ : nonfinite) if (n >= kParallelMin)
   {
     std::ptrdiff_t lo = 0, hi = n;
-#ifdef _OPENMP
-    const std::ptrdiff_t nt = omp_get_num_threads(), id = omp_get_thread_num();
+    const std::ptrdiff_t nt = omp_num_threads(), id = omp_thread_num();
     lo = n * id / nt;
     hi = n * (id + 1) / nt;
-#endif
     nonfinite += round_chunk_dispatch(in + lo, out + lo, hi - lo, op);
   }
   return nonfinite;

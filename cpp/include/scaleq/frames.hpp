@@ -23,6 +23,7 @@
 #include <Eigen/Dense>
 #include <unsupported/Eigen/FFT>
 
+#include "scaleq/detail/parallel.hpp"
 #include "scaleq/lane_fft.hpp"
 
 #include <algorithm>
@@ -34,9 +35,6 @@
 #include <string>
 #include <vector>
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 namespace scaleq {
 
@@ -391,15 +389,22 @@ void for_column_blocks(const HarmonicFrame& F, std::int64_t m, Fn fn) {
   // share each 64-byte line of a row, which then stays with one core instead of moving between
   // the cores at every row.
   const int chunk = blocks >= 32 ? 4 : 1;
+  detail::ErrorCapture capture;
 #pragma omp parallel if (blocks > 1 && F.d * F.N * m > (1 << 16))
   {
-    BlockWork work(F);
+    std::unique_ptr<BlockWork> work;
+    capture.run(-1, [&] { work = std::make_unique<BlockWork>(F); });  // its failure stops every block
 #pragma omp for schedule(dynamic, chunk)
     for (std::int64_t b = 0; b < blocks; ++b) {
-      const std::int64_t c0 = b * kFrameBlock;
-      fn(work, c0, std::min(kFrameBlock, m - c0));
+      if (!work) continue;
+      capture.run(b, [&] {
+        poll_interrupt();
+        const std::int64_t c0 = b * kFrameBlock;
+        fn(*work, c0, std::min(kFrameBlock, m - c0));
+      });
     }
   }
+  capture.rethrow();
 }
 
 // C = Eᵀ·W: W is d×m, C is N×m (row-major, preallocated).

@@ -15,11 +15,7 @@
 #include <type_traits>
 #include <vector>
 
-#ifdef _OPENMP
-#include <omp.h>
-#else
-inline int omp_in_parallel() { return 0; }
-#endif
+#include "scaleq/detail/parallel.hpp"
 
 namespace scaleq {
 
@@ -65,7 +61,7 @@ template <class Scalar>
 void ks_apply_factor(const KSFactor<Scalar>& F, const Scalar* X, Scalar* Y, std::int64_t k) {
   const Pattern& p = F.p;
   const std::int64_t rows = p.rows();
-  const bool par = p.nnz() * k > (1 << 15) && !omp_in_parallel();
+  const bool par = p.nnz() * k > (1 << 15) && !detail::omp_in_parallel_region();
   if (k == 1 && p.b == 2 && p.c == 2) {
     // one vector, butterfly factor: per i_a a 2×2 block of d-vectors, both outputs from the
     // same two inputs in one pass; d = 1 and 2 (the last factors) as flat loops over i_a,
@@ -158,6 +154,7 @@ std::vector<Scalar> ks_apply_chain(const std::vector<KSFactor<Scalar>>& chain, c
   std::vector<Scalar> cur, next;
   const Scalar* in = X;  // the first factor applied reads X itself: no copy
   for (std::size_t i = chain.size(); i-- > 0;) {
+    poll_interrupt();  // per factor: a large factor's apply is the unit of work
     next.resize(std::size_t(chain[i].p.rows() * k));  // fully overwritten by the factor
     ks_apply_factor(chain[i], in, next.data(), k);
     cur.swap(next);

@@ -23,6 +23,7 @@
 #include <utility>
 #include <vector>
 
+#include "scaleq/detail/parallel.hpp"
 #include "scaleq/format.hpp"
 
 namespace scaleq {
@@ -192,6 +193,7 @@ inline void radix_sort_by_lam(std::vector<Breakpoint>& v) {
   std::vector<Breakpoint> tmp(v.size());
   std::vector<std::size_t> count(kBuckets);
   for (int shift = 0; shift < 64; shift += kBits) {
+    poll_interrupt();  // a pass over 2^26 keys takes ~0.2 s
     std::fill(count.begin(), count.end(), 0);
     for (const Breakpoint& b : v) ++count[(key(b) >> shift) & (kBuckets - 1)];
     if (std::find(count.begin(), count.end(), v.size()) != count.end()) continue;  // constant digit
@@ -272,7 +274,8 @@ inline EntryRange entry_range(double a, int E, const Format& f, const std::vecto
 // and the sweep starts from the state just above lo (lo = 0: everything rounds to 0).
 // Unbounded F_t ignores the window: λ ∈ (1, 2) suffices by the power-of-two invariance.
 inline Side prepare_side(const std::vector<double>& v, const Format& f, std::shared_ptr<const Grid> grid = nullptr,
-                         double lo = 0.0, double hi = std::numeric_limits<double>::infinity()) {
+                         double lo = 0.0, double hi = std::numeric_limits<double>::infinity(),
+                         std::size_t max_breakpoints = std::numeric_limits<std::size_t>::max()) {
   Side s;
   s.fmt = &f;
   s.grid_ptr = grid ? std::move(grid) : make_grid(f);
@@ -281,14 +284,6 @@ inline Side prepare_side(const std::vector<double>& v, const Format& f, std::sha
   s.hi = std::ldexp(hi, s.E);
   const std::vector<double>& mids = s.grid().mids;
   std::vector<std::size_t> run_starts;  // each entry's breakpoints come out sorted: a run
-  constexpr std::size_t kBudget = std::size_t(1) << 26;  // breakpoints: about 1 GiB
-  auto too_many = [&](double count) {
-    throw std::invalid_argument("rank-one quantization would enumerate " + std::to_string(count) +
-                                " breakpoints (> 2^26, about 1 GiB): lower t, use a format with fewer binades, "
-                                "or split the problem");
-  };
-  if (!f.bounded && std::ldexp(1.0, f.t - 1) * double(v.size()) > double(kBudget))
-    too_many(std::ldexp(1.0, f.t - 1) * double(v.size()));
   // First each entry's range [k_begin, k_end) of grid midpoints (binary searches), then the
   // breakpoints into storage reserved once: no regrowth copies, no per-point window tests.
   std::vector<std::pair<std::size_t, std::size_t>> ranges;
@@ -306,11 +301,13 @@ inline Side prepare_side(const std::vector<double>& v, const Format& f, std::sha
     s.k0.push_back(std::uint32_t(kb));
     ranges.emplace_back(kb, ke);
     total += ke - kb;
-    if (total > kBudget) too_many(double(total));
   }
+  // callers reserved memory for count_breakpoints(): the same count
+  if (total > max_breakpoints) throw std::logic_error("prepare_side: more breakpoints than reserved");
   s.bps.resize(total);  // filled field by field: a struct built on the stack and copied
   std::size_t pos = 0;  // as 16 bytes stalls store forwarding in this hot loop
   for (std::uint32_t coord = 0; coord < ranges.size(); ++coord) {
+    if ((coord & 255) == 0) poll_interrupt();
     run_starts.push_back(pos);
     const double mi = s.m[coord];
     Breakpoint* out = s.bps.data() + pos;
@@ -337,7 +334,8 @@ inline Side prepare_side(const std::vector<double>& v, const Format& f, std::sha
   } else {
     radix_sort_by_lam(s.bps);
   }
-  for (std::size_t i = 0; i < s.bps.size();) {
+  for (std::size_t i = 0, polled = 0; i < s.bps.size();) {
+    if (i - polled > (std::size_t(1) << 20)) poll_interrupt(), polled = i;
     std::size_t j = i + 1;
     while (j < s.bps.size() && s.bps[j].lam == s.bps[i].lam) ++j;
     if (j - i > 1)
@@ -346,6 +344,49 @@ inline Side prepare_side(const std::vector<double>& v, const Format& f, std::sha
     i = j;
   }
   return s;
+}
+
+// ---- memory: every buffer of a sweep counted before any is allocated ----
+// Per breakpoint of the swept side: the sorted list (16 B) and the radix sort's scratch copy
+// (16 B; inplace_merge's buffer is no larger). Per breakpoint of a quantized ŷ side: its
+// list (16 B) and prefix table (λ 8 B, two double-doubles 32 B); its sort scratch is freed
+// before the table is built. Per nonzero entry: index, m, c, exponent, start, range and run
+// start (52 B), twice that for vector growth.
+constexpr std::size_t kSweptBytes = 2 * sizeof(Breakpoint);
+constexpr std::size_t kTableBytes = sizeof(Breakpoint) + sizeof(double) + 2 * sizeof(DD);
+constexpr std::size_t kEntryBytes = 128;
+
+inline std::size_t grid_bytes(const Grid& g) { return (g.vals.capacity() + g.mids.capacity()) * sizeof(double); }
+
+// The number of breakpoints prepare_side(v, f, grid, lo, hi) generates, without generating
+// them (two binary searches per entry); `entries` receives the number of nonzero entries.
+inline std::size_t count_breakpoints(const std::vector<double>& v, const Format& f, const Grid& grid, double lo,
+                                     double hi, std::size_t& entries) {
+  const int E = max_exponent(v);
+  const double nlo = std::ldexp(lo, E), nhi = std::ldexp(hi, E);
+  std::size_t total = 0;
+  entries = 0;
+  for (double a : v) {
+    if (a == 0.0) continue;
+    const EntryRange e = entry_range(std::fabs(a), E, f, grid.mids, nlo, nhi);
+    total += e.ke - e.kb;
+    ++entries;
+  }
+  return total;
+}
+
+[[noreturn]] inline void over_memory_budget(std::size_t breakpoints, double bytes, const Format& fx, bool windowed,
+                                            std::size_t pinned) {
+  std::string msg = "rank-one quantization would enumerate " + std::to_string(breakpoints) +
+                    " breakpoints and hold about " + format_bytes(bytes) + ", over the memory budget of " +
+                    format_bytes(double(memory_budget())) + " (environment variable SCALEQ_MEMORY_BUDGET_MB)";
+  if (pinned) msg += ", of which " + format_bytes(double(pinned)) + " are held by shared tables";
+  msg += ": ";
+  if (fx.bounded && !windowed)
+    msg += "pass lam_window=(1, 2) (one binade of lambda: the optimum up to a power-of-two scale, with x "
+           "pre-scaled to its top binade), ";
+  msg += "use a format with a smaller t (2^(t-1) breakpoints per entry and binade), or split the vectors";
+  throw std::invalid_argument(msg);
 }
 
 // Value of coordinate `coord` (original units, divided by 2^shift) at grid index k.
@@ -393,6 +434,7 @@ struct PrefixTable {
     s1.push_back(a);
     s2.push_back(b);
     for (const Breakpoint& bp : s.bps) {
+      if ((lam.size() & ((std::size_t(1) << 20) - 1)) == 0) poll_interrupt();
       lam.push_back(bp.lam);
       a = a + delta1(s, bp.coord, bp.k);
       b = b + delta2(s, bp.coord, bp.k);
@@ -636,7 +678,9 @@ inline std::pair<double, double> mu_range(const Side& sx, int ashift) {
     hi = std::max(hi, mu);
   };
   visit();
+  std::size_t n = 0;
   for (const Breakpoint& bp : sx.bps) {
+    if ((++n & ((std::size_t(1) << 20) - 1)) == 0) poll_interrupt();
     A = A + delta1(sx, bp.coord, bp.k);
     B = B + delta2(sx, bp.coord, bp.k);
     visit();
@@ -667,11 +711,35 @@ inline RankOneResult rank_one_sweep(const std::vector<double>& x, const std::vec
     std::swap(r.lam, r.mu);
     return r;
   }
+  // Memory: every buffer counted, and reserved in the process-wide ledger (shared with the
+  // other problems of a batch and other calls), before anything large is allocated.
+  std::size_t own = 0;  // bytes of the grids built here (a batch pins the grids it shares)
+  if (!gx) {
+    gx = make_grid(fx);
+    own += grid_bytes(*gx);
+  }
+  if (quantize_y && !gy) {
+    gy = make_grid(fy);
+    own += grid_bytes(*gy);
+  }
+  std::size_t ex = 0, ey = 0, ny = 0;
+  const std::size_t nx = count_breakpoints(x, fx, *gx, window.lo, window.hi, ex);
+  if (quantize_y) ny = count_breakpoints(y, fy, *gy, 0.0, std::numeric_limits<double>::infinity(), ey);
+  const std::size_t base = own + kEntryBytes * (ex + ey) + kSweptBytes * nx +
+                           (quantize_y && !fy.bounded ? kTableBytes * ny : 0);
+  // a bounded ŷ side is windowed to the μ of x's states, known only after x's sweep: reserve
+  // for its whole count (an upper bound), at most the budget, and check the windowed count
+  const std::size_t reserve =
+      quantize_y && fy.bounded ? std::min(memory_budget(), base + kTableBytes * ny) : base;
+  if (base > memory_budget()) over_memory_budget(nx + (fy.bounded ? 0 : ny), double(base), fx, windowed, 0);
+  MemoryReservation reservation(reserve);
+  if (!reservation.ok())
+    over_memory_budget(nx + (fy.bounded ? 0 : ny), double(reserve), fx, windowed, MemoryLedger::global().pinned());
   // The two sides are independent: prepare them concurrently (a no-op when nested in
   // another parallel region, e.g. a batch of problems).
   Side sx, sy;
   std::unique_ptr<PrefixTable> table;
-  std::exception_ptr err_x, err_y;
+  ErrorCapture capture;
   // (a bounded ŷ side is prepared after x's, for the μ window x's states need: nothing to overlap)
   const bool par = quantize_y && !fy.bounded &&
                    (x.size() + y.size()) * (std::size_t(1) << std::min(fx.t, 20)) > (1u << 16);
@@ -679,26 +747,19 @@ inline RankOneResult rank_one_sweep(const std::vector<double>& x, const std::vec
   {
 #pragma omp section
     {
-      try {
-        sx = prepare_side(x, fx, gx, window.lo, window.hi);
-      } catch (...) {
-        err_x = std::current_exception();
-      }
+      capture.run([&] { sx = prepare_side(x, fx, gx, window.lo, window.hi, nx); });
     }
 #pragma omp section
     {
       if (quantize_y && !fy.bounded) {
-        try {
-          sy = prepare_side(y, fy, gy);
+        capture.run([&] {
+          sy = prepare_side(y, fy, gy, 0.0, std::numeric_limits<double>::infinity(), ny);
           table = std::make_unique<PrefixTable>(sy);
-        } catch (...) {
-          err_y = std::current_exception();
-        }
+        });
       }
     }
   }
-  if (err_x) std::rethrow_exception(err_x);
-  if (err_y) std::rethrow_exception(err_y);
+  capture.rethrow();
   // Bounded x̂ values are absolute while x' = x·2^−Ex: rescale A, B to normalized x̂'.
   const int ashift = fx.bounded ? -sx.E : 0;
   if (quantize_y && fy.bounded) {
@@ -706,8 +767,12 @@ inline RankOneResult rank_one_sweep(const std::vector<double>& x, const std::vec
     // μ = xᵀx̂/‖x̂‖² of the states it visits: one cheap pass finds their range, and y's
     // breakpoints are generated for that window only (widened far beyond rounding noise).
     const auto [mu_lo, mu_hi] = mu_range(sx, ashift);
-    sy = mu_lo > 0.0 ? prepare_side(y, fy, gy, mu_lo * (1.0 - 0x1p-20), mu_hi * (1.0 + 0x1p-20))
-                     : prepare_side(y, fy, gy);
+    const double ylo = mu_lo > 0.0 ? mu_lo * (1.0 - 0x1p-20) : 0.0;
+    const double yhi = mu_lo > 0.0 ? mu_hi * (1.0 + 0x1p-20) : std::numeric_limits<double>::infinity();
+    const std::size_t nyw = count_breakpoints(y, fy, *gy, ylo, yhi, ey);
+    if (base + kTableBytes * nyw > reserve)
+      over_memory_budget(nx + nyw, double(base + kTableBytes * nyw), fx, windowed, 0);
+    sy = prepare_side(y, fy, gy, ylo, yhi, nyw);
     table = std::make_unique<PrefixTable>(sy);
   }
   const DD y2 = quantize_y ? sy.norm2 : DD{1.0, 0.0};
@@ -733,7 +798,8 @@ inline RankOneResult rank_one_sweep(const std::vector<double>& x, const std::vec
   const double tie_tol = 1e-28 * (quantize_y ? cost.x2y2.hi : cost.x2.hi);
   std::size_t best_pos = 0, groups = 0;
   const std::vector<Breakpoint>& bps = sx.bps;
-  for (std::size_t i = 0; i < bps.size();) {
+  for (std::size_t i = 0, polled = 0; i < bps.size();) {
+    if (i - polled > (std::size_t(1) << 18)) poll_interrupt(), polled = i;
     std::size_t j = i;
     do {  // cross a group of exactly equal breakpoints together
       const Breakpoint& bp = bps[j];
@@ -774,7 +840,16 @@ inline RankOneResult rank_one_reference(const std::vector<double>& x, const std:
   check_vector(y, "y");
   check_window(window);
   if (is_zero(x) || is_zero(y)) return trivial_result(x, y, fx, fy, quantize_y);
-  const Side sx = prepare_side(x, fx, nullptr, window.lo, window.hi);
+  const auto gx = make_grid(fx);
+  std::size_t entries = 0;
+  const std::size_t nx = count_breakpoints(x, fx, *gx, window.lo, window.hi, entries);
+  // list, sort scratch and one group end (8 B) per breakpoint
+  const std::size_t need = grid_bytes(*gx) + kEntryBytes * entries + (kSweptBytes + sizeof(std::size_t)) * nx;
+  const bool windowed = fx.bounded && (window.lo > 0.0 || window.hi < std::numeric_limits<double>::infinity());
+  if (need > memory_budget()) over_memory_budget(nx, double(need), fx, windowed, 0);
+  MemoryReservation reservation(need);
+  if (!reservation.ok()) over_memory_budget(nx, double(need), fx, windowed, MemoryLedger::global().pinned());
+  const Side sx = prepare_side(x, fx, gx, window.lo, window.hi, nx);
   // positions in the sorted list after each distinct breakpoint: 0 (λ_0), then one per group
   std::vector<std::size_t> ends{0};
   for (std::size_t i = 0; i < sx.bps.size();) {
@@ -788,6 +863,7 @@ inline RankOneResult rank_one_reference(const std::vector<double>& x, const std:
   double best = std::numeric_limits<double>::infinity(), best_lam = 1.0;
   std::vector<double> best_xh;
   for (std::size_t pos : ends) {
+    poll_interrupt();  // O(m + n) per midpoint
     const double lam = interval_mid(sx, pos) * scale;
     std::vector<double> xh = round_vector(x, lam, fx);
     const std::vector<double> yh = y_side(y, optimal_mu(x, xh, sx.E), fy, quantize_y);
@@ -811,21 +887,28 @@ inline std::vector<RankOneResult> rank_one_batch(const std::vector<std::vector<d
                                                  const Format& fy, bool quantize_y = true, LamWindow window = {}) {
   if (xs.size() != ys.size()) throw std::invalid_argument("xs and ys must have the same number of problems");
   std::vector<RankOneResult> out(xs.size());
-  std::vector<std::exception_ptr> errors(xs.size());
   if (xs.empty()) return out;
+  // input errors first, serially: the one raised is that of the first bad problem
+  detail::check_window(window);
+  for (std::size_t k = 0; k < xs.size(); ++k) {
+    detail::check_vector(xs[k], ("xs[" + std::to_string(k) + "]").c_str());
+    detail::check_vector(ys[k], ("ys[" + std::to_string(k) + "]").c_str());
+  }
   const auto gx = detail::make_grid(fx);
   const auto gy = quantize_y ? detail::make_grid(fy) : nullptr;
+  // the shared grids count against the memory budget; each problem reserves its own buffers
+  // (rank_one_sweep), so the problems running at once stay within the budget together
+  const detail::MemoryPin pin(detail::grid_bytes(*gx) + (gy ? detail::grid_bytes(*gy) : 0));
   const std::ptrdiff_t n = static_cast<std::ptrdiff_t>(xs.size());
+  detail::ErrorCapture capture;
 #pragma omp parallel for schedule(dynamic, 1) if (n > 1)
   for (std::ptrdiff_t k = 0; k < n; ++k) {
-    try {
+    capture.run(k, [&] {
+      poll_interrupt();
       out[k] = rank_one_sweep(xs[k], ys[k], fx, fy, quantize_y, gx, gy, window);
-    } catch (...) {
-      errors[k] = std::current_exception();
-    }
+    });
   }
-  for (const std::exception_ptr& e : errors)
-    if (e) std::rethrow_exception(e);
+  capture.rethrow();
   return out;
 }
 

@@ -257,11 +257,16 @@ inline void sigma_delta(const double* C, std::int64_t N, std::int64_t m, const s
   if (perm) check_permutation(perm, N);
   check_stable(max_abs(C, N * m), P);
   const std::int64_t blocks = (m + kFrameBlock - 1) / kFrameBlock;
+  detail::ErrorCapture capture;
 #pragma omp parallel for schedule(dynamic, 1) if (blocks > 1 && N * m > (1 << 16))
   for (std::int64_t b = 0; b < blocks; ++b) {
-    const std::int64_t c0 = b * kFrameBlock;
-    sigma_delta_block(C + c0, m, 1, N, std::min(kFrameBlock, m - c0), perm, P, codes + c0, m, nullptr, umax + c0);
+    capture.run(b, [&] {
+      poll_interrupt();
+      const std::int64_t c0 = b * kFrameBlock;
+      sigma_delta_block(C + c0, m, 1, N, std::min(kFrameBlock, m - c0), perm, P, codes + c0, m, nullptr, umax + c0);
+    });
   }
+  capture.rethrow();
 }
 
 inline void check_all_finite(const std::vector<char>& block_finite) {

@@ -12,10 +12,17 @@
 //     and no global name of the user's is shadowed.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdio>
+#include <cstdlib>
 #include <exception>
+#include <mutex>
 #include <stdexcept>
+#include <string>
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -143,6 +150,9 @@ namespace detail {
 
 // Runs loop bodies so that no exception leaves the region: the first one is kept (later
 // bodies are skipped once one failed) and rethrow() raises it after the region.
+// run(i, body) for loops over i: the error of the smallest failing i is kept (bodies above a
+// failed i are skipped, those below still run), so which error is raised does not depend on
+// the thread count.
 class ErrorCapture {
  public:
   template <class F>
@@ -151,7 +161,16 @@ class ErrorCapture {
     try {
       body();
     } catch (...) {
-      keep(std::current_exception());
+      keep(std::current_exception(), 0);
+    }
+  }
+  template <class F>
+  void run(long long index, F&& body) noexcept {
+    if (failed_.load(std::memory_order_relaxed) && index > first_index_.load(std::memory_order_relaxed)) return;
+    try {
+      body();
+    } catch (...) {
+      keep(std::current_exception(), index);
     }
   }
   bool failed() const { return failed_.load(std::memory_order_relaxed); }
@@ -160,13 +179,131 @@ class ErrorCapture {
   }
 
  private:
-  void keep(std::exception_ptr e) noexcept {
-    bool expected = false;
-    // Only the first failing thread writes error_; rethrow() reads it after the region's barrier.
-    if (failed_.compare_exchange_strong(expected, true)) error_ = e;
+  void keep(std::exception_ptr e, long long index) noexcept {
+    std::lock_guard<std::mutex> lock(mutex_);
+    // rethrow() reads error_ after the region's closing barrier
+    if (!error_ || index < first_index_.load(std::memory_order_relaxed)) {
+      error_ = e;
+      first_index_.store(index, std::memory_order_relaxed);
+    }
+    failed_.store(true, std::memory_order_relaxed);
   }
   std::atomic<bool> failed_{false};
+  std::atomic<long long> first_index_{0};
+  std::mutex mutex_;
   std::exception_ptr error_;
+};
+
+// ---- memory budget ----------------------------------------------------------------------
+
+// Bytes the large working sets of scaleq (rank-one breakpoint tables, look-ahead candidate
+// lists) may hold at once, over all threads and concurrent calls: 1 GiB, or the value of the
+// environment variable SCALEQ_MEMORY_BUDGET_MB (read once).
+inline std::size_t memory_budget() {
+  static const std::size_t budget = [] {
+    const char* env = std::getenv("SCALEQ_MEMORY_BUDGET_MB");
+    if (env && *env) {
+      char* end = nullptr;
+      const unsigned long long mb = std::strtoull(env, &end, 10);
+      if (end && *end == '\0' && mb > 0) return std::size_t(mb) << 20;
+    }
+    return std::size_t(1) << 30;
+  }();
+  return budget;
+}
+
+// Bytes as a short human figure ("768 MiB", "4.0 GiB").
+inline std::string format_bytes(double bytes) {
+  char buf[64];
+  if (bytes >= double(1ull << 30))
+    std::snprintf(buf, sizeof buf, "%.1f GiB", bytes / double(1ull << 30));
+  else
+    std::snprintf(buf, sizeof buf, "%.0f MiB", std::max(1.0, bytes / double(1ull << 20)));
+  return buf;
+}
+
+// Process-wide ledger of reserved working memory. A task reserves what it will hold before
+// allocating it, waiting (and polling for interruption) while other tasks hold too much; a
+// task never waits while holding a reservation, so waits cannot deadlock. Tables shared by
+// the tasks of a call (grids) are pinned: counted, never waited for. Thus threads x problems
+// of a batch stay within memory_budget() in total.
+class MemoryLedger {
+ public:
+  static MemoryLedger& global() {
+    static MemoryLedger l;
+    return l;
+  }
+  // Blocks until `bytes` fit beside the other reservations; false (nothing reserved) when
+  // they cannot fit even once the other reservations are gone.
+  bool acquire(std::size_t bytes) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    while (used_ + pinned_ + bytes > memory_budget()) {
+      if (used_ == 0) return false;
+      cv_.wait_for(lock, std::chrono::milliseconds(20));
+      lock.unlock();
+      poll_interrupt();
+      lock.lock();
+    }
+    used_ += bytes;
+    return true;
+  }
+  void release(std::size_t bytes) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      used_ -= bytes;
+    }
+    cv_.notify_all();
+  }
+  void pin(std::size_t bytes) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    pinned_ += bytes;
+  }
+  void unpin(std::size_t bytes) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      pinned_ -= bytes;
+    }
+    cv_.notify_all();
+  }
+  std::size_t pinned() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return pinned_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::size_t used_ = 0, pinned_ = 0;
+};
+
+// RAII pin of a shared table's bytes in MemoryLedger::global().
+class MemoryPin {
+ public:
+  explicit MemoryPin(std::size_t bytes) : bytes_(bytes) { MemoryLedger::global().pin(bytes_); }
+  ~MemoryPin() { MemoryLedger::global().unpin(bytes_); }
+  MemoryPin(const MemoryPin&) = delete;
+  MemoryPin& operator=(const MemoryPin&) = delete;
+
+ private:
+  std::size_t bytes_;
+};
+
+// RAII reservation in MemoryLedger::global(); ok() is false when it could not fit.
+class MemoryReservation {
+ public:
+  explicit MemoryReservation(std::size_t bytes) : bytes_(bytes) {
+    if (bytes_ && !MemoryLedger::global().acquire(bytes_)) bytes_ = 0, ok_ = false;
+  }
+  ~MemoryReservation() {
+    if (bytes_) MemoryLedger::global().release(bytes_);
+  }
+  bool ok() const { return ok_; }
+  MemoryReservation(const MemoryReservation&) = delete;
+  MemoryReservation& operator=(const MemoryReservation&) = delete;
+
+ private:
+  std::size_t bytes_;
+  bool ok_ = true;
 };
 
 }  // namespace detail
