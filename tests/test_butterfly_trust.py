@@ -103,7 +103,7 @@ def test_numpy_int_patterns_accepted():
     v1 = butterfly_factorize(M, patterns=pats)
     v2 = butterfly_factorize(M, patterns=[(1, 2, 2, 2), (2, 2, 2, 1)])
     assert all(np.array_equal(x, y) for x, y in zip(v1, v2))
-    assert all(type(s) is int for s in scaleq.butterfly.validate_patterns(pats))
+    assert all(type(s) is int for p in scaleq.butterfly.validate_patterns(pats) for s in p)
 
 
 def test_shape_disagreement_refused():
@@ -128,8 +128,8 @@ def small_patterns(rows: int):
 @pytest.mark.parametrize("N", [4, 6, 8, 12])
 def test_pattern_product_holds_support_and_is_minimal(N):
     """Against the boolean product of the supports, for every pair of patterns with inner
-    dimension N (rows, cols in {2..12}): the product pattern holds it, and no pattern with
-    fewer entries does (nested pairs keep the closed form: checked to hold only)."""
+    dimension N: the product pattern holds it, and no pattern with fewer entries does
+    (e.g. diag(16)·(2,2,2,4) is (2,2,2,4), where the nested closed form says (1,4,4,4))."""
     checked = 0
     for a, c, d in small_patterns(N):
         for a2, b2, d2 in small_patterns(N):
@@ -139,10 +139,8 @@ def test_pattern_product_holds_support_and_is_minimal(N):
                 r = tuple(_core.pattern_product(p, q))
                 assert (r[0] * r[1] * r[3], r[0] * r[2] * r[3]) == S.shape
                 assert not np.any(S & ~support_mask(r)), (p, q, r)
-                nested = a2 % a == 0 and d % d2 == 0
-                if not nested:
-                    rr, cc = np.nonzero(S)
-                    assert np.prod(r) == np.prod(candidate_patterns(rr, cc, S.shape)[0]), (p, q, r)
+                rr, cc = np.nonzero(S)
+                assert np.prod(r) == np.prod(candidate_patterns(rr, cc, S.shape)[0]), (p, q, r)
                 checked += 1
     assert checked > 20
 
@@ -286,7 +284,7 @@ def test_choose_patterns_labels_diagonal_to_nest():
 def zeroed(B: Butterfly, rng) -> Butterfly:
     vals = B.ks_values
     vals[0].flat[0] = 0.0
-    vals[1][..., 0] = 0.0  # a whole i_d slice: shrinks the nonzeros' smallest pattern
+    vals[1].reshape(-1)[::3] = 0.0  # zeros inside the support must not change the pattern
     vals[-1].flat[rng.integers(vals[-1].size)] = 0.0
     return Butterfly(vals)
 
