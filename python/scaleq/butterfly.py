@@ -16,6 +16,45 @@ def _is_pow2(n: int) -> bool:
     return n >= 1 and (n & (n - 1)) == 0
 
 
+def validate_patterns(patterns: object, name: str = "patterns",
+                      shape: "tuple[int, int] | None" = None) -> list[Pattern]:
+    """Check a chain of patterns once, before any C++ sizes a buffer from them.
+
+    Each entry must be an integer (numpy integers too; bool and float are refused: 2.7
+    would otherwise become 2) and >= 1; consecutive factors must agree on the inner
+    dimension (columns a·c·d of one = rows a·b·d of the next); when ``shape`` is given,
+    the product must be ``shape``. Products are Python integers, so nothing overflows here,
+    and the C++ side refuses a·b·c·d beyond int64 again.
+
+    Examples
+    --------
+    >>> scaleq.butterfly.validate_patterns([(1, 2, 2, 2), (2, 2, 2, 1)], shape=(4, 4))
+    [(1, 2, 2, 2), (2, 2, 2, 1)]
+    """
+    if isinstance(patterns, (str, bytes)) or not hasattr(patterns, "__iter__"):
+        raise TypeError(f"{name} must be a list of (a, b, c, d) tuples, got {type(patterns).__name__}")
+    out: list[Pattern] = []
+    for k, p in enumerate(patterns):
+        if isinstance(p, (str, bytes)) or not hasattr(p, "__len__"):
+            raise TypeError(f"{name}[{k}] must be a tuple of 4 ints (a, b, c, d), got {p!r}")
+        if len(p) != 4:
+            raise ValueError(f"{name}[{k}] must be 4 positive ints (a, b, c, d), got {p!r}")
+        out.append(tuple(as_int(v, f"{name}[{k}][{i}]", low=1) for i, v in enumerate(p)))  # type: ignore[misc]
+    if not out:
+        raise ValueError(f"{name} must be non-empty")
+    for k in range(len(out) - 1):
+        (a, _, c, d), (a2, b2, _, d2) = out[k], out[k + 1]
+        if a * c * d != a2 * b2 * d2:
+            raise ValueError(f"{name}[{k}] {out[k]} has {a * c * d} columns but {name}[{k + 1}] {out[k + 1]} has "
+                             f"{a2 * b2 * d2} rows: the factors cannot be multiplied")
+    if shape is not None:
+        (a, b, _, d), (a2, _, c2, d2) = out[0], out[-1]
+        got = (a * b * d, a2 * c2 * d2)
+        if got != tuple(int(s) for s in shape):
+            raise ValueError(f"{name} give a {got[0]}x{got[1]} product, but the matrix is {shape[0]}x{shape[1]}")
+    return out
+
+
 def square_dyadic_patterns(n: int) -> list[Pattern]:
     """Patterns of the square-dyadic butterfly of size n = 2^J:
     factor l = 1..J has pattern (2^(l−1), 2, 2, 2^(J−l)).
@@ -56,7 +95,10 @@ class Butterfly:
     Parameters
     ----------
     factors : sequence of array_like, each 4-D
-        The values of B_1, ..., B_J; consecutive shapes must chain.
+        The values of B_1, ..., B_J. Consecutive factors only need agreeing inner
+        dimensions (columns a·c·d of one = rows a·b·d of the next): apply, densify, exact
+        errors and chain quantization work on any such chain; factorization too (its
+        hierarchical splits use the smallest pattern holding each sub-product).
 
     Examples
     --------
@@ -89,6 +131,7 @@ class Butterfly:
         for k in range(len(out) - 1):
             a, b, c, d = out[k].shape
             a2, b2, c2, d2 = out[k + 1].shape
+            # the product only needs the inner dimensions to agree (no nesting of patterns)
             if a * c * d != a2 * b2 * d2:
                 raise ValueError(f"factors[{k}] has {a * c * d} columns but factors[{k + 1}] has "
                                  f"{a2 * b2 * d2} rows: shapes do not chain")
@@ -151,10 +194,19 @@ class Butterfly:
             raise ValueError(f"X must have shape ({self.shape[1]},) or ({self.shape[1]}, k), got {A.shape}")
         if not (np.issubdtype(A.dtype, np.number) or A.dtype == np.bool_):
             raise TypeError(f"X must be numeric, got dtype {A.dtype}")
-        if self.is_complex or np.iscomplexobj(A):
+        cplx = self.is_complex or np.iscomplexobj(A)
+        A = np.ascontiguousarray(A, dtype=np.complex128 if cplx else np.float64)
+        # the factors are finite (checked at construction); refuse X like the rest of the
+        # API. A finite sum proves every entry finite in one pass without a mask; only a
+        # non-finite sum (NaN/Inf present, or finite values overflowing) pays the full test.
+        with np.errstate(over="ignore", invalid="ignore"):
+            total = A.sum()
+        if not np.isfinite(total) and not np.all(np.isfinite(A)):
+            raise ValueError("X contains NaN or Inf (B @ X needs finite X)")
+        if cplx:
             vals = [v.astype(np.complex128, copy=False) for v in self._values]
-            return _core.ks_apply_complex(vals, np.ascontiguousarray(A, dtype=np.complex128))
-        return _core.ks_apply_real(self._values, np.ascontiguousarray(A, dtype=np.float64))
+            return _core.ks_apply_complex(vals, A)
+        return _core.ks_apply_real(self._values, A)
 
     @property
     def T(self) -> "Butterfly":
@@ -269,7 +321,7 @@ def relative_error(A: "Butterfly | np.ndarray", B: "Butterfly | np.ndarray", *, 
         raise ValueError(f"A and B must have the same shape, got {A.shape} and {B.shape}")
     block = as_int(block, "block", low=1)
     if (isinstance(A, Butterfly) and isinstance(B, Butterfly) and len(A) > 1 and A.patterns == B.patterns
-            and A.patterns == square_dyadic_patterns(A.shape[0])):
+            and _is_square_dyadic(A.patterns)):
         return _relative_error_dyadic(A, B)
     if isinstance(A, Butterfly) and isinstance(B, Butterfly):
         if A.is_complex or B.is_complex:
@@ -286,6 +338,14 @@ def relative_error(A: "Butterfly | np.ndarray", B: "Butterfly | np.ndarray", *, 
         num += float(np.sum(np.abs(ya - yb) ** 2))
         den += float(np.sum(np.abs(ya) ** 2))
     return float(np.sqrt(num / den)) if den > 0 else (0.0 if num == 0 else float("inf"))
+
+
+def _is_square_dyadic(pats: Sequence[Pattern]) -> bool:
+    """Whether pats are the square-dyadic patterns of some n = 2^J (any other chain —
+    Monarch, rectangular, non-power-of-two — takes the general exact path)."""
+    a, b, _, d = pats[0]
+    n = a * b * d
+    return _is_pow2(n) and n >= 2 and list(pats) == square_dyadic_patterns(n)
 
 
 def _half_products(chain: Butterfly) -> tuple[np.ndarray, np.ndarray]:

@@ -82,7 +82,9 @@ def quantize_chain(chain: Butterfly, fmt: FormatLike, method: str = "l2r", *, er
     Parameters
     ----------
     chain : Butterfly
-        Real chain with chainable patterns (square-dyadic, Monarch, general (a, b, c, d)).
+        Real chain, any patterns whose consecutive inner dimensions agree (square-dyadic,
+        Monarch, rectangular, non-power-of-two, general (a, b, c, d)); its exact errors are
+        computed for every such chain.
     fmt : Format, str, dtype or int
         Target format (int t = the paper's F_t; bounded formats such as "fp8_e4m3").
     method : {"rtn", "l2r", "r2l", "pairwise", "m2m", "lookahead", "best"}

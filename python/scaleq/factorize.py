@@ -12,6 +12,7 @@ import numpy as np
 
 from . import _core
 from ._validation import as_int, choice
+from .butterfly import validate_patterns
 
 Pattern = tuple[int, int, int, int]
 
@@ -52,18 +53,7 @@ def _as_patterns(patterns: object, shape: tuple[int, int]) -> list[Pattern]:
         if not _is_pow2(n) or n < 2:
             raise ValueError(f"M's size must be a power of two >= 2 for square-dyadic patterns, got {n}")
         return _square_dyadic(n)
-    out = []
-    for k, p in enumerate(patterns):
-        try:
-            t = tuple(int(v) for v in p)
-        except (TypeError, ValueError):
-            raise TypeError(f"patterns[{k}] must be a tuple of 4 ints (a, b, c, d), got {p!r}") from None
-        if len(t) != 4 or min(t) < 1:
-            raise ValueError(f"patterns[{k}] must be 4 positive ints (a, b, c, d), got {p!r}")
-        out.append(t)
-    if not out:
-        raise ValueError("patterns must be non-empty")
-    return out
+    return validate_patterns(patterns, "patterns", shape)
 
 
 def butterfly_factorize(
@@ -79,7 +69,9 @@ def butterfly_factorize(
     M : array_like, shape (m, n)
         Real or complex matrix (finite).
     patterns : list of (a, b, c, d), optional
-        Chainable patterns of the factors, left to right; default: square-dyadic
+        Patterns of the factors, left to right (positive ints; consecutive inner dimensions
+        must agree, the product must be M's shape; a single pattern gives the projection of
+        M on its support); default: square-dyadic
         butterfly ``(2^(l-1), 2, 2, 2^(J-l))``, l = 1..J, for n = 2^J.
     order : {"balanced", "l2r", "r2l"}
         Order of the hierarchical splits (balanced tree, peel the left factor first, or

@@ -192,7 +192,21 @@ template <class Scalar>
 void factor_range(const KSMatrix<Scalar>& T, const std::vector<Pattern>& pats, std::size_t lo, std::size_t hi,
                   FactorOrder order, std::vector<std::vector<Scalar>>& out) {
   if (hi - lo == 1) {
-    out[lo] = T.v;
+    // the product's pattern of a one-factor range is the factor's own, except for a
+    // one-factor chain, where T is the dense M: its best approximation on the pattern is
+    // its projection (M's entries on the support)
+    if (T.p == pats[lo]) {
+      out[lo] = T.v;
+    } else {
+      const Pattern& p = pats[lo];
+      out[lo].resize(std::size_t(p.nnz()));
+      for (std::int64_t ia = 0; ia < p.a; ++ia)
+        for (std::int64_t ib = 0; ib < p.b; ++ib)
+          for (std::int64_t ic = 0; ic < p.c; ++ic)
+            for (std::int64_t id = 0; id < p.d; ++id)
+              out[lo][std::size_t(((ia * p.b + ib) * p.c + ic) * p.d + id)] =
+                  T.entry(ia * p.b * p.d + ib * p.d + id, ia * p.c * p.d + ic * p.d + id);
+    }
     return;
   }
   poll_interrupt();
@@ -210,7 +224,7 @@ void factor_range(const KSMatrix<Scalar>& T, const std::vector<Pattern>& pats, s
 
 }  // namespace detail
 
-// Factor the dense m×n matrix M (row-major) into factors with the given chainable
+// Factor the dense m×n matrix M (row-major) into factors with the given
 // patterns; returns each factor's values in ks_values order. Entries of M outside the
 // support of the chain's product cannot be matched and only add to the error.
 // perm (optional, length n): factor M[:, perm] instead of M.
@@ -219,8 +233,7 @@ std::vector<std::vector<Scalar>> butterfly_factorize(const Scalar* M, std::int64
                                                      const std::vector<Pattern>& pats, FactorOrder order,
                                                      const std::vector<std::int64_t>& perm = {}) {
   if (pats.empty()) throw std::invalid_argument("patterns must be non-empty");
-  for (const Pattern& p : pats)
-    if (p.a < 1 || p.b < 1 || p.c < 1 || p.d < 1) throw std::invalid_argument("pattern entries must be >= 1");
+  check_chain(pats);  // entries >= 1, products within int64, inner dimensions agree
   const Pattern total = chain_pattern(pats, 0, pats.size());
   if (total.rows() != m || total.cols() != n)
     throw std::invalid_argument("patterns give a " + std::to_string(total.rows()) + "x" + std::to_string(total.cols()) +

@@ -30,16 +30,98 @@ struct Pattern {
   }
 };
 
-// Consecutive patterns P, Q multiply into (P.a, P.b·P.d/Q.d, Q.c·Q.a/P.a, Q.d) when chainable.
-// Whether P·Q is again Kronecker-sparse with the pattern given by pattern_product.
+// x·y for x, y >= 1, or false when it exceeds int64 (checked division: portable, and a
+// wrapped product would pass every later shape test and size a buffer too small).
+inline bool checked_mul(std::int64_t x, std::int64_t y, std::int64_t& out) {
+  if (x > INT64_MAX / y) return false;
+  out = x * y;
+  return true;
+}
+
+// Every entry >= 1 and a·b·c·d (hence rows, cols, nnz, all sub-products) within int64.
+inline void check_pattern(const Pattern& p, const std::string& what) {
+  if (p.a < 1 || p.b < 1 || p.c < 1 || p.d < 1)
+    throw std::invalid_argument(what + ": pattern entries must be >= 1, got " + p.str());
+  std::int64_t r = 0;
+  if (!checked_mul(p.a, p.b, r) || !checked_mul(r, p.c, r) || !checked_mul(r, p.d, r))
+    throw std::invalid_argument(what + ": pattern " + p.str() + " has a*b*c*d beyond 2^63 - 1");
+}
+
+// Two factors multiply whenever the inner dimensions agree: apply, densify and chain
+// quantization need nothing more. "Nested" pairs (P.a | Q.a, Q.d | P.d: the chains of the
+// butterfly papers) have a product inside (P.a, P.b·P.d/Q.d, Q.c·Q.a/P.a, Q.d).
 inline bool chainable(const Pattern& p, const Pattern& q) {
   return p.cols() == q.rows() && q.a % p.a == 0 && p.d % q.d == 0;
 }
 
+namespace detail {
+inline std::vector<std::int64_t> divisors(std::int64_t n) {
+  std::vector<std::int64_t> lo, hi;
+  for (std::int64_t k = 1; k <= n / k; ++k)
+    if (n % k == 0) {
+      lo.push_back(k);
+      if (k != n / k) hi.push_back(n / k);
+    }
+  lo.insert(lo.end(), hi.rbegin(), hi.rend());
+  return lo;
+}
+inline std::int64_t gcd64(std::int64_t x, std::int64_t y) {
+  while (y) {
+    const std::int64_t t = x % y;
+    x = y;
+    y = t;
+  }
+  return x;
+}
+}  // namespace detail
+
+// The smallest Kronecker-sparse pattern holding supp(P)·supp(Q), for any P, Q whose inner
+// dimensions agree. The closed form above can be far too large — diag·(2,2,2,4) is
+// (2,2,2,4), not (1,4,4,4) — and a too large pattern lets the factorization's class-wise
+// SVDs mix rows that the next factors cannot mix, losing exactness. Middle index j links
+// rows (i_a, ·, i_d) of P to columns (j_a, ·, j_d) of Q, so the product support is the union
+// over j of those rectangles; supp(A, ·, ·, D) is "same block of m/A rows and n/A columns"
+// and "same residue mod D", two conditions tested separately on every rectangle:
+// O(P.cols()·(number of divisors)).
 inline Pattern pattern_product(const Pattern& p, const Pattern& q) {
-  if (!chainable(p, q))
-    throw std::invalid_argument("patterns " + p.str() + " and " + q.str() + " are not chainable");
-  return {p.a, p.b * (p.d / q.d), q.c * (q.a / p.a), q.d};
+  check_pattern(p, "left factor");
+  check_pattern(q, "right factor");
+  if (p.cols() != q.rows())
+    throw std::invalid_argument("patterns " + p.str() + " and " + q.str() + " do not multiply: " +
+                                std::to_string(p.cols()) + " columns vs " + std::to_string(q.rows()) + " rows");
+  const std::int64_t m = p.rows(), n = q.cols(), N = p.cols(), g = detail::gcd64(m, n);
+  // rectangle of middle index j: rows i0, i0 + d, ..., i1 of P; columns k0, ..., k1 of Q
+  auto rect = [&](std::int64_t j, std::int64_t& i0, std::int64_t& i1, std::int64_t& k0, std::int64_t& k1) {
+    i0 = (j / (p.c * p.d)) * p.b * p.d + j % p.d;
+    i1 = i0 + (p.b - 1) * p.d;
+    k0 = (j / (q.b * q.d)) * q.c * q.d + j % q.d;
+    k1 = k0 + (q.c - 1) * q.d;
+  };
+  std::vector<std::int64_t> As, Ds;
+  for (std::int64_t A : detail::divisors(g)) {
+    const std::int64_t rb = m / A, cb = n / A;
+    bool ok = true;
+    for (std::int64_t j = 0; j < N && ok; ++j) {
+      std::int64_t i0, i1, k0, k1;
+      rect(j, i0, i1, k0, k1);
+      ok = i0 / rb == i1 / rb && k0 / cb == k1 / cb && i0 / rb == k0 / cb;
+    }
+    if (ok) As.push_back(A);
+  }
+  for (std::int64_t D : detail::divisors(g)) {
+    bool ok = (p.b == 1 || p.d % D == 0) && (q.c == 1 || q.d % D == 0);
+    for (std::int64_t j = 0; j < N && ok; ++j) {
+      std::int64_t i0, i1, k0, k1;
+      rect(j, i0, i1, k0, k1);
+      ok = i0 % D == k0 % D;
+    }
+    if (ok) Ds.push_back(D);
+  }
+  Pattern best{1, m, n, 1};  // dense always holds it
+  for (std::int64_t A : As)
+    for (std::int64_t D : Ds)
+      if (g % A == 0 && (g / A) % D == 0 && A * D > best.a * best.d) best = {A, m / (A * D), n / (A * D), D};
+  return best;
 }
 
 inline Pattern chain_pattern(const std::vector<Pattern>& pats, std::size_t lo, std::size_t hi) {
@@ -136,8 +218,7 @@ inline void check_chain(const std::vector<Pattern>& pats) {
   if (pats.empty()) throw std::invalid_argument("a chain needs at least one factor");
   for (std::size_t i = 0; i < pats.size(); ++i) {
     const Pattern& p = pats[i];
-    if (p.a < 1 || p.b < 1 || p.c < 1 || p.d < 1)
-      throw std::invalid_argument("factor " + std::to_string(i) + ": pattern entries must be >= 1");
+    check_pattern(p, "factor " + std::to_string(i));
     if (i + 1 < pats.size() && p.cols() != pats[i + 1].rows())
       throw std::invalid_argument("factors " + std::to_string(i) + " and " + std::to_string(i + 1) +
                                   " do not chain: " + std::to_string(p.cols()) + " columns vs " +
