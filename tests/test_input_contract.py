@@ -96,9 +96,10 @@ def _inputs(name: str, rng) -> np.ndarray:
     and log-uniform random values over (and past) the range, both signs."""
     dt = _dt(name)
     fi = ml_dtypes.finfo(dt)
-    if fi.bits <= 16:
+    if fi.bits <= 16:  # every code (NaN codes dropped below)
         codes = np.arange(2 ** fi.bits, dtype=np.uint16 if fi.bits == 16 else np.uint8)
-        vals = codes.view(dt).astype(np.float64) if fi.bits in (8, 16) else codes.astype(np.uint8).view(dt).astype(np.float64)
+        with np.errstate(invalid="ignore"):
+            vals = codes.view(dt).astype(np.float64)
     else:
         vals = np.array([float(fi.max), float(fi.smallest_normal), float(fi.smallest_subnormal), 1.0])
         vals = np.concatenate([vals, -vals])
@@ -112,7 +113,8 @@ def _inputs(name: str, rng) -> np.ndarray:
     lo = max(float(fi.smallest_subnormal) / 4, 1e-44)
     r = np.exp(rng.uniform(np.log(lo), np.log(hi), 4000)) * rng.choice([-1, 1], 4000)
     parts.append(r)
-    x = np.concatenate(parts).astype(np.float32)
+    with np.errstate(over="ignore"):
+        x = np.concatenate(parts).astype(np.float32)
     return x[np.isfinite(x)]
 
 
@@ -275,7 +277,13 @@ BAD = [
     (scaleq.frame_quant.smallest_stable_step, (float("nan"), 2), {}, ValueError, "cmax"),
     (scaleq.frame_quant.smallest_stable_levels, (1.0, 0.0), {}, ValueError, "step"),
     (scaleq.sigma_delta, ([0.1, 0.2], 1.0), {"perm": [0, 0]}, ValueError, "perm"),
+    (scaleq.frame_quantize, (np.ones((4, 3)), 16), {"perm": [[1, 2], [3]]}, ValueError, "perm must be"),
+    (scaleq.quantize_neuron, ([1.0, 2.0], [[1, 2], [3]], 1.0, 4), {}, ValueError, "b must be"),
+    (scaleq.quantize_neuron, ([1.0, 2.0], [1.0, 2.0], 1.0, 4), {}, ValueError, "b must be a scalar"),
+    (scaleq.datasets.load_digits, (), {"test": 0}, ValueError, "test must be"),
+    (scaleq.datasets.load_digits, (), {"seed": -1}, ValueError, "seed must be"),
     (scaleq.datasets.read_idx, ("/nonexistent/file",), {}, ValueError, "no such file"),
+    (scaleq.datasets.read_idx, (3.5,), {}, TypeError, "path must be a path"),
     (scaleq.datasets.load_dataset, ("mnist:/nonexistent",), {}, ValueError, "does not exist"),
 ]
 

@@ -13,6 +13,8 @@ import zlib
 
 import numpy as np
 
+from ._validation import as_int, input_file
+
 # IDX type byte → numpy big-endian dtype (http://yann.lecun.com/exdb/mnist/, "THE IDX FILE FORMAT")
 _IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
@@ -43,9 +45,7 @@ def read_idx(path: str | os.PathLike, max_bytes: int = MAX_IDX_BYTES) -> np.ndar
     >>> scaleq.datasets.read_idx(p)
     array([7, 8, 9], dtype=uint8)
     """
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise ValueError(f"{path}: no such file")
+    path = input_file(path, "path")
     with open(path, "rb") as raw_fh:
         compressed = raw_fh.read(2) == b"\x1f\x8b"
     opener = gzip.open if compressed else open
@@ -128,7 +128,9 @@ def load_digits(seed: int = 0, test: int = 450):
         from sklearn.datasets import load_digits as _sk_digits
     except ImportError:
         raise ImportError("the digits data set needs scikit-learn: pip install 'scaleq[experiments]'") from None
+    seed = as_int(seed, "seed", low=0)
     d = _sk_digits()
+    test = as_int(test, "test", low=1, high=len(d.target) - 1)
     x, y = d.data / 16.0, d.target.astype(np.int64)
     perm = np.random.default_rng(seed).permutation(len(y))
     return x[perm[test:]], y[perm[test:]], x[perm[:test]], y[perm[:test]]
