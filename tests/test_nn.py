@@ -179,7 +179,7 @@ def test_reproduce_na2024_small(capsys, tmp_path):
 
 @pytest.mark.parametrize("argv,msg", [(["--dataset", "cifar"], "--dataset must be"),
                                       (["--N", "10"], "every N must be > hidden"),
-                                      (["--trainings", "0"], "--trainings must be"),
+                                      (["--trainings", "0"], "--trainings: must be >= 1"),
                                       (["--dataset", "mnist:/nonexistent"], "does not exist")])
 def test_reproduce_na2024_bad_input(capsys, argv, msg):
     from scaleq.cli import main

@@ -268,8 +268,10 @@ def test_cli_relu_without_sklearn(monkeypatch, capsys):
     monkeypatch.setattr(builtins, "__import__", fake_import)
     from scaleq.cli import main
 
-    assert main(["reproduce", "relu", "--formats", "t=3"]) == 1
-    assert "pip install scikit-learn" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:  # the CLI's one error convention: exit 2
+        main(["reproduce", "relu", "--formats", "t=3"])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and err.startswith("scaleq: error:") and "pip install scikit-learn" in err
 
 
 # ------------------------------------------------------------ PyTorch bridge (optional)

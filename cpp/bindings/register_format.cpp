@@ -20,7 +20,19 @@ void register_format(py::module_& m) {
       .def_readonly("subnormals", &Format::subnormals)
       .def_readonly("overflow", &Format::overflow)
       .def_readonly("max_value", &Format::max_value)
-      .def("round_scalar", &Format::round, py::arg("x"));
+      .def("round_scalar", &Format::round, py::arg("x"))
+      // Pickled as its defining fields; make_bounded re-checks them on the way back.
+      .def(py::pickle(
+          [](const Format& f) {
+            return py::make_tuple(f.t, f.bounded, f.emin, f.emax, f.subnormals, f.overflow, f.max_value);
+          },
+          [](const py::tuple& s) {
+            if (s.size() != 7) throw std::invalid_argument("Format: bad pickle state");
+            const int t = s[0].cast<int>();
+            if (!s[1].cast<bool>()) return Format::unbounded(t);
+            return Format::make_bounded(t, s[2].cast<int>(), s[3].cast<int>(), s[4].cast<bool>(),
+                                        s[5].cast<Overflow>(), s[6].cast<double>());
+          }));
 
   m.def(
       "round_array",

@@ -3,8 +3,69 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
+import zlib
+
+from ._validation import output_file
+
+PROG = "scaleq"
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse with the one error convention of the CLI: ``scaleq: error: ...`` on stderr, exit 2."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        sub = self.prog[len(PROG):].strip()
+        self.exit(2, f"{PROG}: error: {sub + ': ' if sub else ''}{message}\n")
+
+
+def int_range(low: int, high: int | None = None):
+    """An argparse ``type`` for an integer in [low, high], refused by argparse otherwise."""
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if v < low or (high is not None and v > high):
+            bound = f">= {low}" if high is None else f"in [{low}, {high}]"
+            raise argparse.ArgumentTypeError(f"must be {bound}, got {v}")
+        return v
+
+    parse.__name__ = "integer"
+    return parse
+
+
+def int_list(text: str, name: str, low: int = 0) -> list[int]:
+    """``"3"``, ``"2,4,8"`` or ``"2..11"`` → list of ints >= low, or a ValueError naming ``name``."""
+    out = []
+    try:
+        for item in str(text).split(","):
+            lo, hi = item.split("..") if ".." in item else (item, item)
+            out += list(range(int(lo), int(hi) + 1))
+    except ValueError:
+        raise ValueError(f"{name}: expected integers as '3', '2,4,8' or '2..11', got {text!r}") from None
+    if not out or min(out) < low:
+        raise ValueError(f"{name}: expected integers >= {low} (and a non-empty range), got {text!r}")
+    return out
+
+
+def _precheck(args: argparse.Namespace) -> None:
+    """Everything that can be checked before the computation: output paths and optional dependencies."""
+    for opt in ("plot", "json"):
+        path = getattr(args, opt, None)
+        if path:
+            output_file(path, f"--{opt}")
+    if getattr(args, "plot", None):
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            raise ImportError("--plot needs matplotlib: pip install 'scaleq[plot]'") from None
+    dataset = getattr(args, "dataset", None)
+    if isinstance(dataset, str) and dataset.startswith("mnist:") and not os.path.isdir(dataset[6:]):
+        raise ValueError(f"--dataset: MNIST directory {dataset[6:]!r} does not exist")
 
 
 def _progress(total: int, desc: str):
@@ -42,12 +103,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     print(f"({time.perf_counter() - t1:.1f} s; the full run: scaleq reproduce fig6.1)")
     _demo_sigma_delta(args.seed)
     if args.plot:
-        try:
-            rank_one_fig3.plot(rows, args.plot)
-            print(f"figure written to {args.plot}")
-        except ImportError:
-            print("--plot needs matplotlib: pip install 'scaleq[plot]'", file=sys.stderr)
-            return 1
+        rank_one_fig3.plot(rows, args.plot)
+        print(f"figure written to {args.plot}")
     return 0
 
 
@@ -78,7 +135,7 @@ REPRODUCIBLE = ("rank_one_fig3", "fig61", "dao2019", "relu", "na2024")
 def build_parser() -> argparse.ArgumentParser:
     import importlib
 
-    p = argparse.ArgumentParser(prog="scaleq", description="Principled low-precision quantization.")
+    p = ArgumentParser(prog=PROG, description="Principled low-precision quantization.")
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("reproduce", help="reproduce a paper's experiment")
     rsub = r.add_subparsers(dest="experiment", required=True)
@@ -86,20 +143,29 @@ def build_parser() -> argparse.ArgumentParser:
         importlib.import_module(f".experiments.{name}", __package__).add_parser(rsub)
     importlib.import_module(".experiments.quantize_transform", __package__).add_parser(sub)
     d = sub.add_parser("demo", help="run the headline experiments on a quick default")
-    d.add_argument("--pairs", type=int, default=100, help="random pairs per (n, t) (default 100)")
-    d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--pairs", type=int_range(1), default=100, help="random pairs per (n, t) (default 100)")
+    d.add_argument("--seed", type=int_range(0), default=0)
     d.add_argument("--plot", metavar="PNG", help="write the figure (needs matplotlib)")
     d.set_defaults(func=_cmd_demo)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; bad input (arguments, files, data) ends with ``scaleq: error: ...`` and exit 2."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        _precheck(args)
         return int(args.func(args) or 0)
-    except (ValueError, TypeError) as exc:  # bad input: one clear line, no traceback
-        parser.exit(2, f"scaleq: error: {exc}\n")
+    except SystemExit as exc:  # an experiment's own refusal, as a message
+        if isinstance(exc.code, str):
+            parser.exit(2, f"{PROG}: error: {exc.code}\n")
+        raise
+    except MemoryError:
+        parser.exit(2, f"{PROG}: error: out of memory; try smaller sizes (--n, --instances, ...)\n")
+    except (ValueError, TypeError, OSError, EOFError, zlib.error, ImportError) as exc:
+        # bad input: one clear line, no traceback
+        parser.exit(2, f"{PROG}: error: {exc}\n")
 
 
 if __name__ == "__main__":

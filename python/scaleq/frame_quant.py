@@ -64,27 +64,50 @@ def smallest_stable_step(cmax: float, levels: int = 1, order: int = 1) -> float:
     1.0
     """
     levels, order = _check_levels_order(levels, order)
-    return float(_core.smallest_stable_step(float(cmax), levels, order))
+    return float(_core.smallest_stable_step(_check_cmax(cmax), levels, order))
+
+
+def _check_cmax(cmax: object) -> float:
+    if isinstance(cmax, (bool, np.bool_)) or not isinstance(cmax, (int, float, np.floating, np.integer)):
+        raise TypeError(f"cmax must be a number (max |c| over the coefficients), got {type(cmax).__name__}")
+    c = float(cmax)
+    if not (c >= 0 and math.isfinite(c)):
+        raise ValueError(f"cmax must be a finite number >= 0 (max |c| over the coefficients), got {cmax}")
+    return c
+
+
+_MAX_LEVELS = 64  # codes ±(2K−1) are int8: 2K−1 <= 127
 
 
 def smallest_stable_levels(cmax: float, step: float, order: int = 1) -> int:
     """Fewest levels K (per sign) for which ``step`` is stable for coefficients up to ``cmax``.
+
+    K is the smallest integer >= ``cmax/step + 1/2`` (order 1) or ``+ 3/2`` (order 2), at
+    least 1 (order 1) or 2 (order 2); more than 64 (the int8 codes' limit) raises ``ValueError``.
 
     Examples
     --------
     >>> scaleq.frame_quant.smallest_stable_levels(1.0, 0.25)  # 1 <= (K - 1/2)/4
     5
     """
+    cmax = _check_cmax(cmax)
     step = _check_step(step)
     order = as_int(order, "order", low=1, high=2)
     kmin = 1 if order == 1 else 2
-    k = max(kmin, math.ceil(cmax / step + (0.5 if order == 1 else 1.5)))
-    while k > kmin and _margin(k - 1, order) * step >= cmax:  # rounding in the ceil: exact in the end
+    ratio = cmax / step
+    if not ratio <= _MAX_LEVELS:  # also inf: checked before any integer arithmetic on it
+        raise ValueError(f"step {step} needs more than {_MAX_LEVELS} levels for max|c| = {cmax:.6g} "
+                         f"(cmax/step = {ratio:.3g}); at most {_MAX_LEVELS} are supported (int8 codes): use "
+                         f"step >= {smallest_stable_step(cmax, _MAX_LEVELS, order):.6g}")
+    # closed form; the two corrections absorb the rounding of ratio and move k by at most one
+    k = max(kmin, math.ceil(ratio + (0.5 if order == 1 else 1.5)))
+    if k > kmin and _margin(k - 1, order) * step >= cmax:
         k -= 1
-    while _margin(k, order) * step < cmax:
+    if _margin(k, order) * step < cmax:
         k += 1
-    if k > 64:
-        raise ValueError(f"step {step} needs {k} levels for max|c| = {cmax:.6g}; at most 64 are supported")
+    if k > _MAX_LEVELS:
+        raise ValueError(f"step {step} needs {k} levels for max|c| = {cmax:.6g}; at most {_MAX_LEVELS} are "
+                         f"supported (int8 codes): use step >= {smallest_stable_step(cmax, _MAX_LEVELS, order):.6g}")
     return k
 
 

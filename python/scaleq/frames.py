@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _core
-from ._validation import as_float_array, as_int, choice
+from ._validation import _asarray, as_float_array, as_int, choice
 
 METHODS = ("auto", "direct", "fft")
 
@@ -46,7 +46,7 @@ def as_permutation(perm: object, N: int, name: str = "perm") -> np.ndarray | Non
     """``None`` (identity order) or a 0-based permutation of range(N) as int64."""
     if perm is None:
         return None
-    p = np.asarray(perm)
+    p = _asarray(perm, name)
     if p.shape != (N,) or not np.issubdtype(p.dtype, np.integer):
         raise ValueError(f"{name} must be an integer array of shape ({N},), got {p.dtype} {p.shape}")
     p = np.ascontiguousarray(p, dtype=np.int64)

@@ -237,9 +237,10 @@ def quantize_neuron(w: object, b: float, v: object, fmt: FormatLike) -> NeuronQu
     """
     f = as_format(fmt, "fmt")
     wv = as_vector(w, "w")
-    if np.ndim(b) != 0:
+    b_arr = as_float_array(b, "b")
+    if np.ndim(b) != 0:  # b_arr is at least 1-D (ascontiguousarray)
         raise ValueError(f"b must be a scalar, got shape {np.shape(b)}")
-    bv = float(as_float_array(b, "b").reshape(-1)[0])
+    bv = float(b_arr.reshape(-1)[0])
     scalar_v = np.ndim(v) == 0
     vv = as_vector(as_float_array(v, "v").reshape(-1) if scalar_v else v, "v")
     x = np.append(wv, bv)

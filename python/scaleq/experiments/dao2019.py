@@ -120,7 +120,12 @@ def format_table(rows: list[dict]) -> str:
 def _main(args) -> int:
     from ..cli import _progress
 
-    ns = [int(v) for v in args.n.split(",")]
+    from ..cli import int_list
+
+    ns = int_list(args.n, "--n", low=2)
+    bad = [v for v in ns if v & (v - 1)]
+    if bad:
+        raise ValueError(f"--n: sizes must be powers of two, got {bad}")
     transforms = args.transforms.split(",")
     for t in transforms:
         if t not in TRANSFORMS:

@@ -94,7 +94,11 @@ def parse_ts(spec: str) -> list[int]:
 def _main(args) -> int:
     from ..cli import _progress
 
-    ts = parse_ts(args.t)
+    from ..cli import int_list
+
+    ts = int_list(args.t, "--t", low=1)
+    if max(ts) > 53:
+        raise ValueError(f"--t: t must be in [1, 53], got {args.t!r}")
     methods = tuple(args.methods.split(","))
     for m in methods:
         if m not in ALL_METHODS:
@@ -119,13 +123,15 @@ def _main(args) -> int:
 
 def add_parser(subparsers) -> None:
     """Register ``scaleq reproduce fig6.1``."""
+    from ..cli import int_range
+
     p = subparsers.add_parser("fig6.1", help="Gribonval-Mary-Riccietti Fig 6.1: quantized orthonormal butterflies")
-    p.add_argument("--n", type=int, default=8192)
-    p.add_argument("--instances", type=int, default=10)
+    p.add_argument("--n", type=int_range(2), default=8192)
+    p.add_argument("--instances", type=int_range(1), default=10)
     p.add_argument("--t", default="2..11", help="'2..11' or a comma list")
     p.add_argument("--methods", default=",".join(DEFAULT_METHODS),
                    help=f"comma list from {','.join(ALL_METHODS)} (default: the paper's rtn,l2r)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int_range(0), default=0)
     p.add_argument("--plot", metavar="PNG")
     p.add_argument("--json", metavar="FILE")
     p.set_defaults(func=_main)

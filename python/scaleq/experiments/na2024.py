@@ -321,11 +321,13 @@ def _main(args) -> int:
 
 def add_parser(subparsers) -> None:
     """Register ``scaleq reproduce na2024``."""
+    from ..cli import int_range
+
     p = subparsers.add_parser("na2024", help="Sigma-Delta quantization of networks on harmonic frames (Na 2024)")
     p.add_argument("--dataset", default="digits", help="digits (scikit-learn, offline) or mnist:PATH (IDX files)")
-    p.add_argument("--trainings", type=int, default=10, help="networks trained per architecture (default 10)")
-    p.add_argument("--hidden", type=int, default=64, help="hidden width d (default 64)")
-    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--trainings", type=int_range(1), default=10, help="networks trained per architecture (default 10)")
+    p.add_argument("--hidden", type=int_range(2), default=64, help="hidden width d (default 64)")
+    p.add_argument("--epochs", type=int_range(1), default=30)
     p.add_argument("--N", help="comma list of frame sizes for the 1-bit tables (default: the paper's N/d ratios)")
     p.add_argument("--levels", default="2,4,8", help="K for the multi-bit tables (default 2,4,8)")
     p.add_argument("--quick", action="store_true", help="3 trainings, 15 epochs, 4 frame sizes")

@@ -3,11 +3,14 @@ factors, and compare with rounding the dense matrix or the factors entry by entr
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from ..butterfly import Butterfly, relative_error
 from ..chain_quant import quantize_chain
 from ..factorize import bit_reversal_permutation, butterfly_factorize
+from .._validation import as_float_array
 from ..formats import as_format, round_nearest
 
 
@@ -17,11 +20,19 @@ def load_matrix(spec: str, n: int) -> tuple[np.ndarray, str | None]:
     if spec == "dft":
         return np.fft.fft(np.eye(n), norm="ortho"), "bitrev"
     if spec.endswith(".npy"):
-        M = np.load(spec)
-        if M.ndim != 2 or M.shape[0] != M.shape[1]:
-            raise SystemExit(f"{spec}: expected a square matrix, got shape {M.shape}")
+        if not os.path.isfile(spec):
+            raise ValueError(f"transform: no such file {spec!r}")
+        try:
+            M = np.load(spec, allow_pickle=False)
+        except (ValueError, OSError, EOFError) as exc:
+            raise ValueError(f"transform: {spec!r} is not a readable .npy array ({exc})") from None
+        if not isinstance(M, np.ndarray) or M.ndim != 2 or M.shape[0] != M.shape[1]:
+            raise ValueError(f"transform: {spec}: expected a square matrix, got shape {np.shape(M)}")
+        if np.iscomplexobj(M):
+            raise ValueError(f"transform: {spec}: complex matrices cannot be quantized yet; give a real one")
+        M = as_float_array(M, f"transform {spec}")
         return M, None
-    raise SystemExit(f"unknown transform {spec!r}: use hadamard, dft or a FILE.npy")
+    raise ValueError(f"unknown transform {spec!r}: use hadamard, dft or a FILE.npy")
 
 
 def _rtn_dense(M: np.ndarray, fmt) -> np.ndarray:
@@ -35,16 +46,20 @@ def _rtn_dense(M: np.ndarray, fmt) -> np.ndarray:
 
 
 def _main(args) -> int:
-    fmt = as_format(int(args.format) if args.format.isdigit() else args.format)
+    fmt = as_format(int(args.format) if args.format.isdigit() else args.format, "--format")
+    fmt._core  # formats without zero or sign: refused here, before any work
+    if args.transform == "dft":  # refused before the factorization, not after
+        raise ValueError("quantize-transform: the DFT is complex and complex butterflies cannot be quantized "
+                         "yet; use hadamard or a real FILE.npy")
+    if args.n < 2 or args.n & (args.n - 1):
+        raise ValueError(f"--n must be a power of two >= 2, got {args.n}")
     M, perm = load_matrix(args.transform, args.n)
     n = M.shape[0]
     if n < 2 or n & (n - 1):
-        raise SystemExit(f"the matrix size must be a power of two, got {n}")
+        raise ValueError(f"the matrix size must be a power of two, got {n}")
     B = Butterfly(butterfly_factorize(M, perm=perm))
     target = M[:, bit_reversal_permutation(n)] if perm else M
-    bits = fmt.t + (0 if not fmt.bounded else (fmt.emax - fmt.emin + 1).bit_length()) + 1  # sign+exp+mantissa
-    if not fmt.bounded:
-        bits = fmt.t  # F_t: significand bits only (the exponent is not counted)
+    bits = fmt.bits  # sign + (t - 1) significand + exponent bits; F_t: t
     print(f"{args.transform}  n = {n}  format {fmt!r}  method {args.method}")
     print(f"butterfly factorization error   {relative_error(target, B):.3e}  ({len(B)} factors, nnz {B.nnz})")
     dense_rtn = relative_error(target, _rtn_dense(target, fmt))
@@ -53,8 +68,7 @@ def _main(args) -> int:
     if B.is_complex:
         vals = [_rtn_dense(v, fmt) for v in B.ks_values]
         print(f"RTN of the factors (Re, Im)     {relative_error(target, Butterfly(vals)):.3e}  ({2 * B.nnz * bits} bits)")
-        print("rank-one methods need a real chain: complex factors are not quantized by them yet")
-        return 0
+        raise ValueError("rank-one methods need a real chain: complex factors are not quantized by them yet")
     r = quantize_chain(B, fmt, "rtn")
     print(f"RTN of the factors              {relative_error(target, r.chain):.3e}  ({B.nnz * bits} bits)")
     q = quantize_chain(B, fmt, args.method)
@@ -69,7 +83,9 @@ def add_parser(subparsers) -> None:
     p = subparsers.add_parser("quantize-transform",
                               help="factor a transform into a butterfly and quantize it (vs RTN)")
     p.add_argument("transform", help="hadamard, dft, or a FILE.npy holding a real square matrix")
-    p.add_argument("--n", type=int, default=1024, help="size for hadamard/dft (power of two)")
+    from ..cli import int_range
+
+    p.add_argument("--n", type=int_range(2), default=1024, help="size for hadamard/dft (power of two)")
     p.add_argument("--format", default="fp8_e4m3", help="a format name, a dtype name or an int t")
     p.add_argument("--method", default="best", choices=["rtn", "l2r", "r2l", "pairwise", "m2m", "lookahead", "best"])
     p.set_defaults(func=_main)

@@ -95,8 +95,10 @@ def _main(args) -> int:
 
 def add_parser(subparsers) -> None:
     """Register ``scaleq reproduce fig3.1``."""
+    from ..cli import int_range
+
     p = subparsers.add_parser("fig3.1", help="Gribonval-Mary-Riccietti Fig 3.1/3.2: RTN vs optimal rank-one")
-    p.add_argument("--pairs", type=int, default=100)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--pairs", type=int_range(1), default=100)
+    p.add_argument("--seed", type=int_range(0), default=0)
     p.add_argument("--plot", metavar="PNG")
     p.set_defaults(func=_main)

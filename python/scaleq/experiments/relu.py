@@ -94,8 +94,12 @@ def parse_formats(spec: str) -> list[tuple[str, Format]]:
             continue
         if item.startswith("t="):
             rng = item[2:]
-            lo, hi = rng.split("..") if ".." in rng else (rng, rng)
-            out += [(f"t={t}", as_format(t)) for t in range(int(lo), int(hi) + 1)]
+            try:
+                lo, hi = rng.split("..") if ".." in rng else (rng, rng)
+                ts = range(int(lo), int(hi) + 1)
+            except ValueError:
+                raise ValueError(f"--formats: {item!r} is not 't=T' or 't=LO..HI' with integers") from None
+            out += [(f"t={t}", as_format(t, "--formats")) for t in ts]
         else:
             out.append((item, as_format(item, "--formats")))
     if not out:
@@ -226,14 +230,9 @@ def _main(args) -> int:
     try:
         import sklearn  # noqa: F401
     except ImportError:
-        print("scaleq reproduce relu needs scikit-learn for the digits data set: pip install scikit-learn",
-              file=sys.stderr)
-        return 1
-    try:
-        n_fmt = len(parse_formats(args.formats))
-    except ValueError as e:
-        print(e, file=sys.stderr)
-        return 2
+        raise ImportError("scaleq reproduce relu needs scikit-learn for the digits data set: "
+                          "pip install scikit-learn") from None
+    n_fmt = len(parse_formats(args.formats))  # ValueError: reported by the CLI
     from ..cli import _progress
 
     seeds = _parse_seeds(args.seeds)
@@ -261,19 +260,19 @@ def _main(args) -> int:
 
 def _parse_seeds(spec: str) -> list[int]:
     """``"0"``, ``"0,3"`` or ``"0..4"``."""
-    out = []
-    for item in spec.split(","):
-        lo, hi = item.split("..") if ".." in item else (item, item)
-        out += list(range(int(lo), int(hi) + 1))
-    return out
+    from ..cli import int_list
+
+    return int_list(spec, "--seeds", low=0)
 
 
 def add_parser(subparsers) -> None:
     """Register ``scaleq reproduce relu``."""
+    from ..cli import int_range
+
     p = subparsers.add_parser("relu", help="quantize a ReLU MLP (digits) by RTN, CLE, rescaling and data-aware "
                                            "rescaling")
     p.add_argument("--formats", default=DEFAULT_FORMATS, help=f"comma list (default {DEFAULT_FORMATS})")
     p.add_argument("--seeds", default="0", help="training seeds, e.g. 0 or 0..4 (tables average over them)")
-    p.add_argument("--epochs", type=int, default=30)
-    p.add_argument("--calibration", type=int, default=256, help="calibration rows for method 'data'")
+    p.add_argument("--epochs", type=int_range(1), default=30)
+    p.add_argument("--calibration", type=int_range(1), default=256, help="calibration rows for method 'data'")
     p.set_defaults(func=_main)
