@@ -117,7 +117,7 @@ void solve_step(std::vector<double>& vx, XOf xof, double sx, std::vector<double>
   const std::size_t lx = xof(0).len, ly = yof(0).len;  // the same for every j of a factor
   if (lx <= kSmallRankOne && (!quantize_y || ly <= kSmallRankOne)) {
     std::vector<std::exception_ptr> errors(static_cast<std::size_t>(n));
-#pragma omp parallel for schedule(static, 64)
+#pragma omp parallel for schedule(static, 64) if (n > 64) num_threads(detail::team_size())
     for (std::int64_t j = 0; j < n; ++j) {
       const Slice xs = xof(j), ys = yof(j);
       double x[kSmallRankOne], y[kSmallRankOne], xh[kSmallRankOne], yh[kSmallRankOne];
@@ -397,16 +397,16 @@ inline ChainQuantResult quantize_lookahead(const std::vector<Pattern>& pats, std
     const double sk = r.scales[k] = working_scale(vals[k], f);
     std::vector<std::vector<DirCandidate>> cand(static_cast<std::size_t>(n));
     std::vector<double> w_row(static_cast<std::size_t>(n)), w_next(static_cast<std::size_t>(q.cols()));
-#pragma omp parallel for schedule(dynamic, 64)
+#pragma omp parallel for schedule(dynamic, 64) if (n > 64) num_threads(detail::team_size())
     for (std::int64_t j = 0; j < n; ++j) {
       cand[std::size_t(j)] = best_candidates(gather(vals[k], column_slice(p, j), sk), sk, f, K);
       w_row[std::size_t(j)] = row_norm2(q, vals[k + 1], j);
     }
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (q.cols() > 256) num_threads(detail::team_size())
     for (std::int64_t i = 0; i < q.cols(); ++i) w_next[std::size_t(i)] = row_norm2(pats[k + 2], vals[k + 2], i);
     std::vector<std::size_t> pick(static_cast<std::size_t>(n), 0);
     // Coordinate descent inside each block (ia, id) of B_(k+1): b rows × c columns.
-#pragma omp parallel for schedule(dynamic, 16)
+#pragma omp parallel for schedule(dynamic, 16) if (q.a * q.d > 16) num_threads(detail::team_size())
     for (std::int64_t blk = 0; blk < q.a * q.d; ++blk) {
       const std::int64_t ia = blk / q.d, id = blk % q.d;
       auto row_of = [&](std::int64_t ib) { return (ia * q.b + ib) * q.d + id; };
@@ -507,12 +507,16 @@ double chain_relative_error(const std::vector<KSFactor<Scalar>>& A, const std::v
                             std::int64_t block = 32) {
   const std::int64_t m = A.front().p.rows(), n = A.back().p.cols();
   if (B.front().p.rows() != m || B.back().p.cols() != n) throw std::invalid_argument("chains must have the same shape");
-  double num = 0.0, den = 0.0;
   const std::int64_t nblocks = (n + block - 1) / block;
+  // per-block sums, added in block order after the loop: the total does not depend on which
+  // thread summed which block (a reduction(+) over doubles would)
+  std::vector<double> nums(std::size_t(nblocks), 0.0), dens(std::size_t(nblocks), 0.0);
   // One parallel region over column blocks (the applies inside run serially): thousands of
   // small regions per call cost more than the work when another library's threads spin.
-#pragma omp parallel for schedule(dynamic, 1) reduction(+ : num, den)
+#pragma omp parallel for schedule(dynamic, 1) if (nblocks > 1) num_threads(detail::team_size())
   for (std::int64_t bi = 0; bi < nblocks; ++bi) {
+    double& num = nums[std::size_t(bi)];
+    double& den = dens[std::size_t(bi)];
     const std::int64_t c0 = bi * block;
     const std::int64_t w = std::min(block, n - c0);
     std::vector<Scalar> E(std::size_t(n * w), Scalar(0));
@@ -522,6 +526,11 @@ double chain_relative_error(const std::vector<KSFactor<Scalar>>& A, const std::v
       num += std::norm(ya[i] - yb[i]);
       den += std::norm(ya[i]);
     }
+  }
+  double num = 0.0, den = 0.0;
+  for (std::int64_t bi = 0; bi < nblocks; ++bi) {
+    num += nums[std::size_t(bi)];
+    den += dens[std::size_t(bi)];
   }
   return den > 0 ? std::sqrt(num / den) : (num > 0 ? INFINITY : 0.0);
 }

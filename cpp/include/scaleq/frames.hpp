@@ -34,6 +34,8 @@
 #include <string>
 #include <vector>
 
+#include "scaleq/detail/parallel.hpp"
+
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -391,7 +393,7 @@ void for_column_blocks(const HarmonicFrame& F, std::int64_t m, Fn fn) {
   // share each 64-byte line of a row, which then stays with one core instead of moving between
   // the cores at every row.
   const int chunk = blocks >= 32 ? 4 : 1;
-#pragma omp parallel if (blocks > 1 && F.d * F.N * m > (1 << 16))
+#pragma omp parallel if (blocks > 1 && F.d * F.N * m > (1 << 16)) num_threads(detail::team_size())
   {
     BlockWork work(F);
 #pragma omp for schedule(dynamic, chunk)
