@@ -50,7 +50,7 @@ W = rng.standard_normal((256, 64))
 q = scaleq.frame_quantize(W, 512)
 q2 = scaleq.frame_quantize(W, 512, levels=3, order=2)
 put("frame", q.codes, q.reconstruct(), q2.codes, q2.reconstruct())
-put("sigma_delta", scaleq.sigma_delta(rng.standard_normal((2048, 96)), 0.5, levels=4))
+put("sigma_delta", scaleq.sigma_delta(rng.standard_normal((2048, 96)), 2.0, levels=4))
 xs = [rng.standard_normal(40) for _ in range(64)]
 res = scaleq.quantize_rank_one_batch(xs, xs[::-1], 4)
 put("rank_one_batch", *[np.r_[r.x, r.y, r.error] for r in res])
