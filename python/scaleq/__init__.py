@@ -13,7 +13,33 @@ True
 
 from __future__ import annotations
 
-from . import _core, bounds, datasets, frame_quant, frames, interop, nn, relu_torch
+import os as _os
+
+
+def _load_core():
+    """Import the C++ core with OpenMP's idle threads sleeping instead of spinning.
+
+    libgomp's default keeps each idle thread spinning for milliseconds after every parallel
+    region; on a shared machine those spins take the cores that other processes (and our own
+    next region) need, and a call of 0.3 ms took 250 ms. libgomp reads OMP_WAIT_POLICY once,
+    when it is loaded (here, with _core), so it is set for that moment unless the user chose a
+    policy, then removed again so that subprocesses and other libraries see the user's
+    environment. It has no effect when libgomp was already loaded by another module.
+    """
+    added = "OMP_WAIT_POLICY" not in _os.environ and "GOMP_SPINCOUNT" not in _os.environ
+    if added:
+        _os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+    try:
+        from . import _core
+    finally:
+        if added:
+            del _os.environ["OMP_WAIT_POLICY"]
+    return _core
+
+
+_core = _load_core()
+
+from . import bounds, datasets, frame_quant, frames, interop, nn, relu_torch
 from .butterfly import Butterfly, monarch_patterns, relative_error, relative_error_probe, square_dyadic_patterns
 from .chain_quant import ChainQuantResult, quantize_chain
 from .factorize import bit_reversal_permutation, butterfly_factorize

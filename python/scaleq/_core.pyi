@@ -6,7 +6,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['Format', 'Overflow', 'butterfly_factorize_complex', 'butterfly_factorize_real', 'chain_relative_error_complex', 'chain_relative_error_real', 'frame_analysis', 'frame_sigma_delta', 'frame_synthesis', 'frame_variation', 'harmonic_frame', 'ks_apply_complex', 'ks_apply_real', 'openmp', 'pattern_product', 'quantize_chain', 'rank_one_batch', 'rank_one_reference', 'rank_one_relative_error', 'rank_one_small', 'rank_one_sweep', 'round_array', 'sigma_delta', 'smallest_stable_step', 'unit_roundoff']
+__all__: list[str] = ['Format', 'Overflow', 'butterfly_factorize_complex', 'butterfly_factorize_real', 'chain_relative_error_complex', 'chain_relative_error_real', 'frame_analysis', 'frame_sigma_delta', 'frame_synthesis', 'frame_variation', 'harmonic_frame', 'ks_apply_complex', 'ks_apply_real', 'max_threads', 'openmp', 'pattern_product', 'quantize_chain', 'rank_one_batch', 'rank_one_reference', 'rank_one_relative_error', 'rank_one_small', 'rank_one_sweep', 'round_array', 'sigma_delta', 'smallest_stable_step', 'team_size', 'unit_roundoff']
 class Overflow:
     """
     Members:
@@ -126,6 +126,10 @@ def ks_apply_real(factors: collections.abc.Sequence[typing.Annotated[numpy.typin
     """
     B_1⋯B_J @ X for real factors.
     """
+def max_threads() -> int:
+    """
+    omp_get_max_threads().
+    """
 def pattern_product(p: typing.Annotated[collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], "FixedSize(4)"], q: typing.Annotated[collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], "FixedSize(4)"]) -> typing.Annotated[list[int], "FixedSize(4)"]:
     ...
 def quantize_chain(factors: collections.abc.Sequence[typing.Annotated[numpy.typing.ArrayLike, numpy.float64]], fmt: Format, method: str) -> dict:
@@ -161,6 +165,10 @@ def sigma_delta(c: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], step
 def smallest_stable_step(cmax: typing.SupportsFloat | typing.SupportsIndex, levels: typing.SupportsInt | typing.SupportsIndex, order: typing.SupportsInt | typing.SupportsIndex) -> float:
     """
     Smallest step with cmax <= (levels - 1/2)·step (order 1) or (levels - 3/2)·step (order 2).
+    """
+def team_size() -> int:
+    """
+    Threads a parallel region starts now: OMP_NUM_THREADS, less cores held by other processes.
     """
 def unit_roundoff(t: typing.SupportsInt | typing.SupportsIndex) -> float:
     ...

@@ -117,7 +117,7 @@ void solve_step(std::vector<double>& vx, XOf xof, double sx, std::vector<double>
   const std::size_t lx = xof(0).len, ly = yof(0).len;  // the same for every j of a factor
   if (lx <= kSmallRankOne && (!quantize_y || ly <= kSmallRankOne)) {
     ErrorCapture capture;
-#pragma omp parallel for schedule(static, 64)
+#pragma omp parallel for schedule(static, 64) if (n > 64) num_threads(detail::team_size())
     for (std::int64_t j = 0; j < n; ++j) {
       capture.run(j, [&] {
         poll_interrupt();
@@ -451,7 +451,7 @@ inline ChainQuantResult quantize_lookahead(const std::vector<Pattern>& pats, std
     std::vector<std::vector<DirCandidate>> cand(static_cast<std::size_t>(n));
     std::vector<double> w_row(static_cast<std::size_t>(n)), w_next(static_cast<std::size_t>(q.cols()));
     ErrorCapture capture;
-#pragma omp parallel for schedule(dynamic, 64)
+#pragma omp parallel for schedule(dynamic, 64) if (n > 64) num_threads(detail::team_size())
     for (std::int64_t j = 0; j < n; ++j) {
       capture.run(j, [&] {
         poll_interrupt();
@@ -462,13 +462,13 @@ inline ChainQuantResult quantize_lookahead(const std::vector<Pattern>& pats, std
       });
     }
     capture.rethrow();
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (q.cols() > 256) num_threads(detail::team_size())
     for (std::int64_t i = 0; i < q.cols(); ++i)
       capture.run(i, [&] { w_next[std::size_t(i)] = row_norm2(pats[k + 2], vals[k + 2], i); });
     capture.rethrow();
     std::vector<std::size_t> pick(static_cast<std::size_t>(n), 0);
     // Coordinate descent inside each block (ia, id) of B_(k+1): b rows × c columns.
-#pragma omp parallel for schedule(dynamic, 16)
+#pragma omp parallel for schedule(dynamic, 16) if (q.a * q.d > 16) num_threads(detail::team_size())
     for (std::int64_t blk = 0; blk < q.a * q.d; ++blk) capture.run(blk, [&] {
       const std::int64_t ia = blk / q.d, id = blk % q.d;
       auto row_of = [&](std::int64_t ib) { return (ia * q.b + ib) * q.d + id; };
@@ -571,15 +571,19 @@ double chain_relative_error(const std::vector<KSFactor<Scalar>>& A, const std::v
                             std::int64_t block = 32) {
   const std::int64_t m = A.front().p.rows(), n = A.back().p.cols();
   if (B.front().p.rows() != m || B.back().p.cols() != n) throw std::invalid_argument("chains must have the same shape");
-  double num = 0.0, den = 0.0;
   const std::int64_t nblocks = (n + block - 1) / block;
+  // per-block sums, added in block order after the loop: the total does not depend on which
+  // thread summed which block (a reduction(+) over doubles would)
+  std::vector<double> nums(std::size_t(nblocks), 0.0), dens(std::size_t(nblocks), 0.0);
   detail::ErrorCapture capture;
   // One parallel region over column blocks (the applies inside run serially): thousands of
   // small regions per call cost more than the work when another library's threads spin.
-#pragma omp parallel for schedule(dynamic, 1) reduction(+ : num, den)
+#pragma omp parallel for schedule(dynamic, 1) if (nblocks > 1) num_threads(detail::team_size())
   for (std::int64_t bi = 0; bi < nblocks; ++bi) {
     capture.run(bi, [&] {
       poll_interrupt();
+      double& num = nums[std::size_t(bi)];
+      double& den = dens[std::size_t(bi)];
       const std::int64_t c0 = bi * block;
       const std::int64_t w = std::min(block, n - c0);
       std::vector<Scalar> E(std::size_t(n * w), Scalar(0));
@@ -592,6 +596,11 @@ double chain_relative_error(const std::vector<KSFactor<Scalar>>& A, const std::v
     });
   }
   capture.rethrow();
+  double num = 0.0, den = 0.0;
+  for (std::int64_t bi = 0; bi < nblocks; ++bi) {
+    num += nums[std::size_t(bi)];
+    den += dens[std::size_t(bi)];
+  }
   return den > 0 ? std::sqrt(num / den) : (num > 0 ? INFINITY : 0.0);
 }
 

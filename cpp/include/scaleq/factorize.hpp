@@ -123,7 +123,7 @@ void split_two(const KSMatrix<Scalar>& T, const Pattern& P, const Pattern& Q, KS
   // small splits stay serial: a parallel region can cost a scheduler time slice when another
   // process holds the second core, far more than a few thousand flops of SVD
   const double work = double(nclasses) * double(P.b) * double(Q.c) * double(std::min(P.b, Q.c));
-#pragma omp parallel for schedule(dynamic, 16) if (nclasses > 1 && work > 2e5)
+#pragma omp parallel for schedule(dynamic, 16) if (nclasses > 1 && work > 2e5) num_threads(detail::team_size())
   for (std::int64_t g = 0; g < nclasses; ++g) {
     capture.run(g, [&] {
       poll_interrupt();
@@ -250,7 +250,7 @@ std::vector<std::vector<Scalar>> butterfly_factorize(const Scalar* M, std::int64
       seen[std::size_t(p)] = 1;
     }
     T.v.resize(std::size_t(m * n));
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (m * n > (1 << 16)) num_threads(detail::team_size())
     for (std::int64_t r = 0; r < m; ++r)
       for (std::int64_t c = 0; c < n; ++c) T.v[std::size_t(r * n + c)] = M[r * n + perm[std::size_t(c)]];
   }

@@ -267,7 +267,7 @@ std::ptrdiff_t round_loop(const double* in, double* out, std::ptrdiff_t n, Op op
   // whenever another process holds a core, far more than rounding 2^18 doubles
   constexpr std::ptrdiff_t kParallelMin = 1 << 18;
   std::ptrdiff_t nonfinite = 0;
-#pragma omp parallel reduction(+ : nonfinite) if (n >= kParallelMin)
+#pragma omp parallel reduction(+ : nonfinite) if (n >= kParallelMin) num_threads(team_size(n, kParallelMin / 2))
   {
     std::ptrdiff_t lo = 0, hi = n;
     const std::ptrdiff_t nt = omp_num_threads(), id = omp_thread_num();

@@ -390,7 +390,7 @@ void for_column_blocks(const HarmonicFrame& F, std::int64_t m, Fn fn) {
   // the cores at every row.
   const int chunk = blocks >= 32 ? 4 : 1;
   detail::ErrorCapture capture;
-#pragma omp parallel if (blocks > 1 && F.d * F.N * m > (1 << 16))
+#pragma omp parallel if (blocks > 1 && F.d * F.N * m > (1 << 16)) num_threads(detail::team_size())
   {
     std::unique_ptr<BlockWork> work;
     capture.run(-1, [&] { work = std::make_unique<BlockWork>(F); });  // its failure stops every block

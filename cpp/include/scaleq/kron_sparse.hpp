@@ -161,7 +161,7 @@ void ks_apply_factor(const KSFactor<Scalar>& F, const Scalar* X, Scalar* Y, std:
     };
     if (d == 1) return flat(std::integral_constant<std::int64_t, 1>{});
     if (d == 2) return flat(std::integral_constant<std::int64_t, 2>{});
-#pragma omp parallel for schedule(static) if (par && p.a > 1)
+#pragma omp parallel for schedule(static) if (par && p.a > 1) num_threads(detail::team_size())
     for (std::int64_t ia = 0; ia < p.a; ++ia) {
       const Scalar* v = F.v + ia * 4 * d;
       const Scalar *x0 = X + ia * 2 * d, *x1 = x0 + d;
@@ -177,7 +177,7 @@ void ks_apply_factor(const KSFactor<Scalar>& F, const Scalar* X, Scalar* Y, std:
   if (k == 1) {
     // one vector: for each (i_a, i_b), a c-term sum of vectors contiguous in i_d
     const std::int64_t ab = p.a * p.b;
-#pragma omp parallel for schedule(static) if (par && ab > 1)
+#pragma omp parallel for schedule(static) if (par && ab > 1) num_threads(detail::team_size())
     for (std::int64_t q = 0; q < ab; ++q) {
       const std::int64_t ia = q / p.b;
       Scalar* y = Y + q * p.d;
@@ -191,7 +191,7 @@ void ks_apply_factor(const KSFactor<Scalar>& F, const Scalar* X, Scalar* Y, std:
   }
   // k columns: one output row at a time, all c input rows streamed together (each output
   // row written once; rows are independent, so the a·b·d of them parallelize evenly).
-#pragma omp parallel for schedule(static) if (par)
+#pragma omp parallel for schedule(static) if (par) num_threads(detail::team_size())
   for (std::int64_t r = 0; r < rows; ++r) {
     const std::int64_t q = r / p.d, id = r % p.d, ia = q / p.b;
     const Scalar* v = F.v + q * p.c * p.d + id;            // stride d over i_c

@@ -743,7 +743,7 @@ inline RankOneResult rank_one_sweep(const std::vector<double>& x, const std::vec
   // (a bounded ŷ side is prepared after x's, for the μ window x's states need: nothing to overlap)
   const bool par = quantize_y && !fy.bounded &&
                    (x.size() + y.size()) * (std::size_t(1) << std::min(fx.t, 20)) > (1u << 16);
-#pragma omp parallel sections num_threads(2) if (par)
+#pragma omp parallel sections num_threads(2) if (par && detail::team_size() >= 2)
   {
 #pragma omp section
     {
@@ -901,7 +901,7 @@ inline std::vector<RankOneResult> rank_one_batch(const std::vector<std::vector<d
   const detail::MemoryPin pin(detail::grid_bytes(*gx) + (gy ? detail::grid_bytes(*gy) : 0));
   const std::ptrdiff_t n = static_cast<std::ptrdiff_t>(xs.size());
   detail::ErrorCapture capture;
-#pragma omp parallel for schedule(dynamic, 1) if (n > 1)
+#pragma omp parallel for schedule(dynamic, 1) if (n > 1) num_threads(detail::team_size())
   for (std::ptrdiff_t k = 0; k < n; ++k) {
     capture.run(k, [&] {
       poll_interrupt();

@@ -163,7 +163,7 @@ inline void check_finite(const double* x, std::int64_t n, const char* name) {
   constexpr std::int64_t chunk = 1 << 16;
   const std::int64_t chunks = (n + chunk - 1) / chunk;
   bool ok = true;
-#pragma omp parallel for reduction(&& : ok) schedule(static) if (chunks > 4)
+#pragma omp parallel for reduction(&& : ok) schedule(static) if (chunks > 4) num_threads(detail::team_size())
   for (std::int64_t c = 0; c < chunks; ++c)
     ok = sd_detail::all_finite_chunk(x + c * chunk, std::min(chunk, n - c * chunk)) && ok;
   if (!ok) throw std::invalid_argument(std::string(name) + " contains NaN or Inf");
@@ -174,7 +174,7 @@ inline double max_abs(const double* x, std::int64_t n) {
   constexpr std::int64_t chunk = 1 << 16;
   const std::int64_t chunks = (n + chunk - 1) / chunk;
   double m = 0.0;
-#pragma omp parallel for reduction(max : m) schedule(static)
+#pragma omp parallel for reduction(max : m) schedule(static) num_threads(detail::team_size())
   for (std::int64_t c = 0; c < chunks; ++c) m = std::max(m, sd_detail::max_abs_chunk(x + c * chunk, std::min(chunk, n - c * chunk)));
   return m;
 }
@@ -258,7 +258,7 @@ inline void sigma_delta(const double* C, std::int64_t N, std::int64_t m, const s
   check_stable(max_abs(C, N * m), P);
   const std::int64_t blocks = (m + kFrameBlock - 1) / kFrameBlock;
   detail::ErrorCapture capture;
-#pragma omp parallel for schedule(dynamic, 1) if (blocks > 1 && N * m > (1 << 16))
+#pragma omp parallel for schedule(dynamic, 1) if (blocks > 1 && N * m > (1 << 16)) num_threads(detail::team_size())
   for (std::int64_t b = 0; b < blocks; ++b) {
     capture.run(b, [&] {
       poll_interrupt();

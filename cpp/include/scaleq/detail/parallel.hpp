@@ -10,6 +10,8 @@
 //     ErrorCapture carries out of the region like any other error.
 //  3. omp_* calls go through the functions below, so that a build without OpenMP compiles
 //     and no global name of the user's is shadowed.
+//  4. Hot regions start team_size() threads (num_threads clause): fewer when other processes
+//     hold the cores, so that a busy machine costs at most a single thread's speed.
 #pragma once
 
 #include <algorithm>
@@ -26,6 +28,12 @@
 
 #ifdef _OPENMP
 #include <omp.h>
+#endif
+
+#if defined(__linux__)
+#include <fcntl.h>
+#include <strings.h>
+#include <unistd.h>
 #endif
 
 namespace scaleq {
@@ -68,6 +76,102 @@ inline bool omp_in_parallel_region() {
 #else
   return false;
 #endif
+}
+
+// ---- team size on a shared machine ------------------------------------------------------
+//
+// A parallel region ends at a barrier that waits for its slowest thread. When another process
+// holds a core, the thread that needs it waits for a scheduler time slice (milliseconds): a
+// B @ x of 0.3 ms took 250 ms with one busy process per core. team_size() therefore starts
+// only as many threads as there are cores not held by other runnable tasks right now.
+// No result of scaleq depends on the team size.
+
+// Runnable tasks on the whole machine, the caller included: the kernel's instantaneous
+// nr_running, field 4 ("running/total") of /proc/loadavg. -1 where unknown (not Linux).
+inline int runnable_tasks() noexcept {
+#if defined(__linux__)
+  const int fd = ::open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  char buf[128];
+  const ssize_t len = ::read(fd, buf, sizeof buf - 1);
+  ::close(fd);
+  if (len <= 0) return -1;
+  buf[len] = '\0';
+  const char* s = buf;  // "0.78 1.39 0.85 3/345 6789": skip the three load averages
+  for (int field = 0; field < 3; ++field) {
+    while (*s && *s != ' ') ++s;
+    while (*s == ' ') ++s;
+  }
+  int running = 0;
+  const char* digits = s;
+  while (*s >= '0' && *s <= '9' && running < (1 << 20)) running = 10 * running + (*s++ - '0');
+  return s > digits && *s == '/' ? running : -1;
+#else
+  return -1;
+#endif
+}
+
+inline int online_cores() noexcept {
+#if defined(__linux__)
+  static const int n = [] {
+    const long c = ::sysconf(_SC_NPROCESSORS_ONLN);
+    return c > 0 ? int(std::min<long>(c, 1 << 16)) : 1;
+  }();
+  return n;
+#else
+  return omp_max_threads();
+#endif
+}
+
+// Off with SCALEQ_LOAD_AWARE=0 (always omp_max_threads()), and with OMP_WAIT_POLICY=active:
+// idle threads that spin are themselves load, and whoever asks for them claims the cores.
+inline bool load_aware() noexcept {
+  static const bool on = [] {
+    const char* v = std::getenv("SCALEQ_LOAD_AWARE");
+    if (v && v[0] == '0' && v[1] == '\0') return false;
+#if defined(__linux__)
+    const char* w = std::getenv("OMP_WAIT_POLICY");
+    if (w && ::strcasecmp(w, "active") == 0) return false;
+#endif
+    return true;
+  }();
+  return on;
+}
+
+// Cores not held by other runnable tasks, re-read at most every kLoadRefresh (a read costs a
+// few microseconds; load changes on the scale of scheduler slices).
+constexpr std::chrono::milliseconds kLoadRefresh{20};
+
+inline int free_cores() noexcept {
+  static std::atomic<long long> stamp{0};  // steady_clock ns of the last read; 0: never
+  static std::atomic<int> cached{1};
+  const long long now =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+          .count();
+  const long long last = stamp.load(std::memory_order_relaxed);
+  if (last != 0 && now - last < std::chrono::nanoseconds(kLoadRefresh).count())
+    return cached.load(std::memory_order_relaxed);
+  const int running = runnable_tasks();
+  const int cores = online_cores();
+  const int free = running < 0 ? cores : cores - std::max(0, running - 1);  // the caller runs: not load
+  cached.store(free, std::memory_order_relaxed);
+  stamp.store(now, std::memory_order_relaxed);
+  return free;
+}
+
+// Threads for a parallel region: omp_max_threads() (OMP_NUM_THREADS), fewer when other
+// processes hold cores, at least 1; 1 inside a parallel region (nested regions run serially).
+inline int team_size() noexcept {
+  const int max = omp_max_threads();
+  if (max <= 1 || omp_in_parallel_region()) return 1;
+  if (!load_aware()) return max;
+  return std::max(1, std::min(max, free_cores()));
+}
+
+// The same, capped so that each thread gets at least `min_per_thread` of `items`.
+inline int team_size(long long items, long long min_per_thread) noexcept {
+  const long long cap = min_per_thread > 0 ? items / min_per_thread : items;
+  return int(std::max(1LL, std::min<long long>(team_size(), cap)));
 }
 
 // ---- interruption -----------------------------------------------------------------------
