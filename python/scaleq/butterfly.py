@@ -350,8 +350,11 @@ def _factor_exponents(M: Butterfly) -> list[int]:
 
 
 def _comparable_scales(A: Butterfly, B: Butterfly) -> bool:
-    """Factor by factor, the largest entries of A and B within 2^100 of each other."""
-    return all(abs(a - b) <= 100 or 0 in (a, b) for a, b in zip(_factor_exponents(A), _factor_exponents(B)))
+    """Factor by factor, the largest entries of A and B within 2^100 of each other (or one
+    factor zero)."""
+    zero = lambda v: not np.any(v)  # noqa: E731
+    return all(abs(a - b) <= 100 or zero(va) or zero(vb)
+               for a, b, va, vb in zip(_factor_exponents(A), _factor_exponents(B), A._values, B._values))
 
 
 def _common_scaled(A: Butterfly, B: Butterfly) -> tuple[Butterfly, Butterfly]:
@@ -409,5 +412,18 @@ def relative_error_probe(A: Butterfly, B: Butterfly, probes: int = 32, seed: int
         raise ValueError(f"A and B must have the same shape, got {A.shape} and {B.shape}")
     probes = as_int(probes, "probes", low=1)
     G = np.random.default_rng(seed).standard_normal((A.shape[1], probes))
+    (A, ea), (B, eb) = _normalized(A), _normalized(B)  # exact; no overflow in the products
     ya, yb = A @ G, B @ G
-    return float(np.linalg.norm(ya - yb) / np.linalg.norm(ya))
+    rel = eb - ea
+    if rel < -900:  # B negligible next to A
+        return 1.0 if np.any(ya) else float("nan")
+    num, den = _scaled.SumSq(), _scaled.SumSq()
+    den.add(ya)
+    if rel > 900:  # A negligible next to B
+        num.add(yb)
+        num.e += rel
+    else:
+        num.add(ya - _scaled.scale_pow2(yb, rel))
+    if den.s == 0.0:  # as 0/0 and x/0 before
+        return float("inf") if num.s > 0 else float("nan")
+    return _scaled.ratio(num, den)

@@ -350,10 +350,11 @@ def equalize_mlp(weights: list, biases: list, *, iterations: int = 100,
             ok = (r1 > 0) & (r2 > 0)
             s = np.ones_like(r1)
             with np.errstate(over="ignore", under="ignore"):
-                s[ok] = np.sqrt(r1[ok] / r2[ok])
-            # r1/r2 beyond the double range (weights of 1e300 and 1e-300): s = 2^h, h from the
+                ratio = np.where(ok, r1, 1.0) / np.where(ok, r2, 1.0)
+            s[ok] = np.sqrt(ratio[ok])
+            # r1/r2 outside the normal range (weights of 1e300 and 1e-300): s = 2^h, h from the
             # logarithms, applied as 2^k (exact, np.ldexp) times 2^(h−k) ∈ [0.7, 1.5)
-            far = ok & ~((s > 0) & np.isfinite(s) & (s >= np.finfo(float).tiny) & (s <= 2.0**1000))
+            far = ok & ~((ratio >= np.finfo(float).tiny) & (ratio <= np.finfo(float).max))
             h = np.where(far, 0.5 * (np.log2(np.where(ok, r1, 1.0)) - np.log2(np.where(ok, r2, 1.0))), 0.0)
             k = np.rint(h).astype(np.int64)
             f = np.where(far, np.exp2(h - k), s)
