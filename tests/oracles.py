@@ -33,6 +33,8 @@ def round_ref(a: float, t: int, emin: int | None = None, emax: int | None = None
         r = math.ldexp(k, e - t)
     except OverflowError:
         r = math.copysign(math.inf, a)
+        if emin is None and saturate:  # F_t within the double range: its largest element
+            r = math.copysign((2 - 2.0 ** (1 - t)) * 2.0**1023, a)
     if emin is not None:
         mx = max_value if max_value is not None else (2 - 2.0 ** (1 - t)) * 2.0**emax
         if abs(r) > mx:

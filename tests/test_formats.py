@@ -109,8 +109,8 @@ def test_fp16_matches_numpy_on_all_float16_neighbourhoods():
 
 @given(st.floats(allow_nan=False, allow_infinity=False), st.integers(1, 53))
 def test_unbounded_matches_frexp_reference(a, t):
-    assert scaleq.round_nearest(a, t) == round_ref(a, t) or (
-        math.isinf(round_ref(a, t)) and math.isinf(scaleq.round_nearest(a, t)))
+    # near DBL_MAX both saturate at the largest element of F_t (never inf: not in the format)
+    assert scaleq.round_nearest(a, t) == round_ref(a, t)
 
 
 @pytest.mark.parametrize("t", range(1, 54))

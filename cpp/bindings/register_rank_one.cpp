@@ -46,7 +46,7 @@ void register_rank_one(py::module_& m) {
   m.def(
       "rank_one_relative_error",
       [](const DArray& x, const DArray& y, const DArray& xh, const DArray& yh) {
-        return std::sqrt(scaleq::detail::relative_error2(to_vector(x), to_vector(y), to_vector(xh), to_vector(yh)));
+        return scaleq::detail::relative_error(to_vector(x), to_vector(y), to_vector(xh), to_vector(yh));
       },
       py::arg("x"), py::arg("y"), py::arg("xh"), py::arg("yh"));
 }

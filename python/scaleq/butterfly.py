@@ -6,7 +6,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from . import _core
+from . import _core, _scaled
 from ._validation import as_int, choice
 
 Pattern = tuple[int, int, int, int]
@@ -321,23 +321,51 @@ def relative_error(A: "Butterfly | np.ndarray", B: "Butterfly | np.ndarray", *, 
         raise ValueError(f"A and B must have the same shape, got {A.shape} and {B.shape}")
     block = as_int(block, "block", low=1)
     if (isinstance(A, Butterfly) and isinstance(B, Butterfly) and len(A) > 1 and A.patterns == B.patterns
-            and _is_square_dyadic(A.patterns)):
+            and _is_square_dyadic(A.patterns) and _comparable_scales(A, B)):
         return _relative_error_dyadic(A, B)
     if isinstance(A, Butterfly) and isinstance(B, Butterfly):
         if A.is_complex or B.is_complex:
             c = lambda X: [v.astype(np.complex128) for v in X._values]  # noqa: E731
             return float(_core.chain_relative_error_complex(c(A), c(B), block))
         return float(_core.chain_relative_error_real(A._values, B._values, block))
+    # A = 2^ea·A', B = 2^eb·B' with entries (or factors) of A', B' near 1: the products and
+    # squares below stay in range, and ||A − B||/||A|| = ||A' − 2^(eb−ea)·B'||/||A'||.
+    (A, ea), (B, eb) = _normalized(A), _normalized(B)
+    rel = eb - ea
+    far = abs(rel) > 900  # one of A', 2^rel·B' is then negligible next to the other
     n = A.shape[1]
-    num = den = 0.0
+    num, den, nb = _scaled.SumSq(), _scaled.SumSq(), _scaled.SumSq()
     for c0 in range(0, n, block):
         E = np.zeros((n, min(block, n - c0)))
         E[c0 + np.arange(E.shape[1]), np.arange(E.shape[1])] = 1.0
         ya = A @ E if isinstance(A, Butterfly) else A[:, c0:c0 + E.shape[1]]
         yb = B @ E if isinstance(B, Butterfly) else B[:, c0:c0 + E.shape[1]]
-        num += float(np.sum(np.abs(ya - yb) ** 2))
-        den += float(np.sum(np.abs(ya) ** 2))
-    return float(np.sqrt(num / den)) if den > 0 else (0.0 if num == 0 else float("inf"))
+        den.add(ya)
+        nb.add(yb)
+        if not far:
+            num.add(ya - _scaled.scale_pow2(yb, rel))
+    if den.s == 0.0:
+        return 0.0 if nb.s == 0.0 else float("inf")
+    if far:  # error 1 − O(2^-890) when B is negligible, 2^rel·||B'||/||A'||·(1 + O(2^-890)) otherwise
+        if rel < 0 or nb.s == 0.0:
+            return 1.0
+        nb.e += rel
+        return _scaled.ratio(nb, den)
+    return _scaled.ratio(num, den)
+
+
+def _normalized(M: "Butterfly | np.ndarray") -> tuple["Butterfly | np.ndarray", int]:
+    """(M', e) with M = 2^e·M' exactly: each factor (or the matrix) divided by the power of
+    two of its largest |entry|."""
+    if isinstance(M, Butterfly):
+        vals, e = [], 0
+        for v in M._values:
+            k = _scaled.pow2_exponent(float(np.max(np.abs(v)))) if v.size else 0
+            vals.append(_scaled.scale_pow2(v, -k))
+            e += k
+        return Butterfly(vals), e
+    k = _scaled.pow2_exponent(float(np.max(np.abs(M)))) if M.size else 0
+    return _scaled.scale_pow2(M, -k), k
 
 
 def _is_square_dyadic(pats: Sequence[Pattern]) -> bool:
@@ -377,6 +405,25 @@ def _half_products(chain: Butterfly) -> tuple[np.ndarray, np.ndarray]:
     return L, Z
 
 
+def _factor_exponents(M: Butterfly) -> list[int]:
+    return [_scaled.pow2_exponent(float(np.max(np.abs(v)))) if v.size else 0 for v in M._values]
+
+
+def _comparable_scales(A: Butterfly, B: Butterfly) -> bool:
+    """Factor by factor, the largest entries of A and B within 2^100 of each other (or one
+    factor zero)."""
+    zero = lambda v: not np.any(v)  # noqa: E731
+    return all(abs(a - b) <= 100 or zero(va) or zero(vb)
+               for a, b, va, vb in zip(_factor_exponents(A), _factor_exponents(B), A._values, B._values))
+
+
+def _common_scaled(A: Butterfly, B: Butterfly) -> tuple[Butterfly, Butterfly]:
+    ea, eb = _factor_exponents(A), _factor_exponents(B)
+    ks = [max(a, b) for a, b in zip(ea, eb)]
+    return (Butterfly([_scaled.scale_pow2(v, -k) for v, k in zip(A._values, ks)]),
+            Butterfly([_scaled.scale_pow2(v, -k) for v, k in zip(B._values, ks)]))
+
+
 def _relative_error_dyadic(A: Butterfly, B: Butterfly) -> float:
     """Exact ||A − B||_F/||A||_F for two square-dyadic chains, O(n·sqrt(n)·log n).
 
@@ -385,6 +432,10 @@ def _relative_error_dyadic(A: Butterfly, B: Butterfly) -> float:
     y = R_q[r, :], each evaluated without cancellation: with c = ||x̂||²/(x̂ᵀx),
     x̂ŷᵀ = (x̂/c)(cŷ)ᵀ and dx = x̂/c − x, dy = cŷ − y are small, and
     ||x yᵀ − x̂ŷᵀ||² = ||x̂/c||²||dy||² + ||dx||²||y||² + 2 Re((x̂/c)ᴴdx · yᴴdy)."""
+    # Divide factor k of both chains by one power of two (exact; the error is invariant) so the
+    # half products stay in range. Chains whose factors differ in scale by more than 2^100
+    # would lose the smaller one: the caller sends those to the scaled C++ path instead.
+    A, B = _common_scaled(A, B)
     La, Ra = _half_products(A)
     Lb, Rb = _half_products(B)
     x, xh = La, Lb                                  # (r, u, q): column q of L_r
@@ -421,5 +472,18 @@ def relative_error_probe(A: Butterfly, B: Butterfly, probes: int = 32, seed: int
         raise ValueError(f"A and B must have the same shape, got {A.shape} and {B.shape}")
     probes = as_int(probes, "probes", low=1)
     G = np.random.default_rng(seed).standard_normal((A.shape[1], probes))
+    (A, ea), (B, eb) = _normalized(A), _normalized(B)  # exact; no overflow in the products
     ya, yb = A @ G, B @ G
-    return float(np.linalg.norm(ya - yb) / np.linalg.norm(ya))
+    rel = eb - ea
+    if rel < -900:  # B negligible next to A
+        return 1.0 if np.any(ya) else float("nan")
+    num, den = _scaled.SumSq(), _scaled.SumSq()
+    den.add(ya)
+    if rel > 900:  # A negligible next to B
+        num.add(yb)
+        num.e += rel
+    else:
+        num.add(ya - _scaled.scale_pow2(yb, rel))
+    if den.s == 0.0:  # as 0/0 and x/0 before
+        return float("inf") if num.s > 0 else float("nan")
+    return _scaled.ratio(num, den)

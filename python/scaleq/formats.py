@@ -356,6 +356,12 @@ def round_nearest(x: object, fmt: FormatLike) -> np.ndarray | float:
     numpy.ndarray or float
         float64 values that are exactly representable in ``fmt`` (same shape as x).
 
+    Notes
+    -----
+    Values are carried in doubles, so the representable part of the unbounded F_t is F_t
+    within the double range: finite x beyond its largest element ``(2 - 2**(1-t)) * 2**1023``
+    saturate there (never ±inf, which is not in the format), as bounded formats do by default.
+
     Examples
     --------
     >>> scaleq.round_nearest([1.1, 1.125, 1.2], 3)  # 1.125 is a tie: to even (1.0)

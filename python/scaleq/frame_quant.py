@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import _core
+from . import _core, _scaled
 from ._validation import as_float_array, as_int, choice
 from .frames import METHODS, _check_dims, as_permutation, frame_analysis, frame_variation
 
@@ -173,7 +173,10 @@ class FrameQuantization:
         if self._recon is None:
             from .frames import frame_synthesis
 
-            self._recon = frame_synthesis(self.codes * (self.step / 2), self.d)
+            # synthesize at step·2^-e ∈ [1/2, 1) and scale back (exact): code·step/2 may
+            # overflow for steps near the double maximum, or be subnormal for tiny ones
+            e = _scaled.pow2_exponent(self.step)
+            self._recon = np.ldexp(frame_synthesis(self.codes * (math.ldexp(self.step, -e) / 2), self.d), e)
         return self._recon.T.copy() if self.axis == 1 else self._recon.copy()
 
     @property
@@ -202,7 +205,7 @@ class FrameQuantization:
     def error(self) -> np.ndarray:
         """Measured ‖w − ŵ‖₂ per quantized vector."""
         diff = self.reconstruct() - self.original
-        return np.linalg.norm(diff, axis=1 if self.axis == 1 else 0)
+        return _scaled.norm(diff, axis=1 if self.axis == 1 else 0)  # no squares of 1e±200
 
 
 def frame_quantize(W: object, N: int, levels: int | None = 1, step: float | None = None, order: int = 1,
@@ -242,6 +245,16 @@ def frame_quantize(W: object, N: int, levels: int | None = 1, step: float | None
         levels = smallest_stable_levels(cmax, step, order)
     levels, order = _check_levels_order(levels, order)
     s = 0.0 if step is None else _check_step(step)
-    r = _core.frame_sigma_delta(X, N, s, levels, order, p, True, method)
-    return FrameQuantization(codes=r["codes"], step=float(r["step"]), levels=levels, order=order, d=d, N=N, perm=p,
-                             axis=axis, max_state=r["umax"], original=X.T if axis == 1 else X, _recon=r["recon"])
+    # Beyond 2^±900 the frame coefficients (sums of d terms), the ΣΔ state |u + c| <= K·δ and
+    # the values code·δ/2 over- or underflow. Everything is linear and the quantizer sees only
+    # c/δ: run on W·2^-e (and δ·2^-e), exact, then scale back. Two passes over W, no copy.
+    amax = max(float(X.max()), -float(X.min())) if X.size else 0.0
+    e = _scaled.pow2_exponent(amax) if (amax > 2.0**900 or 0.0 < amax < 2.0**-900) else 0
+    if e == 0 and s > 0.0 and not (2.0**-900 < s < 2.0**900):
+        e = _scaled.pow2_exponent(s)
+    Xs = np.ldexp(X, -e) if e else X
+    r = _core.frame_sigma_delta(Xs, N, math.ldexp(s, -e), levels, order, p, True, method)
+    unscale = (lambda a: np.ldexp(a, e)) if e else (lambda a: a)  # noqa: E731
+    return FrameQuantization(codes=r["codes"], step=math.ldexp(float(r["step"]), e), levels=levels, order=order, d=d,
+                             N=N, perm=p, axis=axis, max_state=unscale(r["umax"]), original=X.T if axis == 1 else X,
+                             _recon=unscale(r["recon"]))

@@ -86,6 +86,15 @@ def quantize_rank_one(
     * With ``quantize_y=False`` ŷ is free (``ŷ = mu·y``) and x̂ is optimal for that problem.
     * The result is never worse than RTN (without a window, or with one starting at 1): the
       RTN x̂ is one of the visited states.
+    * Extreme magnitudes (subnormal, near 1.8e308, or both in one problem): F_t values are
+      carried in doubles, so F_t means F_t within the double range (rounding saturates at
+      its largest element). A side in F_t (or a free ŷ) reaching beyond 2^±900 is solved on
+      an exactly rescaled copy (the problem is invariant under powers of two there), and the
+      free split x̂·2^k, ŷ·2^−k of the product keeps both vectors normal when the double
+      range allows (``lam``, ``mu`` include 2^±k). Only a vector spanning more than the
+      double range, or a product whose optimal factor overflows it (e.g. a saturated bounded
+      x̂ next to huge y), is then not exactly optimal — ``error`` is still the true error of
+      the returned vectors.
 
     The selection compares costs in double-double arithmetic; the reported errors are
     recomputed from the returned vectors.

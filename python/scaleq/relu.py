@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import _scaled
 from ._validation import as_float_array, as_vector, choice
 from .formats import Format, FormatLike, as_format, round_nearest
 from .rank_one import quantize_rank_one, quantize_rank_one_batch
@@ -111,15 +112,31 @@ def rescale_mlp(weights: list, biases: list, scalings: list) -> tuple[list[np.nd
     return ws, bs
 
 
-def _path_grams(ws, bs, ws_hat, bs_hat) -> tuple[float, float, float]:
-    """(‖Φ‖², ⟨Φ, Φ̂⟩, ‖Φ̂‖²) by propagating s = (W∘W')s + b∘b' through the layers."""
+def _pow2_normalized(a: np.ndarray) -> tuple[np.ndarray, int]:
+    """(a', e) with a = a'·2^e exactly and max|a'| in [1/2, 1) (e = 0 for a = 0)."""
+    e = _scaled.pow2_exponent(float(np.max(np.abs(a)))) if a.size else 0
+    return np.ldexp(a, -e), e
+
+
+def _path_grams(ws, bs, ws_hat, bs_hat) -> list[tuple[float, int]]:
+    """(‖Φ‖², ⟨Φ, Φ̂⟩, ‖Φ̂‖²) by propagating s = (W∘W')s + b∘b' through the layers, each as
+    (m, e) meaning m·2^e: every weight, bias and state vector is divided by the power of two
+    of its largest entry (exact), so path products of 1e±200 weights neither overflow nor
+    underflow."""
     out = []
     for a_w, a_b, c_w, c_b in ((ws, bs, ws, bs), (ws, bs, ws_hat, bs_hat), (ws_hat, bs_hat, ws_hat, bs_hat)):
-        s = np.ones(a_w[0].shape[1])
+        s, E = np.ones(a_w[0].shape[1]), 0  # state s·2^E
         for w, b, w2, b2 in zip(a_w, a_b, c_w, c_b):
-            s = (w * w2) @ s + b * b2
-        out.append(float(s.sum()))
-    return out[0], out[1], out[2]
+            (wn, ew), (w2n, ew2) = _pow2_normalized(w), _pow2_normalized(w2)
+            (bn, eb), (b2n, eb2) = _pow2_normalized(b), _pow2_normalized(b2)
+            P, X = (wn * w2n) @ s, ew + ew2 + E  # weight term P·2^X
+            Q, Y = bn * b2n, eb + eb2  # bias term Q·2^Y
+            Z = max(X if np.any(P) else Y, Y if np.any(Q) else X)
+            s, E = _pow2_normalized(np.ldexp(P, X - Z) + np.ldexp(Q, Y - Z))
+            E += Z
+        m, e = _pow2_normalized(np.array([float(s.sum())]))
+        out.append((float(m[0]), E + e))
+    return out
 
 
 def path_lifting_error(weights: list, biases: list, weights_hat: list, biases_hat: list) -> float:
@@ -142,10 +159,17 @@ def path_lifting_error(weights: list, biases: list, weights_hat: list, biases_ha
     wh, bh = _as_network(weights_hat, biases_hat)
     if [w.shape for w in ws] != [w.shape for w in wh]:
         raise ValueError("weights_hat must have the shapes of weights")
-    aa, ab, bb = _path_grams(ws, bs, wh, bh)
+    (aa, ea), (ab, eab), (bb, eb) = _path_grams(ws, bs, wh, bh)
     if aa == 0.0:
         return 0.0 if bb == 0.0 else math.inf
-    return math.sqrt(max(aa - 2.0 * ab + bb, 0.0) / aa)
+    # ‖Φ − Φ̂‖²/‖Φ‖² = (num·2^Z)/(aa·2^ea), num in units of 2^Z with Z − ea even
+    Z = max(e for m, e in ((aa, ea), (ab, eab), (bb, eb)) if m != 0.0)
+    Z += (Z - ea) % 2
+    num = math.ldexp(aa, ea - Z) - 2.0 * math.ldexp(ab, eab - Z) + math.ldexp(bb, eb - Z)
+    try:
+        return math.ldexp(math.sqrt(max(num, 0.0) / aa), (Z - ea) // 2)
+    except OverflowError:
+        return math.inf
 
 
 # ----------------------------------------------------------------- formats and scales
@@ -326,12 +350,20 @@ def equalize_mlp(weights: list, biases: list, *, iterations: int = 100,
             r2 = np.max(np.abs(ws[l + 1]), axis=0)
             ok = (r1 > 0) & (r2 > 0)
             s = np.ones_like(r1)
-            s[ok] = np.sqrt(r1[ok] / r2[ok])
-            ws[l] /= s[:, None]
-            bs[l] /= s
-            ws[l + 1] *= s[None, :]
-            lam[l] /= s
-            worst = max(worst, float(np.max(np.abs(np.log(s)))))
+            with np.errstate(over="ignore", under="ignore"):
+                ratio = np.where(ok, r1, 1.0) / np.where(ok, r2, 1.0)
+            s[ok] = np.sqrt(ratio[ok])
+            # r1/r2 outside the normal range (weights of 1e300 and 1e-300): s = 2^h, h from the
+            # logarithms, applied as 2^k (exact, np.ldexp) times 2^(h−k) ∈ [0.7, 1.5)
+            far = ok & ~((ratio >= np.finfo(float).tiny) & (ratio <= np.finfo(float).max))
+            h = np.where(far, 0.5 * (np.log2(np.where(ok, r1, 1.0)) - np.log2(np.where(ok, r2, 1.0))), 0.0)
+            k = np.rint(h).astype(np.int64)
+            f = np.where(far, np.exp2(h - k), s)
+            ws[l] = np.ldexp(ws[l], -k[:, None]) / f[:, None]
+            bs[l] = np.ldexp(bs[l], -k) / f
+            ws[l + 1] = np.ldexp(ws[l + 1], k[None, :]) * f[None, :]
+            lam[l] = np.ldexp(lam[l], -k) / f
+            worst = max(worst, float(np.max(np.abs(np.log(f) + k * math.log(2.0)))))
         if worst <= tol:
             break
     return ws, bs, lam

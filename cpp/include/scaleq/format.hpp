@@ -75,8 +75,23 @@ struct Format {
   double min_normal() const { return std::ldexp(1.0, emin); }
   double subnormal_spacing() const { return std::ldexp(1.0, emin - t + 1); }
 
-  // Round to nearest, ties to even significand, in F_t (double range).
+  // Largest element of F_t below DBL_MAX: (2 − 2^(1−t))·2^1023.
+  static double unbounded_max(int t) { return std::ldexp(2.0 - std::ldexp(1.0, 1 - std::min(t, 53)), 1023); }
+
+  // Round to nearest, ties to even significand, in F_t (double range). F_t values are
+  // carried in doubles, so the representable part of F_t is F_t within the double range
+  // and a finite x rounds to an element of it: beyond unbounded_max(t) it saturates there
+  // (the nearest element; the bounded formats' default policy) instead of carrying into
+  // 2^1024 = inf, which is not in the format. NaN and ±inf pass through.
   static double round_unbounded(double x, int t) {
+    const double r = round_unbounded_inf(x, t);
+    return std::fabs(r) <= std::numeric_limits<double>::max() || !(std::fabs(x) <= std::numeric_limits<double>::max())
+               ? r
+               : std::copysign(unbounded_max(t), x);
+  }
+
+  // Same, but a carry past the double range gives ±inf (the overflow = inf policy).
+  static double round_unbounded_inf(double x, int t) {
     if (t >= 53 || !(std::fabs(x) < std::numeric_limits<double>::infinity())) return x;  // NaN/Inf pass
     if (std::fabs(x) < std::numeric_limits<double>::min()) {
       // Double subnormals carry fewer bits: scale up exactly, round, scale back
@@ -88,7 +103,7 @@ struct Format {
   }
 
   double round(double x) const {
-    if (!bounded) return round_unbounded(x, t);
+    if (!bounded) return overflow == Overflow::inf ? round_unbounded_inf(x, t) : round_unbounded(x, t);
     const double ax = std::fabs(x);
     if (std::isnan(x)) return x;
     double r;
@@ -156,6 +171,10 @@ class Rounder {
       sub_c_ = std::ldexp(1.0, f.emin - f.t + 1 + 52);
       max_ = f.max_value;
       over_ = f.overflow == Overflow::saturate ? f.max_value : std::numeric_limits<double>::infinity();
+    } else {
+      // F_t within the double range: a carry into 2^1024 saturates (see Format::round_unbounded)
+      umax_ = Format::unbounded_max(f.t);
+      uover_ = f.overflow == Overflow::saturate ? umax_ : std::numeric_limits<double>::infinity();
     }
   }
 
@@ -165,7 +184,8 @@ class Rounder {
     const bool tiny = ax < std::numeric_limits<double>::min();
     const double r = bits(select(tiny, x * 0x1p600, x));
     const double back = select(tiny, r * 0x1p-600, r);
-    return select(ax <= std::numeric_limits<double>::max(), back, x);  // NaN/Inf pass
+    const double sat = select(std::fabs(back) > umax_, std::copysign(uover_, x), back);
+    return select(ax <= std::numeric_limits<double>::max(), sat, x);  // NaN/Inf pass
   }
 
   template <bool Subnormals>
@@ -205,6 +225,7 @@ class Rounder {
   int lsb_shift_ = 0;
   double min_normal_ = 0.0, half_min_normal_ = 0.0, sub_c_ = 0.0;
   double max_ = std::numeric_limits<double>::infinity(), over_ = std::numeric_limits<double>::infinity();
+  double umax_ = std::numeric_limits<double>::max(), uover_ = std::numeric_limits<double>::max();
 };
 
 namespace detail {

@@ -218,6 +218,10 @@ inline int max_exponent(const double* v, std::size_t n) {
 }
 inline int max_exponent(const std::vector<double>& v) { return max_exponent(v.data(), v.size()); }
 
+inline bool is_zero(const std::vector<double>& v) {
+  return std::all_of(v.begin(), v.end(), [](double a) { return a == 0.0; });
+}
+
 // c·a² as an exact double-double (c a power of two)
 inline DD exact_square(double a, double c) {
   const double p = a * a;
@@ -474,48 +478,80 @@ struct PrefixTable {
   }
 };
 
-// ‖xyᵀ − x̂ŷᵀ‖_F² / (‖x‖²‖y‖²) without cancellation: with c = ‖x̂‖²/(xᵀx̂),
+// ‖xyᵀ − x̂ŷᵀ‖_F / ‖xyᵀ‖_F without cancellation and without over/underflow at any scale:
+// each of x, y, x̂, ŷ is scaled by the power of two of its own largest entry (exact), the
+// scale ratio 2^s of x̂ŷᵀ to xyᵀ is split over x̂ and ŷ, and with c = ‖x̂‖²/(xᵀx̂),
 // x̂ŷᵀ = (x̂/c)(cŷ)ᵀ and dx = x̂/c − x, dy = cŷ − y are small, so
-// ‖·‖² = ‖x̂/c‖²‖dy‖² + ‖dx‖²‖y‖² + 2(x̂ᵀdx/c)(yᵀdy) is a sum of small, accurate terms.
-inline double relative_error2(const std::vector<double>& x, const std::vector<double>& y,
-                              const std::vector<double>& xh, const std::vector<double>& yh) {
+// ‖·‖² = ‖x̂/c‖²‖dy‖² + ‖dx‖²‖y‖² + 2(x̂ᵀdx/c)(yᵀdy) is a sum of small, accurate terms —
+// evaluated with dx, dy divided by the power of two of their largest entry, so that an
+// error of 1e-200 is not squared into 0. An error beyond DBL_MAX reads +inf.
+inline double relative_error(const std::vector<double>& x, const std::vector<double>& y,
+                             const std::vector<double>& xh, const std::vector<double>& yh) {
   const int ex = max_exponent(x), ey = max_exponent(y);
+  const int exh = max_exponent(xh), eyh = max_exponent(yh);
   auto dot = [](const std::vector<double>& a, int ea, const std::vector<double>& b, int eb) {
-    double s = 0.0;
-    for (std::size_t i = 0; i < a.size(); ++i) s += std::ldexp(a[i], -ea) * std::ldexp(b[i], -eb);
-    return s;
+    double r = 0.0;
+    for (std::size_t i = 0; i < a.size(); ++i) r += std::ldexp(a[i], -ea) * std::ldexp(b[i], -eb);
+    return r;
   };
-  const double xx = dot(x, ex, x, ex), yy = dot(y, ey, y, ey);
-  if (xx == 0.0 || yy == 0.0) {
-    // xyᵀ = 0: the error is 0 only if the quantized product vanishes too.
-    const bool zero = dot(xh, ex, xh, ex) == 0.0 || dot(yh, ey, yh, ey) == 0.0;
-    return zero ? 0.0 : std::numeric_limits<double>::infinity();
-  }
-  const double xxh = dot(x, ex, xh, ex), xhxh = dot(xh, ex, xh, ex);
-  if (xhxh == 0.0 || dot(yh, ey, yh, ey) == 0.0) return 1.0;  // x̂ŷᵀ = 0
+  const bool xh0 = is_zero(xh), yh0 = is_zero(yh);
+  if (is_zero(x) || is_zero(y)) return (xh0 || yh0) ? 0.0 : std::numeric_limits<double>::infinity();
+  if (xh0 || yh0) return 1.0;  // x̂ŷᵀ = 0
+  const double xx = dot(x, ex, x, ex), yy = dot(y, ey, y, ey);  // in [1, 4n)
+  const long s = long(exh) + eyh - ex - ey;                      // x̂ŷᵀ ≈ 2^s·xyᵀ in scaled units
+  if (s < -600) return 1.0;  // x̂ŷᵀ below 2^-590·‖xyᵀ‖: error 1 − O(2^-590)
+  const double nxh = std::sqrt(dot(xh, exh, xh, exh)), nyh = std::sqrt(dot(yh, eyh, yh, eyh));
+  if (s > 600)  // x̂ŷᵀ dominates: error = ‖x̂ŷᵀ‖/‖xyᵀ‖·(1 + O(2^-590))
+    return std::ldexp(nxh * nyh / std::sqrt(xx * yy), int(std::min(s, 4000L)));
+  // x̂ in units of 2^(exh − sa), ŷ of 2^(eyh − sb), sa + sb = s: their product is in the
+  // units 2^(ex+ey) of xyᵀ, and each is within 2^±301 of 1
+  const int sa = int(s / 2), sb = int(s - s / 2);
+  const int fxh = exh - sa, fyh = eyh - sb;
+  const double xxh = dot(x, ex, xh, fxh), xhxh = dot(xh, fxh, xh, fxh);
   // the identity below holds for any c ≠ 0; c = 1 when x̂ ⟂ x
   const double cc = (xxh != 0.0) ? xhxh / xxh : 1.0;
+  // pass 1: the largest |dx_i|, |dy_j|; pass 2: the sums with d scaled by its power of two
+  auto dxi = [&](std::size_t i) { return std::ldexp(xh[i], -fxh) / cc - std::ldexp(x[i], -ex); };
+  auto dyj = [&](std::size_t j) { return std::ldexp(yh[j], -fyh) * cc - std::ldexp(y[j], -ey); };
+  double dmax = 0.0;
+  for (std::size_t i = 0; i < x.size(); ++i) dmax = std::max(dmax, std::fabs(dxi(i)));
+  for (std::size_t j = 0; j < y.size(); ++j) dmax = std::max(dmax, std::fabs(dyj(j)));
+  if (dmax == 0.0) return 0.0;
+  int ed;
+  std::frexp(dmax, &ed);
   double dx2 = 0.0, xhdx = 0.0, dy2 = 0.0, ydy = 0.0;
   for (std::size_t i = 0; i < x.size(); ++i) {
-    const double xs = std::ldexp(x[i], -ex), xhs = std::ldexp(xh[i], -ex) / cc;
-    const double d = xhs - xs;
+    const double d = std::ldexp(dxi(i), -ed);
     dx2 += d * d;
-    xhdx += xhs * d;
+    xhdx += (std::ldexp(xh[i], -fxh) / cc) * d;
   }
   for (std::size_t j = 0; j < y.size(); ++j) {
-    const double ys = std::ldexp(y[j], -ey), yhs = std::ldexp(yh[j], -ey) * cc;
-    const double d = yhs - ys;
+    const double d = std::ldexp(dyj(j), -ed);
     dy2 += d * d;
-    ydy += ys * d;
+    ydy += std::ldexp(y[j], -ey) * d;
   }
   const double xh2 = xhxh / (cc * cc);
-  const double num = xh2 * dy2 + dx2 * yy + 2.0 * xhdx * ydy;
-  return std::max(0.0, num) / (xx * yy);
+  const double num = xh2 * dy2 + dx2 * yy + 2.0 * xhdx * ydy;  // in units of 4^ed
+  if (!(num >= 0.0)) return num < 0.0 ? 0.0 : std::numeric_limits<double>::quiet_NaN();
+  return std::ldexp(std::sqrt(num / (xx * yy)), ed);
 }
 
+// Its square (the solvers compare squared costs); +inf beyond sqrt(DBL_MAX).
+inline double relative_error2(const std::vector<double>& x, const std::vector<double>& y,
+                              const std::vector<double>& xh, const std::vector<double>& yh) {
+  const double e = relative_error(x, y, xh, yh);
+  return e * e;
+}
+
+// round(scale·v) elementwise. v and scale are finite, so a product that overflows the double
+// range lies beyond every element of the format: it saturates to the largest one.
 inline std::vector<double> round_vector(const std::vector<double>& v, double scale, const Format& f) {
   std::vector<double> out(v.size());
-  for (std::size_t i = 0; i < v.size(); ++i) out[i] = f.round_saturating(scale * v[i]);
+  const double top = f.bounded ? f.max_value : Format::unbounded_max(f.t);
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    const double p = scale * v[i];
+    out[i] = std::isinf(p) ? std::copysign(top, p) : f.round_saturating(p);
+  }
   return out;
 }
 
@@ -549,15 +585,17 @@ inline std::vector<double> replay_state(const Side& s, const std::vector<double>
   return xh;
 }
 
-// μ = xᵀx̂/‖x̂‖² (0 when x̂ = 0), computed in units normalized by 2^E to avoid overflow.
+// μ = xᵀx̂/‖x̂‖² (0 when x̂ = 0), computed with x in units of 2^E and x̂ in units of its own
+// largest power of two (a saturated or rescaled x̂ may be far from x's scale).
 inline double optimal_mu(const double* x, const double* xh, std::size_t n, int E) {
+  const int Eh = max_exponent(xh, n);
   double xxh = 0.0, xhxh = 0.0;
   for (std::size_t i = 0; i < n; ++i) {
-    const double xs = std::ldexp(x[i], -E), xhs = std::ldexp(xh[i], -E);
+    const double xs = std::ldexp(x[i], -E), xhs = std::ldexp(xh[i], -Eh);
     xxh += xs * xhs;
     xhxh += xhs * xhs;
   }
-  return xhxh > 0.0 ? xxh / xhxh : 0.0;
+  return xhxh > 0.0 ? std::ldexp(xxh / xhxh, E - Eh) : 0.0;
 }
 inline double optimal_mu(const std::vector<double>& x, const std::vector<double>& xh, int E) {
   return optimal_mu(x.data(), xh.data(), x.size(), E);
@@ -578,9 +616,9 @@ inline RankOneResult finish(const std::vector<double>& x, const std::vector<doub
   r.lam = lam;
   r.mu = optimal_mu(x, r.x, E);
   r.y = y_side(y, r.mu, fy, quantize_y);
-  r.error = std::sqrt(relative_error2(x, y, r.x, r.y));
+  r.error = relative_error(x, y, r.x, r.y);
   const std::vector<double> yr = quantize_y ? round_vector(y, 1.0, fy) : y;
-  r.rtn_error = std::sqrt(relative_error2(x, y, round_vector(x, 1.0, fx), yr));
+  r.rtn_error = relative_error(x, y, round_vector(x, 1.0, fx), yr);
   return r;
 }
 
@@ -590,13 +628,9 @@ inline RankOneResult trivial_result(const std::vector<double>& x, const std::vec
   RankOneResult r;
   r.x = round_vector(x, 1.0, fx);
   r.y = quantize_y ? round_vector(y, 1.0, fy) : y;
-  r.error = std::sqrt(relative_error2(x, y, r.x, r.y));
+  r.error = relative_error(x, y, r.x, r.y);
   r.rtn_error = r.error;
   return r;
-}
-
-inline bool is_zero(const std::vector<double>& v) {
-  return std::all_of(v.begin(), v.end(), [](double a) { return a == 0.0; });
 }
 
 // Normalized cost of the state (A = x'ᵀx̂', B = ‖x̂'‖², both x and x̂ scaled by 2^−Ex)
@@ -688,15 +722,114 @@ inline std::pair<double, double> mu_range(const Side& sx, int ashift) {
   return hi > 0.0 ? std::make_pair(lo, hi) : std::make_pair(0.0, 0.0);
 }
 
+// ---- power-of-two prescaling ------------------------------------------------
+// On an unbounded F_t side (x̂ = round(λx) or ŷ = round(μy), or ŷ = μy free) scaling the
+// input by 2^a scales the optimum by 2^a: the problem is invariant. A bounded side has no
+// such invariance, but {round(λx) : λ > 0} does not depend on the scale of x, so scaling x
+// by 2^a and y by 2^−a (same product) is exact too (not with a λ window, which is in x's
+// units). The solvers, λ and μ, and the double arithmetic of the results (x̂ subnormal, μy
+// overflowing) are only exact in a safe range, so inputs reaching beyond 2^±900 are solved
+// on such a rescaled copy and the result mapped back: x̂ = x̂_s·2^p, ŷ = ŷ_s·2^q with
+// p + q = −(ax + ay), p = 0 on a bounded x side, q = 0 on a bounded y side. When both sides
+// are F_t the split is free and keeps both vectors normal when the double range allows.
+struct ExpRange {
+  int lo = 0, hi = 0;
+  bool any = false;  // some nonzero entry
+};
+inline ExpRange exp_range(const std::vector<double>& v, int shift = 0) {
+  ExpRange r;
+  for (double a : v) {
+    if (a == 0.0 || !std::isfinite(a)) continue;
+    int e;
+    std::frexp(a, &e);
+    e -= 1 + shift;  // |a|·2^−shift ∈ [2^e, 2^(e+1))
+    r.lo = r.any ? std::min(r.lo, e) : e;
+    r.hi = r.any ? std::max(r.hi, e) : e;
+    r.any = true;
+  }
+  return r;
+}
+inline bool extreme(const ExpRange& r) { return r.any && (r.hi >= 900 || r.lo < -900); }
+// The exponent a that centers v's binades at 0, never pushing the largest entry beyond
+// 2^1000 (a vector spanning more than the double range loses its smallest entries).
+inline int centering_shift(const ExpRange& r) {
+  return extreme(r) ? std::min(-(r.lo + r.hi) / 2, 1000 - r.hi) : 0;
+}
+
+template <class Solve>
+bool solve_rescaled(const std::vector<double>& x, const std::vector<double>& y, const Format& fx, const Format& fy,
+                    bool quantize_y, const LamWindow& window, RankOneResult& out, Solve&& solve) {
+  const bool x_inv = !fx.bounded, y_inv = !quantize_y || !fy.bounded;
+  const bool windowed = fx.bounded && (window.lo > 0.0 || window.hi < std::numeric_limits<double>::infinity());
+  const ExpRange xr = exp_range(x), yr = exp_range(y);
+  if (!extreme(xr) && !extreme(yr)) return false;
+  int ax = 0, ay = 0;
+  if (x_inv || y_inv) {  // each side may be centered on its own (the F_t side absorbs the rest)
+    ax = (x_inv || !windowed) ? centering_shift(xr) : 0;
+    ay = centering_shift(yr);
+  } else if (!windowed && xr.any && yr.any) {  // both bounded: x·2^a, y·2^−a, both kept in range
+    const int lo = std::max(-1000 - xr.lo, yr.hi - 1000), hi = std::min(1000 - xr.hi, yr.lo + 1000);
+    const int a = ((yr.lo + yr.hi) - (xr.lo + xr.hi)) / 4;  // meet in the middle
+    if (lo <= hi) ax = std::min(std::max(a, lo), hi), ay = -ax;
+  }
+  if (ax == 0 && ay == 0) return false;
+  std::vector<double> xs(x), ys(y);
+  for (double& a : xs) a = std::ldexp(a, ax);
+  for (double& a : ys) a = std::ldexp(a, ay);
+  out = solve(xs, ys);
+  int p = 0, q = 0;
+  if (x_inv && y_inv) {
+    // x̂_s·2^−ax = round(λ_s·x), ŷ_s·2^−ay = round(μ_s·y); then the free split x̂·2^k, ŷ·2^−k
+    int k = 0;
+    const ExpRange A = exp_range(out.x, ax), B = exp_range(out.y, ay);
+    if (A.any && B.any) {
+      const int lo = std::max(-1022 - A.lo, B.hi - 1023), hi = std::min(1023 - A.hi, B.lo + 1022);
+      if (lo <= hi) {
+        k = std::min(std::max(0, lo), hi);
+      } else {  // both cannot be normal: keep the largest entries finite, balance the underflow
+        const int lo2 = B.hi - 1023, hi2 = 1023 - A.hi;
+        k = lo2 <= hi2 ? std::min(std::max((B.lo - A.lo) / 2, lo2), hi2) : (B.hi - A.hi) / 2;
+      }
+    }
+    p = k - ax;
+    q = -k - ay;
+  } else if (x_inv) {
+    p = -(ax + ay);
+  } else if (y_inv) {
+    q = -(ax + ay);
+  }
+  out.lam = std::ldexp(out.lam, ax + p);  // may leave the double range (a bounded x̂ of tiny x)
+  out.mu = std::ldexp(out.mu, ay + q);
+  // the F_t side: x̂ = round(λx) in original units (λ finite), else x̂_s·2^p
+  auto back = [](std::vector<double>& v, const std::vector<double>& orig, double scale, int shift, const Format& f,
+                 bool quantized) {
+    if (shift == 0) return;
+    if (!quantized) {
+      for (std::size_t i = 0; i < v.size(); ++i) v[i] = scale * orig[i];
+    } else if (std::isfinite(scale) && scale > 0.0) {
+      v = round_vector(orig, scale, f);
+    } else {
+      for (double& a : v) a = std::ldexp(a, shift);
+    }
+  };
+  back(out.x, x, out.lam, p, fx, true);
+  back(out.y, y, out.mu, q, fy, quantize_y);
+  out.error = relative_error(x, y, out.x, out.y);
+  out.rtn_error = relative_error(x, y, round_vector(x, 1.0, fx), quantize_y ? round_vector(y, 1.0, fy) : y);
+  return true;
+}
+
 }  // namespace detail
 
 // The fast solver. fx, fy: formats of x̂ and ŷ; quantize_y = false leaves ŷ = μy free.
 // Cost O((m+n)·G·log(m+n)) with G = 2^(t−1) breakpoints per entry (unbounded F_t) or the
 // number of positive values of a bounded format.
-inline RankOneResult rank_one_sweep(const std::vector<double>& x, const std::vector<double>& y,
-                                    const Format& fx, const Format& fy, bool quantize_y = true,
-                                    std::shared_ptr<const detail::Grid> gx = nullptr,
-                                    std::shared_ptr<const detail::Grid> gy = nullptr, LamWindow window = {}) {
+// rank_one_sweep without the power-of-two prescaling of F_t sides (see rank_one_sweep).
+inline RankOneResult rank_one_sweep_unscaled(const std::vector<double>& x, const std::vector<double>& y,
+                                             const Format& fx, const Format& fy, bool quantize_y = true,
+                                             std::shared_ptr<const detail::Grid> gx = nullptr,
+                                             std::shared_ptr<const detail::Grid> gy = nullptr,
+                                             LamWindow window = {}) {
   using namespace detail;
   check_vector(x, "x");
   check_vector(y, "y");
@@ -706,7 +839,7 @@ inline RankOneResult rank_one_sweep(const std::vector<double>& x, const std::vec
   // Loop over the shorter vector's breakpoints (the problem is symmetric when ŷ is quantized;
   // a λ window is x's, so it pins the sides).
   if (quantize_y && y.size() < x.size() && !windowed) {
-    RankOneResult r = rank_one_sweep(y, x, fy, fx, true, gy, gx);
+    RankOneResult r = rank_one_sweep_unscaled(y, x, fy, fx, true, gy, gx);
     std::swap(r.x, r.y);
     std::swap(r.lam, r.mu);
     return r;
@@ -830,11 +963,28 @@ inline RankOneResult rank_one_sweep(const std::vector<double>& x, const std::vec
   return r;
 }
 
+// The fast solver with F_t sides prescaled to a safe exponent range (detail::solve_rescaled):
+// the optimum over F_t within the double range for subnormal, huge and mixed-range inputs.
+inline RankOneResult rank_one_sweep(const std::vector<double>& x, const std::vector<double>& y,
+                                    const Format& fx, const Format& fy, bool quantize_y = true,
+                                    std::shared_ptr<const detail::Grid> gx = nullptr,
+                                    std::shared_ptr<const detail::Grid> gy = nullptr, LamWindow window = {}) {
+  detail::check_vector(x, "x");
+  detail::check_vector(y, "y");
+  RankOneResult r;
+  if (detail::solve_rescaled(x, y, fx, fy, quantize_y, window, r,
+                             [&](const std::vector<double>& xs, const std::vector<double>& ys) {
+        return rank_one_sweep_unscaled(xs, ys, fx, fy, quantize_y, gx, gy, window);
+      }))
+    return r;
+  return rank_one_sweep_unscaled(x, y, fx, fy, quantize_y, gx, gy, window);
+}
+
 // The paper's Algorithm 1, literally: for every midpoint λ of consecutive breakpoints,
 // x̂ = round(λx), μ = xᵀx̂/‖x̂‖², ŷ = round(μy), keep the smallest cost. O((m+n)·#breakpoints).
-inline RankOneResult rank_one_reference(const std::vector<double>& x, const std::vector<double>& y,
-                                        const Format& fx, const Format& fy, bool quantize_y = true,
-                                        LamWindow window = {}) {
+inline RankOneResult rank_one_reference_unscaled(const std::vector<double>& x, const std::vector<double>& y,
+                                                 const Format& fx, const Format& fy, bool quantize_y = true,
+                                                 LamWindow window = {}) {
   using namespace detail;
   check_vector(x, "x");
   check_vector(y, "y");
@@ -867,7 +1017,7 @@ inline RankOneResult rank_one_reference(const std::vector<double>& x, const std:
     const double lam = interval_mid(sx, pos) * scale;
     std::vector<double> xh = round_vector(x, lam, fx);
     const std::vector<double> yh = y_side(y, optimal_mu(x, xh, sx.E), fy, quantize_y);
-    const double c = relative_error2(x, y, xh, yh);
+    const double c = relative_error(x, y, xh, yh);
     if (c < best) {
       best = c;
       best_lam = lam;
@@ -877,6 +1027,21 @@ inline RankOneResult rank_one_reference(const std::vector<double>& x, const std:
   RankOneResult r = finish(x, y, std::move(best_xh), best_lam, sx.E, fx, fy, quantize_y);
   r.breakpoints = ends.size() - 1;
   return r;
+}
+
+// rank_one_reference_unscaled with the prescaling of rank_one_sweep.
+inline RankOneResult rank_one_reference(const std::vector<double>& x, const std::vector<double>& y,
+                                        const Format& fx, const Format& fy, bool quantize_y = true,
+                                        LamWindow window = {}) {
+  detail::check_vector(x, "x");
+  detail::check_vector(y, "y");
+  RankOneResult r;
+  if (detail::solve_rescaled(x, y, fx, fy, quantize_y, window, r,
+                             [&](const std::vector<double>& xs, const std::vector<double>& ys) {
+        return rank_one_reference_unscaled(xs, ys, fx, fy, quantize_y, window);
+      }))
+    return r;
+  return rank_one_reference_unscaled(x, y, fx, fy, quantize_y, window);
 }
 
 // Many independent problems (x_k, y_k) — e.g. the columns of a butterfly factor or the

@@ -702,9 +702,11 @@ inline SmallScalings rank_one_small(const double* x, std::size_t m, const double
   return r;
 }
 
-// rank_one_small with rank_one_sweep's full result (errors recomputed from x̂, ŷ).
-inline RankOneResult rank_one_small(const std::vector<double>& x, const std::vector<double>& y, const Format& fx,
-                                    const Format& fy, bool quantize_y = true, LamWindow window = {}) {
+// rank_one_small with rank_one_sweep's full result (errors recomputed from x̂, ŷ), without
+// the prescaling of F_t sides.
+inline RankOneResult rank_one_small_unscaled(const std::vector<double>& x, const std::vector<double>& y,
+                                             const Format& fx, const Format& fy, bool quantize_y = true,
+                                             LamWindow window = {}) {
   detail::check_vector(x, "x");
   detail::check_vector(y, "y");
   if (x.size() > kSmallRankOne || (quantize_y && y.size() > kSmallRankOne))
@@ -713,7 +715,7 @@ inline RankOneResult rank_one_small(const std::vector<double>& x, const std::vec
   if (detail::is_zero(x) || detail::is_zero(y)) return detail::trivial_result(x, y, fx, fy, quantize_y);
   const bool windowed = fx.bounded && (window.lo > 0.0 || window.hi < std::numeric_limits<double>::infinity());
   if (quantize_y && y.size() < x.size() && !windowed) {  // as rank_one_sweep: the shorter side is swept
-    RankOneResult r = rank_one_small(y, x, fy, fx, true);
+    RankOneResult r = rank_one_small_unscaled(y, x, fy, fx, true);
     std::swap(r.x, r.y);
     std::swap(r.lam, r.mu);
     return r;
@@ -726,6 +728,20 @@ inline RankOneResult rank_one_small(const std::vector<double>& x, const std::vec
   RankOneResult r = detail::finish(x, y, xh, s.lam, detail::max_exponent(x), fx, fy, quantize_y);
   r.breakpoints = s.breakpoints;
   return r;
+}
+
+// rank_one_small with rank_one_sweep's prescaling of F_t sides (detail::solve_rescaled).
+inline RankOneResult rank_one_small(const std::vector<double>& x, const std::vector<double>& y, const Format& fx,
+                                    const Format& fy, bool quantize_y = true, LamWindow window = {}) {
+  detail::check_vector(x, "x");
+  detail::check_vector(y, "y");
+  RankOneResult r;
+  if (detail::solve_rescaled(x, y, fx, fy, quantize_y, window, r,
+                             [&](const std::vector<double>& xs, const std::vector<double>& ys) {
+        return rank_one_small_unscaled(xs, ys, fx, fy, quantize_y, window);
+      }))
+    return r;
+  return rank_one_small_unscaled(x, y, fx, fy, quantize_y, window);
 }
 
 }  // namespace scaleq

@@ -256,6 +256,23 @@ inline void sigma_delta(const double* C, std::int64_t N, std::int64_t m, const s
   check_params(P);
   if (perm) check_permutation(perm, N);
   check_stable(max_abs(C, N * m), P);
+  if (P.levels * P.step > 0x1p1000 || P.step < 0x1p-900) {
+    // |u + c| reaches levels·step, which may overflow (inf − inf = NaN gave code 0), and a
+    // tiny step makes the values code·step/2 subnormal, i.e. inexact. The loop only sees
+    // c/step: run it on c·2^−s, step·2^−s with step·2^−s ∈ [1, 2) (exact, but for entries
+    // below 2^−1022·2^s, which are < 2^−120·step and cannot change a code's rounding).
+    int e;
+    std::frexp(P.step, &e);
+    const int s = e - 1;
+    const double f1 = std::ldexp(1.0, -s / 2), f2 = std::ldexp(1.0, -s + s / 2);
+    std::vector<double> Cs(C, C + N * m);
+    for (double& v : Cs) v = v * f1 * f2;
+    SigmaDeltaParams Ps = P;
+    Ps.step = std::ldexp(P.step, -s);
+    sigma_delta(Cs.data(), N, m, perm, Ps, codes, umax);
+    for (std::int64_t j = 0; j < m; ++j) umax[j] = std::ldexp(umax[j], s);
+    return;
+  }
   const std::int64_t blocks = (m + kFrameBlock - 1) / kFrameBlock;
   detail::ErrorCapture capture;
 #pragma omp parallel for schedule(dynamic, 1) if (blocks > 1 && N * m > (1 << 16)) num_threads(detail::team_size())
