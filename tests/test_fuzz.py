@@ -13,6 +13,7 @@ Environment:
   SCALEQ_FUZZ_RANDOM=1  random seeds instead of the derandomized CI run (prints the seed and
                         a reproduction blob on failure)
   SCALEQ_FUZZ_TIMEOUT   seconds per case before it counts as a hang (default 20)
+  SCALEQ_FUZZ_SHRINK=0  report failures unshrunk (fast triage)
 
 Reproduce a reported case in-process: ``python tests/test_fuzz.py CASE 'PARAMS'`` with the
 CASE and PARAMS printed in the failure.
@@ -34,7 +35,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis import given
 
@@ -44,7 +45,8 @@ TIMEOUT = float(os.environ.get("SCALEQ_FUZZ_TIMEOUT", "20"))
 RANDOM = os.environ.get("SCALEQ_FUZZ_RANDOM") == "1"
 
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=not RANDOM, database=None,
-                print_blob=RANDOM, suppress_health_check=list(HealthCheck))
+                print_blob=RANDOM, suppress_health_check=list(HealthCheck),
+                phases=[p for p in Phase if p != Phase.shrink or os.environ.get("SCALEQ_FUZZ_SHRINK", "1") != "0"])
 
 NAMED = ["fp64", "fp32", "fp16", "bf16", "fp8_e4m3", "fp8_e5m2", "fp4_e2m1"]
 DTYPE_NAMES = ["float16", "float32", "float64", "bfloat16", "float8_e4m3fn", "float8_e5m2", "float8_e4m3fnuz",
@@ -113,10 +115,14 @@ def build_format(spec):
         return val
     if kind == "name":
         return val
-    if kind == "dtype":
-        return np.dtype(getattr(ml_dtypes, val, None) or val)
+    if kind == "dtype":  # an ml_dtypes type when this ml_dtypes has it, else the name
+        dt = getattr(ml_dtypes, val, None)
+        try:
+            return np.dtype(dt if dt is not None else val)
+        except TypeError:
+            return val
     if kind == "Format":
-        return scaleq.Format(**val)
+        return call(scaleq.Format, **val)
     if kind == "raw":  # junk passed as is
         return val
     raise AssertionError(spec)
@@ -141,6 +147,17 @@ def in_format(vals, f, what):
             raise Wrong(f"{what}: {a!r} is not in {f!r} (nearest {round_ref(a, **kw)!r})")
 
 
+def frac_sqrt(r):
+    """sqrt of a non-negative Fraction as a float, also when r itself is beyond the double range."""
+    if r == 0:
+        return 0.0
+    k = (r.numerator.bit_length() - r.denominator.bit_length()) // 2
+    try:
+        return math.ldexp(math.sqrt(float(r / Fraction(2) ** (2 * k))), k)
+    except OverflowError:  # the exact value is above DBL_MAX
+        return math.inf
+
+
 def frac_rank_one_error(x, y, xh, yh):
     """||x yᵀ − x̂ ŷᵀ||_F / ||x yᵀ||_F in exact rational arithmetic (small vectors)."""
     X = [Fraction(float(v)) for v in x]
@@ -151,7 +168,7 @@ def frac_rank_one_error(x, y, xh, yh):
     den = sum(a * a for a in X) * sum(b * b for b in Y)
     if den == 0:
         return 0.0 if num == 0 else math.inf
-    return math.sqrt(float(num / den))
+    return frac_sqrt(num / den)
 
 
 def scaled_dense(values):
@@ -221,7 +238,8 @@ def case_round(p):
             continue
         check(b == ref or (b == 0 and ref == 0), f"round_nearest({a!r}, {f!r}) = {b!r}, reference {ref!r}")
     check(np.array_equal(call(scaleq.round_nearest, -x, f, must=True), -r), "round(-x) != -round(x)")
-    check(np.array_equal(call(scaleq.round_nearest, r, f, must=True), r), "rounding is not idempotent")
+    fin = np.isfinite(r)
+    check(np.array_equal(call(scaleq.round_nearest, r[fin], f, must=True), r[fin]), "rounding is not idempotent")
     if len(x):
         s = call(scaleq.round_nearest, float(x[0]), f, must=True)
         check(isinstance(s, float) and s == r[0], f"scalar path {s!r} != array path {r[0]!r}")
@@ -254,8 +272,6 @@ def case_format(p):
     check(isinstance(f.t, int) and 1 <= f.t <= 53, f"t = {f.t!r}")
     repr(f)
     hash(f)
-    g = pickle.loads(pickle.dumps(f))
-    check(g == f and repr(g) == repr(f), f"pickle round trip {g!r} != {f!r}")
     one = scaleq.round_nearest(1.0, f)
     if f.bounded:
         check(isinstance(f.emin, int) and isinstance(f.emax, int), f"emin/emax {f.emin!r} {f.emax!r}")
@@ -265,13 +281,15 @@ def case_format(p):
         if 2 * mx < math.inf:
             check(scaleq.round_nearest(2 * mx, f) == (mx if f.overflow == "saturate" else math.inf), "overflow")
         in_format([mx, 2.0 ** f.emin], f, "format extremes")
-        if f.emin <= 0 <= f.emax:
+        if f.emin <= 0 <= f.emax and mx >= 1:
             check(one == 1.0, f"round(1) = {one!r}")
     else:
         check(one == 1.0, f"round(1) = {one!r}")
     if f.dtype is not None:
         out = scaleq.to_dtype([one], f)
         check(out.dtype == f.dtype and float(out[0]) == one, f"to_dtype({one}) = {out!r}")
+    g = pickle.loads(pickle.dumps(f))
+    check(g == f and repr(g) == repr(f), f"pickle round trip {g!r} != {f!r}")
 
 
 def case_rank_one(p):
@@ -580,7 +598,7 @@ def frac_path_error(ws, bs, wh, bh):
     den = sum(v * v for v in a.values())
     if den == 0:
         return 0.0 if num == 0 else math.inf
-    return math.sqrt(float(num / den))
+    return frac_sqrt(num / den)
 
 
 def random_mlp(p):
@@ -713,7 +731,11 @@ def _worker_main():
     out = os.fdopen(os.dup(1), "wb", buffering=0)
     os.dup2(2, 1)  # stray prints of the library go to stderr, not into the protocol
     inp = sys.stdin.buffer
-    import scaleq  # noqa: F401  (imported once, before the first case's clock starts)
+    import ml_dtypes  # noqa: F401  (imported once, before the first case's clock starts)
+    import oracles  # noqa: F401
+    import oracles_chain  # noqa: F401
+
+    import scaleq  # noqa: F401
 
     out.write(b"R")
     while True:
@@ -744,15 +766,28 @@ class _Worker:
         if self._read(1, 120) != b"R":
             raise RuntimeError(f"fuzz worker failed to start:\n{self._stderr()}")
 
+    def _cpu(self):
+        """CPU seconds the worker has used (Linux), or None."""
+        try:
+            with open(f"/proc/{self.proc.pid}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, ValueError, IndexError):
+            return None
+
     def _read(self, n, timeout):
+        """Read n bytes; None when the worker used ``timeout`` CPU seconds (a busy hang) or
+        10x that in wall time (a blocked one) first: the limit must not depend on the load."""
         fd = self.proc.stdout.fileno()
         buf = b""
-        end = time.monotonic() + timeout
+        cpu0 = self._cpu()
+        end = time.monotonic() + (timeout if cpu0 is None else 10 * timeout)
         while len(buf) < n:
             left = end - time.monotonic()
-            if left <= 0:
+            cpu = self._cpu()
+            if left <= 0 or (cpu0 is not None and cpu is not None and cpu - cpu0 > timeout):
                 return None
-            r, _, _ = select.select([fd], [], [], left)
+            r, _, _ = select.select([fd], [], [], min(left, 0.5))
             if r:
                 chunk = os.read(fd, n - len(buf))
                 if not chunk:
@@ -783,7 +818,7 @@ class _Worker:
         if hdr is None:
             self._kill()
             self.proc = None
-            return "hang", f"no answer within {TIMEOUT} s (SCALEQ_FUZZ_TIMEOUT)"
+            return "hang", f"no answer within {TIMEOUT} CPU seconds (SCALEQ_FUZZ_TIMEOUT)"
         if len(hdr) < 8:
             rc = self.proc.wait()
             msg = f"worker died: exit {rc}" + (f" (signal {-rc})" if rc < 0 else "")
