@@ -30,6 +30,9 @@
 #include <omp.h>
 #endif
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #if defined(__linux__)
 #include <fcntl.h>
 #include <strings.h>
@@ -399,7 +402,14 @@ class MemoryReservation {
     if (bytes_ && !MemoryLedger::global().acquire(bytes_)) bytes_ = 0, ok_ = false;
   }
   ~MemoryReservation() {
-    if (bytes_) MemoryLedger::global().release(bytes_);
+    if (!bytes_) return;
+    // The working set is freed by now. glibc keeps freed chunks below its mmap threshold in
+    // the freeing thread's arena, where a task on another thread cannot reuse them: without
+    // returning them first, two threads taking turns would hold twice the budget.
+#if defined(__GLIBC__)
+    if (bytes_ >= (std::size_t(16) << 20)) malloc_trim(0);
+#endif
+    MemoryLedger::global().release(bytes_);
   }
   bool ok() const { return ok_; }
   MemoryReservation(const MemoryReservation&) = delete;
