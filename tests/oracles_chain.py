@@ -8,7 +8,7 @@ from oracles import algorithm1
 
 
 def ks_dense(v: np.ndarray) -> np.ndarray:
-    """Dense matrix of one factor, straight from DESIGN.md §4's index formula."""
+    """Dense matrix of one factor, straight from docs/design.md §4's index formula."""
     a, b, c, d = v.shape
     M = np.zeros((a * b * d, a * c * d), dtype=v.dtype)
     for ia in range(a):

@@ -8,7 +8,7 @@ from scaleq.factorize import butterfly_factorize, dft_ks_values
 
 
 def ks_dense(v: np.ndarray) -> np.ndarray:
-    """Plain numpy densification of one factor (DESIGN.md §4 index convention)."""
+    """Plain numpy densification of one factor (docs/design.md §4 index convention)."""
     a, b, c, d = v.shape
     M = np.zeros((a * b * d, a * c * d), dtype=v.dtype)
     for ia in range(a):

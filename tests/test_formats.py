@@ -125,7 +125,7 @@ def test_unbounded_edges_all_t(t):
 
 @given(st.floats(-1e6, 1e6, allow_nan=False), st.integers(-60, 60), st.integers(1, 20))
 def test_scaling_invariance(a, k, t):
-    """round(2^k · a) = 2^k · round(a) on F_t (DESIGN.md §2)."""
+    """round(2^k · a) = 2^k · round(a) on F_t (docs/design.md §2)."""
     assert scaleq.round_nearest(math.ldexp(a, k), t) == math.ldexp(scaleq.round_nearest(a, t), k)
 
 

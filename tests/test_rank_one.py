@@ -272,7 +272,7 @@ def test_entries_near_double_max():
 
 def test_exact_ties_keep_the_smallest_lambda():
     """x̂ ∝ (1, 1) is reached at several λ (0.75·(1,1) just above λ = 1, 1.25·(1,1) near
-    λ = 1.77): equal costs, and DESIGN.md §3 keeps the smallest λ."""
+    λ = 1.77): equal costs, and docs/design.md §3 keeps the smallest λ."""
     x = np.array([0.69106822, 0.72278954])
     r = scaleq.quantize_rank_one(x, [1.0], 3, quantize_y=False)
     np.testing.assert_array_equal(r.x, [0.75, 0.75])

@@ -19,7 +19,7 @@ def midrise(v, step, K):
 
 
 def python_sigma_delta(c, step, K, order, perm=None):
-    """Literal transcription of the recursions (DESIGN.md §5), one column."""
+    """Literal transcription of the recursions (docs/design.md §5), one column."""
     N = len(c)
     perm = range(N) if perm is None else perm
     codes, states = np.zeros(N, dtype=int), []

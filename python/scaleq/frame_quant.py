@@ -1,4 +1,4 @@
-"""Sigma-Delta (ΣΔ) quantization on harmonic frames (Na 2024; DESIGN.md §5).
+"""Sigma-Delta (ΣΔ) quantization on harmonic frames (Na 2024; docs/design.md §5).
 
 Midrise alphabet with 2K levels and step δ: ``{±(j − 1/2)·δ : j = 1..K}``; ``Q(v)`` is its
 nearest element (a boundary ``v = nδ`` goes up). Codes are the odd integers
@@ -181,7 +181,7 @@ class FrameQuantization:
 
     @property
     def bits(self) -> float:
-        """Stored bits: N·log2(2K) per quantized vector (DESIGN.md §5)."""
+        """Stored bits: N·log2(2K) per quantized vector (docs/design.md §5)."""
         return float(self.codes.shape[1] * self.N * math.log2(2 * self.levels))
 
     @property

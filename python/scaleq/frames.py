@@ -1,4 +1,4 @@
-"""Real harmonic frames (Benedetto, Powell, Yılmaz 2006; DESIGN.md §5).
+"""Real harmonic frames (Benedetto, Powell, Yılmaz 2006; docs/design.md §5).
 
 Frame vector k = 1..N is column k−1 of the (d, N) matrix E; with θ = 2πk/N,
 

@@ -2,7 +2,7 @@
 
 A :class:`~scaleq.Butterfly` stores lazylinop's ``ks_values`` layout, so the lazylinop
 bridge is a relabelling. A Faust holds scipy sparse factors: going there writes each factor's
-support (DESIGN.md §4); coming back infers each factor's smallest Kronecker-sparse pattern
+support (docs/design.md §4); coming back infers each factor's smallest Kronecker-sparse pattern
 (a, b, c, d) containing its nonzeros, so any Faust whose factors are Kronecker-sparse — every
 butterfly from ``pyfaust.fact.butterfly`` — converts without being told the patterns.
 """

@@ -1,4 +1,4 @@
-"""Quantizing ReLU networks through their rescaling invariance (DESIGN.md §5).
+"""Quantizing ReLU networks through their rescaling invariance (docs/design.md §5).
 
 A hidden ReLU neuron with incoming row ``w``, bias ``b`` and outgoing column ``v`` computes
 the same function as ``(λw, λb, v/λ)`` for every ``λ > 0``. The network's *path-lifting*

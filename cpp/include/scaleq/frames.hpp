@@ -1,5 +1,5 @@
 // Real harmonic frames in R^d (Benedetto, Powell, Yılmaz 2006) and their analysis/synthesis
-// operators, applied to many columns at once (DESIGN.md §5).
+// operators, applied to many columns at once (docs/design.md §5).
 //
 // Frame vector k = 1..N (stored as column i = k−1 of the d×N matrix E), with θ = 2π·k/N:
 //   d even: e_k = sqrt(2/d)·[cos θ, sin θ, cos 2θ, sin 2θ, …, cos (d/2)θ, sin (d/2)θ]

@@ -3,7 +3,7 @@
 // A factor with pattern (a,b,c,d) has support I_a ⊗ 1_{b×c} ⊗ I_d, shape (a·b·d)×(a·c·d),
 // and stores V[a][b][c][d] (C order) with
 //   entry(i_a·b·d + i_b·d + i_d, i_a·c·d + i_c·d + i_d) = V[i_a, i_b, i_c, i_d]
-// — lazylinop's ks_values convention (DESIGN.md §4). Applying it to X (rows a·c·d, k
+// — lazylinop's ks_values convention (docs/design.md §4). Applying it to X (rows a·c·d, k
 // columns, row-major) is, for each (i_a, i_b), Y[(i_a,i_b,·), :] = Σ_ic diag(V[i_a,i_b,i_c,·])
 // X[(i_a,i_c,·), :]: contiguous in i_d and in the k columns, so it vectorizes.
 #pragma once

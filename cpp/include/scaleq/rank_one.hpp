@@ -927,7 +927,7 @@ inline RankOneResult rank_one_sweep_unscaled(const std::vector<double>& x, const
   DD best = eval();
   // Mathematically equal costs (e.g. proportional x̂ when ŷ is free) differ here by
   // double-double noise, ~1e-32 of the terms: a later state must beat the best by more
-  // than that to win, so exact ties keep the smallest λ (DESIGN.md §3).
+  // than that to win, so exact ties keep the smallest λ (docs/design.md §3).
   const double tie_tol = 1e-28 * (quantize_y ? cost.x2y2.hi : cost.x2.hi);
   std::size_t best_pos = 0, groups = 0;
   const std::vector<Breakpoint>& bps = sx.bps;

@@ -1,5 +1,5 @@
 // The 2K-level midrise quantizer and Sigma-Delta (ΣΔ) loops along a permutation, and their
-// composition with a harmonic frame (Na 2024; DESIGN.md §5).
+// composition with a harmonic frame (Na 2024; docs/design.md §5).
 //
 // Midrise alphabet A = {±(j − 1/2)·δ : j = 1..K}. Q(v) = (n + 1/2)·δ with
 // n = clamp(floor(v/δ), −K, K−1): the nearest element of A (a decision boundary v = nδ goes up).
