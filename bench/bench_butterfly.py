@@ -27,13 +27,14 @@ from _timing import best_time
 warnings.filterwarnings("ignore")
 
 
-
 def quantization(sizes, budget):
     from lazylinop.quantization import qbutterfly
 
     print("== quantization to fp16 (time in s; exact relative product error)")
-    print(f"{'n':>6} {'order':>9} | {'scaleq':>9} {'lazylinop':>10} {'speed-up':>9} | {'err scaleq':>10} "
-          f"{'err lazylinop':>13} {'err rtn':>9}")
+    print(
+        f"{'n':>6} {'order':>9} | {'scaleq':>9} {'lazylinop':>10} {'speed-up':>9} | {'err scaleq':>10} "
+        f"{'err lazylinop':>13} {'err rtn':>9}"
+    )
     last = {}
     for n in sizes:
         B = scaleq.Butterfly.random(n, seed=n)
@@ -45,11 +46,15 @@ def quantization(sizes, budget):
                 continue
             tl, (Lq, _) = best_time(lambda: qbutterfly(B.ks_values, np.float16, order=order), repeat=1)
             last[order] = tl
-            Q = scaleq.Butterfly([np.asarray(v, dtype=np.float64) for v in
-                                  (Lq.ks_values if hasattr(Lq, "ks_values") else Lq)])
+            Q = scaleq.Butterfly(
+                [np.asarray(v, dtype=np.float64) for v in (Lq.ks_values if hasattr(Lq, "ks_values") else Lq)]
+            )
             el = scaleq.relative_error(B, Q)
-            print(f"{n:>6} {order:>9} | {ts:>9.4f} {tl:>10.4f} {tl / ts:>8.1f}x | {r.error:>10.3e} {el:>13.3e} "
-                  f"{rtn:>9.3e}", flush=True)
+            print(
+                f"{n:>6} {order:>9} | {ts:>9.4f} {tl:>10.4f} {tl / ts:>8.1f}x | {r.error:>10.3e} {el:>13.3e} "
+                f"{rtn:>9.3e}",
+                flush=True,
+            )
 
 
 def ks_to_csr(v):
@@ -85,8 +90,11 @@ def application(sizes):
             tf = best_time(lambda: F @ X, repeat=25, budget=0.5)[0] if F is not None else float("nan")
             td = best_time(lambda: D @ X, repeat=25, budget=0.5)[0] if D is not None else float("nan")
             anchors = [t for t in (tl, tf) if t == t]
-            print(f"{n:>6} {k:>4} | {ts * 1e3:>9.3f} {tl * 1e3:>10.3f} {tf * 1e3:>9.3f} {td * 1e3:>9.3f} | "
-                  f"{min(anchors) / ts:>6.1f}x", flush=True)
+            print(
+                f"{n:>6} {k:>4} | {ts * 1e3:>9.3f} {tl * 1e3:>10.3f} {tf * 1e3:>9.3f} {td * 1e3:>9.3f} | "
+                f"{min(anchors) / ts:>6.1f}x",
+                flush=True,
+            )
 
 
 def main() -> None:

@@ -55,9 +55,11 @@ def run(kinds, sizes, seeds, cache_path, with_best):
     if cache_path and os.path.exists(cache_path):
         with open(cache_path) as fh:
             cache = json.load(fh)
-    hdr = (f"{'':>20} | {'l2r':^36} | {'best':^21}\n"
-           f"{'kind':>11} {'n':>4} {'K':>3} | {'<=1.01':>6} {'worst':>8} {'>1.5x':>5} {'>2x':>4} {'median':>7} "
-           f"| {'<=1':>5} {'worst':>7} {'>1.5x':>5}")
+    hdr = (
+        f"{'':>20} | {'l2r':^36} | {'best':^21}\n"
+        f"{'kind':>11} {'n':>4} {'K':>3} | {'<=1.01':>6} {'worst':>8} {'>1.5x':>5} {'>2x':>4} {'median':>7} "
+        f"| {'<=1':>5} {'worst':>7} {'>1.5x':>5}"
+    )
     print(hdr)
     t0 = time.time()
     allr = []
@@ -78,8 +80,10 @@ def run(kinds, sizes, seeds, cache_path, with_best):
                 if with_best:
                     bratios.append(ratio(scaleq.quantize_chain(B, "fp16", "best").error))
             r = np.array(ratios)
-            line = (f"{kind:>11} {n:>4} {seeds:>3} | {np.mean(r <= 1.01):>6.2f} {r.max():>8.3f} "
-                    f"{int(np.sum(r > 1.5)):>5} {int(np.sum(r > 2)):>4} {np.median(r):>7.3f} |")
+            line = (
+                f"{kind:>11} {n:>4} {seeds:>3} | {np.mean(r <= 1.01):>6.2f} {r.max():>8.3f} "
+                f"{int(np.sum(r > 1.5)):>5} {int(np.sum(r > 2)):>4} {np.median(r):>7.3f} |"
+            )
             if with_best:
                 b = np.array(bratios)
                 line += f" {np.mean(b <= 1.0):>5.2f} {b.max():>7.3f} {int(np.sum(b > 1.5)):>5}"
@@ -91,8 +95,10 @@ def run(kinds, sizes, seeds, cache_path, with_best):
                 with open(cache_path, "w") as fh:
                     json.dump(cache, fh)
     allr = np.concatenate(allr)
-    print(f"{allr.size} chains: l2r within 1 % of lazylinop on {np.mean(allr <= 1.01):.3f}, "
-          f"worst {allr.max():.3f}, >1.5x: {int(np.sum(allr > 1.5))}")
+    print(
+        f"{allr.size} chains: l2r within 1 % of lazylinop on {np.mean(allr <= 1.01):.3f}, "
+        f"worst {allr.max():.3f}, >1.5x: {int(np.sum(allr > 1.5))}"
+    )
     print(f"{time.time() - t0:.0f} s")
 
 

@@ -42,6 +42,7 @@ CONDITIONS = {
 
 # ---- the cases (run in the child) -----------------------------------------------------------
 
+
 def make_cases(quick: bool):
     """name -> (setup() -> fn) for every hot entry point; fn() is what is timed."""
     import numpy as np
@@ -56,6 +57,7 @@ def make_cases(quick: bool):
             B = scaleq.Butterfly.random(n, seed=1)
             x = rng.standard_normal(n)
             return lambda: B @ x
+
         return setup
 
     def apply_mat(n, k):
@@ -63,18 +65,21 @@ def make_cases(quick: bool):
             B = scaleq.Butterfly.random(n, seed=1)
             X = rng.standard_normal((n, k))
             return lambda: B @ X
+
         return setup
 
     def rounding(n, fmt):
         def setup():
             x = rng.standard_normal(n) * 10.0 ** rng.uniform(-3, 3, n)
             return lambda: scaleq.round_nearest(x, fmt)
+
         return setup
 
     def chain(n, fmt):
         def setup():
             B = scaleq.Butterfly.random(n, seed=n)
             return lambda: scaleq.quantize_chain(B, fmt, "l2r")  # .error not read: not computed
+
         return setup
 
     def factorize(n, kind):
@@ -84,12 +89,14 @@ def make_cases(quick: bool):
                 return lambda: scaleq.butterfly_factorize(M, perm="bitrev")
             M = scaleq.Butterfly.hadamard(n).to_dense()
             return lambda: scaleq.butterfly_factorize(M)
+
         return setup
 
     def frame(d, N, m):
         def setup():
             W = rng.standard_normal((d, m))
             return lambda: scaleq.frame_quantize(W, N)
+
         return setup
 
     cases["apply_vec 2^15"] = apply_vec(1 << 15)
@@ -97,7 +104,7 @@ def make_cases(quick: bool):
     cases["apply_vec 2^10"] = apply_vec(1 << 10)
     cases["round bf16 2^21"] = rounding(1 << 21, "bf16")
     cases["round fp8 2^16"] = rounding(1 << 16, "fp8_e4m3")
-    for j in ((12,) if quick else (12, 14)):
+    for j in (12,) if quick else (12, 14):
         cases[f"chain l2r fp8 2^{j}"] = chain(1 << j, "fp8_e4m3")
     cases["factorize dft 1024"] = factorize(1024, "dft")
     if not quick:
@@ -126,6 +133,7 @@ def child(names, repeat: int, budget: float) -> None:
 
 
 # ---- the parent ---------------------------------------------------------------------------
+
 
 def loadavg() -> str:
     try:
@@ -156,8 +164,17 @@ def stop_load(procs) -> None:
 
 
 def run_child(names, threads, repeat, budget):
-    cmd = [sys.executable, os.path.abspath(__file__), "--child", "--only", ",".join(names),
-           "--repeat", str(repeat), "--budget", str(budget)]
+    cmd = [
+        sys.executable,
+        os.path.abspath(__file__),
+        "--child",
+        "--only",
+        ",".join(names),
+        "--repeat",
+        str(repeat),
+        "--budget",
+        str(budget),
+    ]
     r = subprocess.run(cmd, env=child_env(threads), capture_output=True, text=True, timeout=1800)
     if r.returncode != 0:
         raise RuntimeError(f"child failed ({threads=}):\n{r.stderr}")
@@ -177,7 +194,7 @@ def main() -> None:
         names = args.only.split(",")
         return child(names, args.repeat, args.budget)
 
-    names = [n for n in make_cases(args.quick)] if not args.only else args.only.split(",")
+    names = list(make_cases(args.quick)) if not args.only else args.only.split(",")
     conds = args.conditions.split(",")
     nproc = os.cpu_count() or 1
     print(f"cores={nproc}, load before: {loadavg()}; {args.repeat} calls per case (median)", flush=True)

@@ -31,7 +31,6 @@ from _timing import best_time
 warnings.filterwarnings("ignore")
 
 
-
 def lazylinop_solver():
     try:
         from lazylinop.quantization.algo import _algo5_1_opt_lambda
@@ -55,8 +54,10 @@ def main() -> None:
     sizes = [int(v) for v in args.sizes.split(",")]
     lazy = lazylinop_solver()
     print(f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}, cores={os.cpu_count()}; times in s")
-    print(f"{'n':>6} {'t':>3} | {'sweep':>9} {'reference':>10} {'lazylinop':>10} | {'ref/sweep':>9} "
-          f"{'lazy/sweep':>10} | {'error':>10} {'rtn':>10} agree")
+    print(
+        f"{'n':>6} {'t':>3} | {'sweep':>9} {'reference':>10} {'lazylinop':>10} | {'ref/sweep':>9} "
+        f"{'lazy/sweep':>10} | {'error':>10} {'rtn':>10} agree"
+    )
     for t in (int(v) for v in args.ts.split(",")):
         last = {"reference": 0.0, "lazylinop": 0.0}
         for n in sizes:
@@ -66,8 +67,10 @@ def main() -> None:
             cells, errs = {}, [r.error]
             # the reference and lazylinop are O(n^2 2^t): predict from the last size (x16)
             growth = (n / sizes[sizes.index(n) - 1]) ** 2 if sizes.index(n) else 1.0
-            for name, fn in (("reference", lambda: scaleq.quantize_rank_one(x, y, t, method="reference").error),
-                             ("lazylinop", (lambda: lazy(x, y, t)) if lazy else None)):
+            for name, fn in (
+                ("reference", lambda: scaleq.quantize_rank_one(x, y, t, method="reference").error),
+                ("lazylinop", (lambda: lazy(x, y, t)) if lazy else None),
+            ):
                 if fn is None or last[name] * growth > args.budget:
                     cells[name] = None
                     continue
@@ -83,9 +86,12 @@ def main() -> None:
             def ratio(v, w):
                 return f"{v / ts:>{w - 1}.0f}x" if v is not None else f"{'':>{w}}"
 
-            print(f"{n:>6} {t:>3} | {ts:>9.4f} {fmt(cells['reference'], 10)} {fmt(cells['lazylinop'], 10)} | "
-                  f"{ratio(cells['reference'], 9)} {ratio(cells['lazylinop'], 10)} | {r.error:>10.3e} "
-                  f"{r.rtn_error:>10.3e} {agree}", flush=True)
+            print(
+                f"{n:>6} {t:>3} | {ts:>9.4f} {fmt(cells['reference'], 10)} {fmt(cells['lazylinop'], 10)} | "
+                f"{ratio(cells['reference'], 9)} {ratio(cells['lazylinop'], 10)} | {r.error:>10.3e} "
+                f"{r.rtn_error:>10.3e} {agree}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

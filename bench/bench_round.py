@@ -28,7 +28,6 @@ from _timing import best_time
 warnings.filterwarnings("ignore")
 
 
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--size", type=int, default=10_000_000)
@@ -43,12 +42,21 @@ def main() -> None:
     rng = np.random.default_rng(0)
     x = rng.standard_normal(args.size) * 10.0 ** rng.uniform(-3, 3, args.size)
     copy = best_time(lambda: x.copy(), args.repeat)[0]
-    print(f"{args.size:.0e} doubles, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}, "
-          f"cores={os.cpu_count()}; numpy copy {copy * 1e3:.1f} ms")
-    print(f"{'format':>9} | {'scaleq ms':>9} {'/copy':>6} | {'ml_dtypes ms':>12} {'ratio':>6} | "
-          f"{'chop ms':>8} {'ratio':>6} | bit-exact vs anchor")
-    dtypes = {"fp16": np.float16, "bf16": ml_dtypes.bfloat16, "fp8_e4m3": ml_dtypes.float8_e4m3fn,
-              "fp8_e5m2": ml_dtypes.float8_e5m2, "fp4_e2m1": ml_dtypes.float4_e2m1fn}
+    print(
+        f"{args.size:.0e} doubles, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}, "
+        f"cores={os.cpu_count()}; numpy copy {copy * 1e3:.1f} ms"
+    )
+    print(
+        f"{'format':>9} | {'scaleq ms':>9} {'/copy':>6} | {'ml_dtypes ms':>12} {'ratio':>6} | "
+        f"{'chop ms':>8} {'ratio':>6} | bit-exact vs anchor"
+    )
+    dtypes = {
+        "fp16": np.float16,
+        "bf16": ml_dtypes.bfloat16,
+        "fp8_e4m3": ml_dtypes.float8_e4m3fn,
+        "fp8_e5m2": ml_dtypes.float8_e5m2,
+        "fp4_e2m1": ml_dtypes.float4_e2m1fn,
+    }
     for name in list(dtypes) + [4, 8, 11]:
         fmt = scaleq.as_format(name)
         ts = best_time(lambda: scaleq.round_nearest(x, fmt), args.repeat)[0]

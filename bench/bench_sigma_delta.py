@@ -13,6 +13,7 @@ pair of columns). Times are the best of --repeat runs.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import time
 
@@ -62,21 +63,27 @@ def main() -> None:
     ap.add_argument("--levels", type=int, default=1)
     ap.add_argument("--repeat", type=int, default=2)
     a = ap.parse_args()
-    print(f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}, cores={os.cpu_count()}, "
-          f"scaleq._core.openmp={scaleq._core.openmp}")
-    print(f"{'d':>6} {'N':>6} | {'scaleq s':>9} {'numpy s':>9} {'ratio':>7} | {'codes equal':>11} "
-          f"{'max|Ŵs−Ŵn|/max|W|':>19} {'rel err':>8}")
+    print(
+        f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}, cores={os.cpu_count()}, "
+        f"scaleq._core.openmp={scaleq._core.openmp}"
+    )
+    print(
+        f"{'d':>6} {'N':>6} | {'scaleq s':>9} {'numpy s':>9} {'ratio':>7} | {'codes equal':>11} "
+        f"{'max|Ŵs−Ŵn|/max|W|':>19} {'rel err':>8}"
+    )
     for d in (int(s) for s in a.sizes.split(",")):
         N = a.ratio * d
         W = np.random.default_rng(d).standard_normal((d, d))
         ts, q = best(lambda: scaleq.frame_quantize(W, N, levels=a.levels), a.repeat)
         E = numpy_frame(d, N)
-        tn, (codes, rec, step) = best(lambda: numpy_sigma_delta(W, E, a.levels), a.repeat)
+        tn, (codes, rec, step) = best(functools.partial(numpy_sigma_delta, W, E, a.levels), a.repeat)
         eq = np.mean(codes == q.codes)
         diff = np.abs(q.reconstruct() - rec).max() / np.abs(W).max()
         rel = np.linalg.norm(q.reconstruct() - W) / np.linalg.norm(W)
-        print(f"{d:>6} {N:>6} | {ts:>9.3f} {tn:>9.3f} {tn / ts:>6.1f}x | {eq:>11.6f} {diff:>19.2e} {rel:>8.4f}",
-              flush=True)
+        print(
+            f"{d:>6} {N:>6} | {ts:>9.3f} {tn:>9.3f} {tn / ts:>6.1f}x | {eq:>11.6f} {diff:>19.2e} {rel:>8.4f}",
+            flush=True,
+        )
         del E, codes, rec
 
 

@@ -17,8 +17,14 @@ import numpy as np
 
 
 # ---------------------------------------------------------------- rounding
-def round_ref(a: float, t: int, emin: int | None = None, emax: int | None = None,
-              max_value: float | None = None, saturate: bool = True) -> float:
+def round_ref(
+    a: float,
+    t: int,
+    emin: int | None = None,
+    emax: int | None = None,
+    max_value: float | None = None,
+    saturate: bool = True,
+) -> float:
     """Nearest element (ties to even significand) of F_t, or of a bounded format."""
     a = float(a)
     if a == 0.0 or not math.isfinite(a):
@@ -181,8 +187,18 @@ def rank_one_error_gram(x, y, xh, yh) -> float:
     return math.sqrt(float(num / (xx * yy)))
 
 
-def windowed_optimum(x, y, values: np.ndarray, t: int, emin: int, emax: int, max_value: float,
-                     lo: float, hi: float, quantize_y: bool = True) -> float:
+def windowed_optimum(
+    x,
+    y,
+    values: np.ndarray,
+    t: int,
+    emin: int,
+    emax: int,
+    max_value: float,
+    lo: float,
+    hi: float,
+    quantize_y: bool = True,
+) -> float:
     """Bounded format, x̂ restricted to {round(λx) : λ ∈ (lo, hi)}: every distinct x̂ is
     found at a midpoint of consecutive breakpoints mid/|x_i| (mid: halfway between
     consecutive format values) inside the window; ŷ is then optimal (separable brute force

@@ -4,16 +4,19 @@ import numpy as np
 import pytest
 
 import scaleq
-from oracles_chain import chain_dense, ks_dense
+from oracles_chain import chain_dense
 
 
-@pytest.mark.parametrize("pats", [
-    scaleq.square_dyadic_patterns(2),
-    scaleq.square_dyadic_patterns(64),
-    scaleq.monarch_patterns(4, 8),
-    [(1, 2, 3, 4), (3, 4, 2, 1)],
-    [(2, 3, 1, 2), (1, 4, 3, 1)],   # rectangular, 12x4 then 4x3... chain: 2*1*2=4 cols, 1*4*1=4 rows
-])
+@pytest.mark.parametrize(
+    "pats",
+    [
+        scaleq.square_dyadic_patterns(2),
+        scaleq.square_dyadic_patterns(64),
+        scaleq.monarch_patterns(4, 8),
+        [(1, 2, 3, 4), (3, 4, 2, 1)],
+        [(2, 3, 1, 2), (1, 4, 3, 1)],  # rectangular, 12x4 then 4x3... chain: 2*1*2=4 cols, 1*4*1=4 rows
+    ],
+)
 def test_apply_equals_dense(pats):
     rng = np.random.default_rng(len(pats))
     B = scaleq.Butterfly([rng.standard_normal(p) for p in pats])
@@ -67,13 +70,16 @@ def test_relative_error_exact_and_probe():
     assert est == pytest.approx(exact, rel=0.3)
 
 
-@pytest.mark.parametrize("factors,exc,match", [
-    ([], ValueError, "non-empty"),
-    ([np.ones((1, 2, 2))], ValueError, r"factors\[0\] must be 4-D"),
-    ([np.ones((1, 2, 2, 2)), np.ones((1, 2, 2, 1))], ValueError, "do not chain"),
-    ([np.full((1, 2, 2, 1), np.nan)], ValueError, "NaN"),
-    ([np.array([[[["a"]]]])], TypeError, "numeric"),
-])
+@pytest.mark.parametrize(
+    "factors,exc,match",
+    [
+        ([], ValueError, "non-empty"),
+        ([np.ones((1, 2, 2))], ValueError, r"factors\[0\] must be 4-D"),
+        ([np.ones((1, 2, 2, 2)), np.ones((1, 2, 2, 1))], ValueError, "do not chain"),
+        ([np.full((1, 2, 2, 1), np.nan)], ValueError, "NaN"),
+        ([np.array([[[["a"]]]])], TypeError, "numeric"),
+    ],
+)
 def test_bad_factors(factors, exc, match):
     with pytest.raises(exc, match=match):
         scaleq.Butterfly(factors)

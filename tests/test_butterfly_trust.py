@@ -4,7 +4,6 @@ non-finite inputs. Crash reproducers run in a subprocess, so a crash fails the t
 
 from __future__ import annotations
 
-import itertools
 import subprocess
 import sys
 import textwrap
@@ -13,11 +12,9 @@ import numpy as np
 import pytest
 
 import scaleq
-from scaleq import Butterfly, butterfly_factorize, relative_error
-from scaleq import _core
-from scaleq.interop import candidate_patterns
-
 from oracles_chain import chain_dense, ks_dense
+from scaleq import Butterfly, _core, butterfly_factorize, relative_error
+from scaleq.interop import candidate_patterns
 
 
 def run_isolated(code: str, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -27,8 +24,9 @@ def run_isolated(code: str, timeout: float = 120) -> subprocess.CompletedProcess
 
     env.update({k: v for k, v in os.environ.items() if k not in env})
     env["OMP_NUM_THREADS"] = "2"
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
-                          timeout=timeout, env=env)
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=timeout, env=env
+    )
 
 
 def support_mask(p) -> np.ndarray:
@@ -54,8 +52,16 @@ def test_one_factor_non_dense_pattern_does_not_crash_and_projects():
     assert r.stdout.split()[-1] == "[0.0,3.0]" or r.stdout.strip().endswith("[0.0, 3.0]")
 
 
-@pytest.mark.parametrize("shape,p", [((12, 12), (2, 3, 3, 2)), ((12, 20), (2, 3, 5, 2)), ((6, 4), (2, 3, 2, 1)),
-                                     ((5, 7), (1, 5, 7, 1)), ((6, 6), (1, 1, 1, 6))])
+@pytest.mark.parametrize(
+    "shape,p",
+    [
+        ((12, 12), (2, 3, 3, 2)),
+        ((12, 20), (2, 3, 5, 2)),
+        ((6, 4), (2, 3, 2, 1)),
+        ((5, 7), (1, 5, 7, 1)),
+        ((6, 6), (1, 1, 1, 6)),
+    ],
+)
 def test_one_factor_is_projection_on_support(shape, p):
     rng = np.random.default_rng(1)
     for M in (rng.standard_normal(shape), rng.standard_normal(shape) + 1j * rng.standard_normal(shape)):
@@ -68,7 +74,8 @@ def test_one_factor_is_projection_on_support(shape, p):
 
 # ---------------------------------------------------------------------- 2. validation
 def test_overflowing_patterns_refused_in_python_and_cpp():
-    r = run_isolated("""
+    r = run_isolated(
+        """
         import numpy as np, scaleq
         from scaleq import _core
         a = (1 + 2**61) // 3
@@ -82,16 +89,28 @@ def test_overflowing_patterns_refused_in_python_and_cpp():
                 print("refused:", str(e)[:80])
             else:
                 print("ACCEPTED")
-    """, timeout=60)
+    """,
+        timeout=60,
+    )
     assert r.returncode == 0, (r.returncode, r.stderr[-2000:])
     assert r.stdout.count("refused:") == 4, r.stdout
 
 
-@pytest.mark.parametrize("bad,exc", [((2.7, 2, 2, 1), TypeError), ((2.0, 2, 2, 1), TypeError),
-                                     ((True, 2, 2, 1), TypeError), ((np.bool_(True), 2, 2, 1), TypeError),
-                                     ((np.float64(1), 2, 2, 1), TypeError), (("1", 2, 2, 1), TypeError),
-                                     ((0, 2, 2, 1), ValueError), ((-1, 2, 2, 1), ValueError),
-                                     ((1, 2, 2), ValueError), (7, TypeError)])
+@pytest.mark.parametrize(
+    "bad,exc",
+    [
+        ((2.7, 2, 2, 1), TypeError),
+        ((2.0, 2, 2, 1), TypeError),
+        ((True, 2, 2, 1), TypeError),
+        ((np.bool_(True), 2, 2, 1), TypeError),
+        ((np.float64(1), 2, 2, 1), TypeError),
+        (("1", 2, 2, 1), TypeError),
+        ((0, 2, 2, 1), ValueError),
+        ((-1, 2, 2, 1), ValueError),
+        ((1, 2, 2), ValueError),
+        (7, TypeError),
+    ],
+)
 def test_pattern_entries_must_be_positive_ints(bad, exc):
     with pytest.raises(exc, match=r"patterns\[0\]"):
         butterfly_factorize(np.eye(4), patterns=[bad, (2, 1, 1, 2)] if bad != 7 else [bad])
@@ -161,13 +180,13 @@ def random_chain(pats, rng, cplx=False):
 
 
 CHAINS = [
-    [(1, 3, 3, 5), (3, 5, 5, 1)],                         # Monarch 3x5 (n = 15)
-    [(1, 4, 4, 5), (4, 5, 5, 1)],                         # Monarch of (12, 20)-ish: n = 20
-    [(1, 2, 3, 3), (3, 3, 2, 1)],                         # rectangular 6x6 via 9
-    [(1, 2, 3, 2), (2, 3, 5, 1)],                         # rectangular 4x10
+    [(1, 3, 3, 5), (3, 5, 5, 1)],  # Monarch 3x5 (n = 15)
+    [(1, 4, 4, 5), (4, 5, 5, 1)],  # Monarch of (12, 20)-ish: n = 20
+    [(1, 2, 3, 3), (3, 3, 2, 1)],  # rectangular 6x6 via 9
+    [(1, 2, 3, 2), (2, 3, 5, 1)],  # rectangular 4x10
     [(1, 2, 4, 4), (1, 1, 1, 16), (2, 2, 2, 4), (2, 2, 2, 4), (2, 8, 4, 1)],  # low rank DFT(8)
-    [(2, 3, 3, 2)],                                       # one factor, 12x12
-    [(1, 3, 3, 3), (3, 3, 3, 1), (1, 9, 6, 1)],           # 9x6
+    [(2, 3, 3, 2)],  # one factor, 12x12
+    [(1, 3, 3, 3), (3, 3, 3, 1), (1, 9, 6, 1)],  # 9x6
 ]
 
 
@@ -207,6 +226,7 @@ def test_quantize_chain_errors_on_general_chains(pats):
             assert r.error == min(r.errors.values())
 
 
+@pytest.mark.slow
 def test_lazylinop_monarch_errors():
     lz = pytest.importorskip("lazylinop", reason="lazylinop not installed")
     try:
@@ -289,10 +309,15 @@ def zeroed(B: Butterfly, rng) -> Butterfly:
     return Butterfly(vals)
 
 
-@pytest.mark.parametrize("make", [lambda rng: Butterfly.random(16, seed=0),
-                                  lambda rng: random_chain([(1, 3, 3, 5), (3, 5, 5, 1)], rng),
-                                  lambda rng: random_chain([(1, 2, 3, 2), (2, 3, 5, 1), (1, 10, 10, 1)], rng),
-                                  lambda rng: random_chain(DFT8_LOWRANK, rng)])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda rng: Butterfly.random(16, seed=0),
+        lambda rng: random_chain([(1, 3, 3, 5), (3, 5, 5, 1)], rng),
+        lambda rng: random_chain([(1, 2, 3, 2), (2, 3, 5, 1), (1, 10, 10, 1)], rng),
+        lambda rng: random_chain(DFT8_LOWRANK, rng),
+    ],
+)
 def test_faust_round_trip_with_zeros(make):
     pytest.importorskip("pyfaust", reason="pyfaust not installed")
     from scaleq.interop import from_faust, to_faust

@@ -40,7 +40,7 @@ def test_codes_lie_in_format(fmt, method):
 
 def test_methods_beat_rtn_on_most_instances():
     """At t >= 4 every rank-one method should be below RTN on >= 95% of instances."""
-    wins = {m: 0 for m in ("l2r", "r2l", "pairwise", "m2m", "lookahead", "best")}
+    wins = dict.fromkeys(("l2r", "r2l", "pairwise", "m2m", "lookahead", "best"), 0)
     total = 0
     for seed in range(10):
         for t in (4, 6, 8):
@@ -66,8 +66,11 @@ def test_best_is_min_and_mirror_symmetry():
 
 def test_monarch_and_general_chains():
     rng = np.random.default_rng(0)
-    for pats in (scaleq.monarch_patterns(4, 8), [(1, 2, 3, 4), (3, 4, 2, 1)],
-                 [(1, 2, 2, 4), (2, 2, 2, 2), (4, 2, 2, 1)]):
+    for pats in (
+        scaleq.monarch_patterns(4, 8),
+        [(1, 2, 3, 4), (3, 4, 2, 1)],
+        [(1, 2, 2, 4), (2, 2, 2, 2), (4, 2, 2, 1)],
+    ):
         B = scaleq.Butterfly([rng.standard_normal(p) for p in pats])
         for m in METHODS:
             r = scaleq.quantize_chain(B, 6, m)
@@ -82,12 +85,15 @@ def test_single_factor_is_rounded():
     np.testing.assert_array_equal(r.chain.ks_values[0], scaleq.round_nearest(B.ks_values[0], 4))
 
 
-@pytest.mark.parametrize("kwargs,exc,match", [
-    (dict(chain=np.eye(4), fmt=4), TypeError, "Butterfly"),
-    (dict(chain=None, fmt=0), ValueError, "t must be in"),
-    (dict(chain=None, fmt=4, method="magic"), ValueError, "method"),
-    (dict(chain=None, fmt=4, error="guess"), ValueError, "error"),
-])
+@pytest.mark.parametrize(
+    "kwargs,exc,match",
+    [
+        (dict(chain=np.eye(4), fmt=4), TypeError, "Butterfly"),
+        (dict(chain=None, fmt=0), ValueError, "t must be in"),
+        (dict(chain=None, fmt=4, method="magic"), ValueError, "method"),
+        (dict(chain=None, fmt=4, error="guess"), ValueError, "error"),
+    ],
+)
 def test_bad_input(kwargs, exc, match):
     if kwargs.get("chain", 1) is None:
         kwargs["chain"] = scaleq.Butterfly.random(8, seed=0)
@@ -100,6 +106,7 @@ def test_complex_chain_is_refused_clearly():
         scaleq.quantize_chain(scaleq.Butterfly.dft(8), 4)
 
 
+@pytest.mark.slow
 def test_reproduce_fig61_quick(tmp_path, capsys):
     """Small version of the paper's Fig 6.1: the slopes separate RTN (~-1) from l2r (~-1.4)."""
     import json
@@ -107,8 +114,25 @@ def test_reproduce_fig61_quick(tmp_path, capsys):
     from scaleq.cli import main
 
     out = tmp_path / "fig.json"
-    assert main(["reproduce", "fig6.1", "--n", "256", "--instances", "2", "--t", "3..9",
-                 "--methods", "rtn,l2r,best", "--json", str(out)]) == 0
+    assert (
+        main(
+            [
+                "reproduce",
+                "fig6.1",
+                "--n",
+                "256",
+                "--instances",
+                "2",
+                "--t",
+                "3..9",
+                "--methods",
+                "rtn,l2r,best",
+                "--json",
+                str(out),
+            ]
+        )
+        == 0
+    )
     res = json.loads(out.read_text())
     assert -1.15 < res["slope"]["rtn"] < -0.85
     assert res["slope"]["l2r"] < -1.2

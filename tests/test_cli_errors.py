@@ -44,8 +44,12 @@ def _mnist_dir(tmp_path, labels=None, label_code=0x08, images=None, compress=Fal
     n = 5
     img = images if images is not None else _idx(0x08, (n, 4, 4), bytes(n * 16))
     lab = labels if labels is not None else _idx(label_code, (n,), bytes([1, 2, 3, 4, 5]))
-    for stem, blob in (("train-images-idx3-ubyte", img), ("train-labels-idx1-ubyte", lab),
-                       ("t10k-images-idx3-ubyte", img), ("t10k-labels-idx1-ubyte", lab)):
+    for stem, blob in (
+        ("train-images-idx3-ubyte", img),
+        ("train-labels-idx1-ubyte", lab),
+        ("t10k-images-idx3-ubyte", img),
+        ("t10k-labels-idx1-ubyte", lab),
+    ):
         if compress:
             (d / (stem + ".gz")).write_bytes(gzip.compress(blob))
         else:
@@ -119,8 +123,9 @@ def test_memory_error_is_reported(capsys, monkeypatch):
     _assert_refused(capsys, ["reproduce", "fig6.1", "--n", "8", "--instances", "1", "--t", "2"], "out of memory")
 
 
-@pytest.mark.parametrize("kind", ["negative", "too_big", "nan", "corrupt_gzip", "truncated", "bomb_header",
-                                  "bomb_payload", "empty"])
+@pytest.mark.parametrize(
+    "kind", ["negative", "too_big", "nan", "corrupt_gzip", "truncated", "bomb_header", "bomb_payload", "empty"]
+)
 def test_bad_mnist_files(capsys, tmp_path, kind):
     if kind == "negative":
         d = _mnist_dir(tmp_path, labels=_idx(0x09, (5,), bytes([1, 2, 0xFF, 4, 5])))  # int8 −1
@@ -150,8 +155,9 @@ def test_bad_mnist_files(capsys, tmp_path, kind):
     else:
         d = _mnist_dir(tmp_path, images=b"")
         phrase = "not an IDX file"
-    _assert_refused(capsys, ["reproduce", "na2024", "--dataset", f"mnist:{d}", "--trainings", "1", "--epochs", "1"],
-                    phrase)
+    _assert_refused(
+        capsys, ["reproduce", "na2024", "--dataset", f"mnist:{d}", "--trainings", "1", "--epochs", "1"], phrase
+    )
 
 
 def test_read_idx_bounds_decompression(tmp_path):
@@ -176,7 +182,12 @@ def test_quantize_transform_counts_format_bits(capsys):
 
 def test_subprocess_error_convention(tmp_path):
     env = dict(os.environ)
-    out = subprocess.run([sys.executable, "-m", "scaleq.cli", "reproduce", "fig6.1", "--instances", "0"],
-                         capture_output=True, text=True, env=env, cwd=tmp_path)
+    out = subprocess.run(
+        [sys.executable, "-m", "scaleq.cli", "reproduce", "fig6.1", "--instances", "0"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
     assert out.returncode == 2
     assert "scaleq: error:" in out.stderr and "Traceback" not in out.stderr

@@ -8,9 +8,23 @@ import pytest
 
 import scaleq
 
-MODULES = ["scaleq", "scaleq.formats", "scaleq.rank_one", "scaleq.bounds", "scaleq.factorize",
-           "scaleq.butterfly", "scaleq.chain_quant", "scaleq.relu", "scaleq.experiments.relu", "scaleq.interop",
-           "scaleq.frames", "scaleq.frame_quant", "scaleq.nn", "scaleq.datasets", "scaleq.experiments.na2024"]
+MODULES = [
+    "scaleq",
+    "scaleq.formats",
+    "scaleq.rank_one",
+    "scaleq.bounds",
+    "scaleq.factorize",
+    "scaleq.butterfly",
+    "scaleq.chain_quant",
+    "scaleq.relu",
+    "scaleq.experiments.relu",
+    "scaleq.interop",
+    "scaleq.frames",
+    "scaleq.frame_quant",
+    "scaleq.nn",
+    "scaleq.datasets",
+    "scaleq.experiments.na2024",
+]
 
 
 @pytest.mark.parametrize("name", MODULES)

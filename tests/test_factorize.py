@@ -51,11 +51,14 @@ def test_recovers_random_butterfly(n, order):
     assert rel(chain_dense(vals), M) < 1e-12
 
 
-@pytest.mark.parametrize("pats", [
-    [(1, 4, 4, 8), (4, 8, 8, 1)],                  # Monarch 32 = 4·8
-    [(1, 2, 3, 4), (3, 4, 2, 1)],                  # general rectangular (8x6 times 12x... chain)
-    [(1, 3, 2, 2), (2, 2, 4, 1), (2, 4, 2, 1)],    # three general factors
-])
+@pytest.mark.parametrize(
+    "pats",
+    [
+        [(1, 4, 4, 8), (4, 8, 8, 1)],  # Monarch 32 = 4·8
+        [(1, 2, 3, 4), (3, 4, 2, 1)],  # general rectangular (8x6 times 12x... chain)
+        [(1, 3, 2, 2), (2, 2, 4, 1), (2, 4, 2, 1)],  # three general factors
+    ],
+)
 def test_recovers_general_chains(pats):
     rng = np.random.default_rng(1)
     M = chain_dense(random_chain(pats, rng))
@@ -102,16 +105,19 @@ def test_bit_reversal():
         scaleq.bit_reversal_permutation(12)
 
 
-@pytest.mark.parametrize("M,kw,exc,match", [
-    (np.ones((4, 8)), {}, ValueError, "square"),
-    (np.ones((12, 12)), {}, ValueError, "power of two"),
-    (np.full((4, 4), np.nan), {}, ValueError, "NaN"),
-    (np.ones(4), {}, ValueError, "2-D"),
-    (np.ones((4, 4)), {"order": "random"}, ValueError, "order"),
-    (np.ones((8, 8)), {"patterns": [(1, 2, 2, 2), (2, 2, 2, 1)]}, ValueError, "patterns|8x8|4x4|chainable"),
-    (np.ones((8, 8)), {"patterns": [(1, 2, 2)]}, ValueError, "patterns\\[0\\]"),
-    (np.ones((8, 8)), {"perm": [0, 1, 2]}, ValueError, "perm"),
-])
+@pytest.mark.parametrize(
+    "M,kw,exc,match",
+    [
+        (np.ones((4, 8)), {}, ValueError, "square"),
+        (np.ones((12, 12)), {}, ValueError, "power of two"),
+        (np.full((4, 4), np.nan), {}, ValueError, "NaN"),
+        (np.ones(4), {}, ValueError, "2-D"),
+        (np.ones((4, 4)), {"order": "random"}, ValueError, "order"),
+        (np.ones((8, 8)), {"patterns": [(1, 2, 2, 2), (2, 2, 2, 1)]}, ValueError, "patterns|8x8|4x4|chainable"),
+        (np.ones((8, 8)), {"patterns": [(1, 2, 2)]}, ValueError, "patterns\\[0\\]"),
+        (np.ones((8, 8)), {"perm": [0, 1, 2]}, ValueError, "perm"),
+    ],
+)
 def test_bad_input(M, kw, exc, match):
     with pytest.raises(exc, match=match):
         butterfly_factorize(M, **kw)
@@ -120,6 +126,7 @@ def test_bad_input(M, kw, exc, match):
 def test_lower_bound_certificate():
     rng = np.random.default_rng(4)
     from scaleq.factorize import ks_apply, split_lower_bound
+
     for n in (16, 64):
         M = rng.standard_normal((n, n))
         err = rel(ks_apply(butterfly_factorize(M), np.eye(n)), M)
@@ -132,6 +139,7 @@ def test_lower_bound_certificate():
 
 def test_ks_apply_matches_dense():
     from scaleq.factorize import ks_apply
+
     rng = np.random.default_rng(5)
     vals = random_chain([(1, 2, 3, 4), (3, 4, 2, 1)], rng)
     X = rng.standard_normal((vals[-1].shape[0] * vals[-1].shape[2] * vals[-1].shape[3], 3))
@@ -140,10 +148,14 @@ def test_ks_apply_matches_dense():
 
 def test_reproduce_dao2019_quick(capsys):
     from scaleq.cli import main
+
     assert main(["reproduce", "dao2019", "--n", "16,32", "--transforms", "dft,hadamard,dct2-lift,gaussian"]) == 0
     out = capsys.readouterr().out
-    rows = [r for r in (l.split() for l in out.splitlines())
-            if len(r) > 4 and r[0] in ("dft", "hadamard", "dct2-lift") and r[1].isdigit()]
+    rows = [
+        r
+        for r in (l.split() for l in out.splitlines())
+        if len(r) > 4 and r[0] in ("dft", "hadamard", "dct2-lift") and r[1].isdigit()
+    ]
     assert len(rows) == 6 and all(float(r[4]) < 1e-12 for r in rows)
 
 

@@ -24,8 +24,26 @@ def edge_values(fmt: scaleq.Format) -> np.ndarray:
     """Ties, subnormals, min normal, max, just past max, ±0, huge and tiny magnitudes."""
     t, emin, mx = fmt.t, fmt.emin, fmt.max_value
     q = 2.0 ** (emin - t + 1)
-    vals = [0.0, -0.0, q, q / 2, 1.5 * q, 2.5 * q, q * 0.49, q * 0.51, 2.0**emin, 2.0**emin * (1 - 2.0**-t),
-            2.0**emin - q / 2, mx, mx * (1 + 2.0**-t), mx * (1 + 2.0**-t / 2), mx * 1.001, 1e300, 1e-300, 5e-324]
+    vals = [
+        0.0,
+        -0.0,
+        q,
+        q / 2,
+        1.5 * q,
+        2.5 * q,
+        q * 0.49,
+        q * 0.51,
+        2.0**emin,
+        2.0**emin * (1 - 2.0**-t),
+        2.0**emin - q / 2,
+        mx,
+        mx * (1 + 2.0**-t),
+        mx * (1 + 2.0**-t / 2),
+        mx * 1.001,
+        1e300,
+        1e-300,
+        5e-324,
+    ]
     # every tie between consecutive normals of the binade [1, 2) and [2^emin, 2^(emin+1))
     for base in (1.0, 2.0**emin, 2.0 ** min(fmt.emax, 3)):
         k = np.arange(2 ** (t - 1), 2**t)
@@ -59,7 +77,9 @@ def test_named_formats_match_ml_dtypes_on_edges(name):
         np.testing.assert_array_equal(mine[over], theirs[over])
     else:
         assert np.array_equal(np.isfinite(inf_mode), np.isfinite(theirs[over]))
-        np.testing.assert_array_equal(mine[over], np.clip(x[over], -fmt.max_value, fmt.max_value).astype(dt).astype(np.float64))
+        np.testing.assert_array_equal(
+            mine[over], np.clip(x[over], -fmt.max_value, fmt.max_value).astype(dt).astype(np.float64)
+        )
 
 
 @pytest.mark.parametrize("name", list(DTYPES))
@@ -116,10 +136,12 @@ def test_unbounded_matches_frexp_reference(a, t):
 @pytest.mark.parametrize("t", range(1, 54))
 def test_unbounded_edges_all_t(t):
     rng = np.random.default_rng(t)
-    x = np.concatenate([
-        rng.standard_normal(300) * 10.0 ** rng.uniform(-300, 300, 300),
-        [1e300, -1e-300, 5e-324, 2.2250738585072014e-308, 0.0, -0.0, 1.0 + 2.0**-t, 3 * 2.0 ** -(t + 1)],
-    ])
+    x = np.concatenate(
+        [
+            rng.standard_normal(300) * 10.0 ** rng.uniform(-300, 300, 300),
+            [1e300, -1e-300, 5e-324, 2.2250738585072014e-308, 0.0, -0.0, 1.0 + 2.0**-t, 3 * 2.0 ** -(t + 1)],
+        ]
+    )
     assert np.array_equal(scaleq.round_nearest(x, t), round_ref_array(x, t))
 
 
@@ -152,7 +174,9 @@ def test_format_coercion():
     f = scaleq.Format.from_dtype(ml_dtypes.float8_e3m4)  # not a named format: derived from finfo
     assert (f.t, f.emin, f.emax, f.max_value) == (5, -2, 3, 15.5)
     x = np.random.default_rng(0).standard_normal(500)
-    assert np.array_equal(scaleq.round_nearest(x, f), np.clip(x, -f.max_value, f.max_value).astype(ml_dtypes.float8_e3m4).astype(float))
+    assert np.array_equal(
+        scaleq.round_nearest(x, f), np.clip(x, -f.max_value, f.max_value).astype(ml_dtypes.float8_e3m4).astype(float)
+    )
 
 
 def test_to_dtype_holds_exact_values():
@@ -162,9 +186,17 @@ def test_to_dtype_holds_exact_values():
     assert np.array_equal(a.astype(np.float64), scaleq.round_nearest(x, "fp8_e4m3"))
 
 
-@pytest.mark.parametrize("bad,exc", [
-    (0, ValueError), (54, ValueError), (-3, ValueError), ("fp7", ValueError), (object(), TypeError), (True, TypeError),
-])
+@pytest.mark.parametrize(
+    "bad,exc",
+    [
+        (0, ValueError),
+        (54, ValueError),
+        (-3, ValueError),
+        ("fp7", ValueError),
+        (object(), TypeError),
+        (True, TypeError),
+    ],
+)
 def test_bad_formats(bad, exc):
     with pytest.raises(exc, match="fmt|t "):
         scaleq.round_nearest([1.0], bad)
@@ -196,20 +228,28 @@ def test_flush_to_zero_format():
     assert scaleq.round_nearest(0.125, f) == 0.0  # tie between 0 and 2^emin goes to 0
 
 
-@pytest.mark.parametrize("fmt", [scaleq.Format.named("fp8_e4m3"), scaleq.Format.named("fp16", overflow="inf"),
-                                 scaleq.Format(3, emin=-2, emax=2, subnormals=False), scaleq.Format(1, -3, 3),
-                                 scaleq.Format(1), scaleq.Format(7), scaleq.Format(53)])
+@pytest.mark.parametrize(
+    "fmt",
+    [
+        scaleq.Format.named("fp8_e4m3"),
+        scaleq.Format.named("fp16", overflow="inf"),
+        scaleq.Format(3, emin=-2, emax=2, subnormals=False),
+        scaleq.Format(1, -3, 3),
+        scaleq.Format(1),
+        scaleq.Format(7),
+        scaleq.Format(53),
+    ],
+)
 def test_vectorized_array_path_equals_scalar_rounding(fmt):
     """The SIMD array loop equals Format::round entry by entry, and the parallel path (above
     2^18 entries) equals the serial one (chunks below the threshold)."""
     rng = np.random.default_rng(3)
     base = np.concatenate([edge_values(fmt) if fmt.emin is not None else [], [5e-324, 2.2e-308, 1e308, -0.0]])
-    x = np.concatenate([np.tile(base, 4),
-                        rng.standard_normal(300_000) * 2.0 ** rng.integers(-40, 40, 300_000)])
+    x = np.concatenate([np.tile(base, 4), rng.standard_normal(300_000) * 2.0 ** rng.integers(-40, 40, 300_000)])
     mine = scaleq.round_nearest(x, fmt)
     serial = np.concatenate([scaleq.round_nearest(c, fmt) for c in np.array_split(x, 40)])
     assert np.array_equal(mine.view(np.uint64), serial.view(np.uint64))
-    sample = np.concatenate([x[:4 * len(base)], x[-3000:]])
+    sample = np.concatenate([x[: 4 * len(base)], x[-3000:]])
     scalar = np.array([fmt._core.round_scalar(v) for v in sample])
     assert np.array_equal(scaleq.round_nearest(sample, fmt).view(np.uint64), scalar.view(np.uint64))
 

@@ -45,8 +45,24 @@ def test_minimal_sizes():
 
 # Power-of-two N take the lane FFT (lane_fft.hpp; 2 and 4 are its smallest cases, 8 and 2048 have an odd
 # number of radix-2 stages), other N Eigen's FFT.
-@pytest.mark.parametrize("d,N", [(3, 3), (6, 7), (64, 96), (65, 128), (100, 125), (31, 97), (128, 1000),
-                                 (1, 2), (3, 4), (4, 8), (7, 8), (100, 256), (1000, 2048)])
+@pytest.mark.parametrize(
+    "d,N",
+    [
+        (3, 3),
+        (6, 7),
+        (64, 96),
+        (65, 128),
+        (100, 125),
+        (31, 97),
+        (128, 1000),
+        (1, 2),
+        (3, 4),
+        (4, 8),
+        (7, 8),
+        (100, 256),
+        (1000, 2048),
+    ],
+)
 def test_fft_equals_direct(d, N):
     rng = np.random.default_rng(d * N)
     E = reference_frame(d, N)
@@ -92,12 +108,22 @@ def test_threads_do_not_change_results():
     import subprocess
     import sys
 
-    code = ("import numpy as np, scaleq.frames as f; W=np.random.default_rng(0).standard_normal((96, 200)); "
-            "import hashlib; print(hashlib.sha1(f.frame_analysis(W, 384, 'fft').tobytes()"
-            "+f.frame_analysis(W, 384, 'direct').tobytes()+f.frame_analysis(W, 256, 'fft').tobytes()"
-            "+f.frame_synthesis(f.frame_analysis(W, 256, 'fft'), 96, 'fft').tobytes()).hexdigest())")
-    outs = {subprocess.run([sys.executable, "-c", code], env={**__import__("os").environ, "OMP_NUM_THREADS": t},
-                           capture_output=True, text=True, check=True).stdout for t in ("1", "2", "3")}
+    code = (
+        "import numpy as np, scaleq.frames as f; W=np.random.default_rng(0).standard_normal((96, 200)); "
+        "import hashlib; print(hashlib.sha1(f.frame_analysis(W, 384, 'fft').tobytes()"
+        "+f.frame_analysis(W, 384, 'direct').tobytes()+f.frame_analysis(W, 256, 'fft').tobytes()"
+        "+f.frame_synthesis(f.frame_analysis(W, 256, 'fft'), 96, 'fft').tobytes()).hexdigest())"
+    )
+    outs = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            env={**__import__("os").environ, "OMP_NUM_THREADS": t},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for t in ("1", "2", "3")
+    }
     assert len(outs) == 1
 
 

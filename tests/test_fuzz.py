@@ -35,24 +35,49 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, Phase, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from hypothesis import given
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 EXAMPLES = int(os.environ.get("SCALEQ_FUZZ_EXAMPLES", "30"))
 TIMEOUT = float(os.environ.get("SCALEQ_FUZZ_TIMEOUT", "20"))
 RANDOM = os.environ.get("SCALEQ_FUZZ_RANDOM") == "1"
 
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=not RANDOM, database=None,
-                print_blob=RANDOM, suppress_health_check=list(HealthCheck),
-                phases=[p for p in Phase if p != Phase.shrink or os.environ.get("SCALEQ_FUZZ_SHRINK", "1") != "0"])
+FUZZ = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=not RANDOM,
+    database=None,
+    print_blob=RANDOM,
+    suppress_health_check=list(HealthCheck),
+    phases=[p for p in Phase if p != Phase.shrink or os.environ.get("SCALEQ_FUZZ_SHRINK", "1") != "0"],
+)
 
 NAMED = ["fp64", "fp32", "fp16", "bf16", "fp8_e4m3", "fp8_e5m2", "fp4_e2m1"]
-DTYPE_NAMES = ["float16", "float32", "float64", "bfloat16", "float8_e4m3fn", "float8_e5m2", "float8_e4m3fnuz",
-               "float8_e5m2fnuz", "float8_e4m3b11fnuz", "float8_e4m3", "float8_e3m4", "float8_e8m0fnu",
-               "float6_e2m3fn", "float6_e3m2fn", "float4_e2m1fn", "int8", "complex64", "complex128", "bool",
-               "object", "longdouble", "uint4"]
+DTYPE_NAMES = [
+    "float16",
+    "float32",
+    "float64",
+    "bfloat16",
+    "float8_e4m3fn",
+    "float8_e5m2",
+    "float8_e4m3fnuz",
+    "float8_e5m2fnuz",
+    "float8_e4m3b11fnuz",
+    "float8_e4m3",
+    "float8_e3m4",
+    "float8_e8m0fnu",
+    "float6_e2m3fn",
+    "float6_e3m2fn",
+    "float4_e2m1fn",
+    "int8",
+    "complex64",
+    "complex128",
+    "bool",
+    "object",
+    "longdouble",
+    "uint4",
+]
 
 
 # =============================================================== worker side
@@ -141,7 +166,7 @@ def in_format(vals, f, what):
     v = np.ravel(np.asarray(vals, dtype=np.float64))
     check(np.all(np.isfinite(v)) or f.overflow == "inf", f"{what}: non-finite values {v[~np.isfinite(v)][:4]}")
     for a in v[:512]:
-        if not f.subnormals and f.emin is not None and 0 < abs(a) < 2.0 ** f.emin:
+        if not f.subnormals and f.emin is not None and 0 < abs(a) < 2.0**f.emin:
             raise Wrong(f"{what}: {a!r} is subnormal but the format has none")
         if math.isfinite(a) and round_ref(a, **kw) != a:
             raise Wrong(f"{what}: {a!r} is not in {f!r} (nearest {round_ref(a, **kw)!r})")
@@ -233,8 +258,8 @@ def case_round(p):
         ref = round_ref(a, **kw)
         if not math.isfinite(ref) and f.overflow == "saturate":  # F_t: saturate at the double range
             ref = math.copysign((2 - 2.0 ** (1 - f.t)) * 2.0**1023, a)
-        if not f.subnormals and f.emin is not None and abs(a) < 2.0 ** f.emin:
-            check(b == 0 or abs(b) == 2.0 ** f.emin, f"round_nearest({a!r}) = {b!r} without subnormals")
+        if not f.subnormals and f.emin is not None and abs(a) < 2.0**f.emin:
+            check(b == 0 or abs(b) == 2.0**f.emin, f"round_nearest({a!r}) = {b!r} without subnormals")
             continue
         check(b == ref or (b == 0 and ref == 0), f"round_nearest({a!r}, {f!r}) = {b!r}, reference {ref!r}")
     check(np.array_equal(call(scaleq.round_nearest, -x, f, must=True), -r), "round(-x) != -round(x)")
@@ -280,7 +305,7 @@ def case_format(p):
         check(scaleq.round_nearest(mx, f) == mx, f"max_value {mx!r} is not in its format")
         if 2 * mx < math.inf:
             check(scaleq.round_nearest(2 * mx, f) == (mx if f.overflow == "saturate" else math.inf), "overflow")
-        in_format([mx, 2.0 ** f.emin], f, "format extremes")
+        in_format([mx, 2.0**f.emin], f, "format extremes")
         if f.emin <= 0 <= f.emax and mx >= 1:
             check(one == 1.0, f"round(1) = {one!r}")
     else:
@@ -302,15 +327,26 @@ def case_rank_one(p):
     if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
         must_reject(scaleq.quantize_rank_one, x, y, fmt, fmt_y=fmt_y)
     valid = len(x) and len(y) and np.any(x != 0) and np.any(y != 0)
-    r = call(scaleq.quantize_rank_one, x, y, fmt, fmt_y=fmt_y, quantize_y=p["qy"], method=p["method"],
-             lam_window=p["window"], must=valid and p["window"] is None)
+    r = call(
+        scaleq.quantize_rank_one,
+        x,
+        y,
+        fmt,
+        fmt_y=fmt_y,
+        quantize_y=p["qy"],
+        method=p["method"],
+        lam_window=p["window"],
+        must=valid and p["window"] is None,
+    )
     fx = scaleq.as_format(fmt)
     fy = scaleq.as_format(fmt_y) if fmt_y is not None else fx
     check(r.x.shape == x.shape and r.y.shape == y.shape, "shapes")
     check(math.isfinite(r.lam) and r.lam > 0 and math.isfinite(r.mu), f"lam {r.lam!r} mu {r.mu!r}")
     in_format(r.x, fx, "x_hat")
-    check(np.array_equal(scaleq.round_nearest(r.lam * x, fx), r.x) or not math.isfinite(r.lam * np.max(np.abs(x))),
-          f"x_hat != round(lam*x) (lam={r.lam!r})")
+    check(
+        np.array_equal(scaleq.round_nearest(r.lam * x, fx), r.x) or not math.isfinite(r.lam * np.max(np.abs(x))),
+        f"x_hat != round(lam*x) (lam={r.lam!r})",
+    )
     if p["qy"]:
         in_format(r.y, fy, "y_hat")
     ref = frac_rank_one_error(x, y, r.x, r.y)
@@ -323,8 +359,7 @@ def case_rank_one(p):
             close_err(r.rtn_error, rtn, "rtn_error")
         if p["window"] is None:
             check(r.error <= r.rtn_error * (1 + 1e-12) + 1e-15, f"optimum {r.error!r} > RTN {r.rtn_error!r}")
-        if p["window"] is None and p["method"] == "sweep" and len(x) <= 6 and len(y) <= 6 and fx.t <= 6 \
-                and fy.t <= 6:
+        if p["window"] is None and p["method"] == "sweep" and len(x) <= 6 and len(y) <= 6 and fx.t <= 6 and fy.t <= 6:
             ref = call(scaleq.quantize_rank_one, x, y, fmt, fmt_y=fmt_y, method="reference")
             close_err(r.error, ref.error, "sweep vs reference (both optimal)")
     else:
@@ -341,8 +376,10 @@ def case_rank_one_batch(p):
     check(len(rs) == len(xs), "length")
     for x, y, r in zip(xs, ys, rs):
         one = call(scaleq.quantize_rank_one, x, y, fmt, quantize_y=p["qy"])
-        check(np.array_equal(one.x, r.x) and np.array_equal(one.y, r.y) and one.error == r.error,
-              f"batch result differs from quantize_rank_one: {r.error!r} vs {one.error!r}")
+        check(
+            np.array_equal(one.x, r.x) and np.array_equal(one.y, r.y) and one.error == r.error,
+            f"batch result differs from quantize_rank_one: {r.error!r} vs {one.error!r}",
+        )
 
 
 def case_rank_one_error(p):
@@ -380,8 +417,10 @@ def case_butterfly_apply(p):
         err = np.abs(got - ref)
         scale = np.ldexp(1.0, e + kx)
         tiny = 2.0**-1074 / scale * 4 * len(vals) * n  # underflow of the true result
-        check(np.all(err <= 1e-12 * bound + tiny), f"B @ X differs from the dense product: max excess "
-              f"{float(np.max(err - 1e-12 * bound))!r}")
+        check(
+            np.all(err <= 1e-12 * bound + tiny),
+            f"B @ X differs from the dense product: max excess {float(np.max(err - 1e-12 * bound))!r}",
+        )
         check(np.array_equal(Y1, Y[:, 0]), "B @ x != (B @ X)[:, 0]")
     BT = call(lambda: B.T)
     MT, eT, _ = scaled_dense(BT.ks_values)
@@ -413,8 +452,10 @@ def case_butterfly_ctor(p):
     if kind == "dft":
         perm = scaleq.bit_reversal_permutation(n)
         check(np.allclose(D, np.fft.fft(np.eye(n))[:, perm], atol=1e-12), "dft mismatch")
-        check(np.array_equal(np.sort(perm), np.arange(n)) and np.array_equal(perm[perm], np.arange(n)),
-              "bit reversal is not an involutive permutation")
+        check(
+            np.array_equal(np.sort(perm), np.arange(n)) and np.array_equal(perm[perm], np.arange(n)),
+            "bit reversal is not an involutive permutation",
+        )
 
 
 def case_factorize(p):
@@ -472,8 +513,10 @@ def case_quantize_chain(p):
     if p["error"] == "exact":
         ref, tol = dense_rel_error(vals, r.chain.ks_values)
         if ref is not None and math.isfinite(ref):
-            check(abs(err - ref) <= 1e-9 * ref + 1e-13 * tol or abs(err * err - ref * ref) <= 1e-14 * tol,
-                  f"chain error {err!r}, dense reference {ref!r}")
+            check(
+                abs(err - ref) <= 1e-9 * ref + 1e-13 * tol or abs(err * err - ref * ref) <= 1e-14 * tol,
+                f"chain error {err!r}, dense reference {ref!r}",
+            )
         rtn = call(scaleq.quantize_chain, B, fmt, "rtn")
         close(r.rtn_error, rtn.error, 1e-12, 0.0, "rtn_error vs method='rtn'")
         if p["method"] == "best":
@@ -493,8 +536,10 @@ def case_relative_error(p):
     e = call(scaleq.relative_error, A, other, block=p["block"])
     ref, tol = dense_rel_error(va, vb)
     if ref is not None:
-        check(abs(e - ref) <= 1e-9 * ref + 1e-13 * tol or abs(e * e - ref * ref) <= 1e-14 * tol,
-              f"relative_error {e!r}, dense reference {ref!r}")
+        check(
+            abs(e - ref) <= 1e-9 * ref + 1e-13 * tol or abs(e * e - ref * ref) <= 1e-14 * tol,
+            f"relative_error {e!r}, dense reference {ref!r}",
+        )
     ep = call(scaleq.relative_error_probe, A, Bm)
     check(math.isfinite(ep) and ep >= 0, f"probe {ep!r}")
 
@@ -508,12 +553,23 @@ def case_frame(p):
         W.flat[0] = p["special"]
         must_reject(scaleq.frame_quantize, W, p["N"], p["levels"], p["step"])
     perm = rng.permutation(p["N"]) if p["perm"] else None
-    q = call(scaleq.frame_quantize, W, p["N"], levels=p["levels"], step=p["step"], order=p["order"],
-             axis=p["axis"], perm=perm, method=p["method"])
+    q = call(
+        scaleq.frame_quantize,
+        W,
+        p["N"],
+        levels=p["levels"],
+        step=p["step"],
+        order=p["order"],
+        axis=p["axis"],
+        perm=perm,
+        method=p["method"],
+    )
     K = q.levels
     c = q.codes.astype(np.int64)
-    check(np.all(np.abs(c) % 2 == 1) and np.all(np.abs(c) <= 2 * K - 1), f"codes outside the {2 * K}-level alphabet: "
-          f"{np.unique(c)[:8]}")
+    check(
+        np.all(np.abs(c) % 2 == 1) and np.all(np.abs(c) <= 2 * K - 1),
+        f"codes outside the {2 * K}-level alphabet: {np.unique(c)[:8]}",
+    )
     check(q.step > 0 and math.isfinite(q.step), f"step {q.step!r}")
     X = W.T if q.axis == 1 else W
     E = scaleq.harmonic_frame(q.d, q.N)
@@ -545,12 +601,16 @@ def case_sigma_delta(p):
     codes, umax = call(scaleq.sigma_delta, c, step, p["levels"], p["order"], return_state=True)
     K = p["levels"]
     ci = codes.astype(np.int64)
-    check(np.all(np.abs(ci) % 2 == 1) and np.all(np.abs(ci) <= 2 * K - 1), f"codes outside the alphabet: "
-          f"{np.unique(ci)[:8]}")
+    check(
+        np.all(np.abs(ci) % 2 == 1) and np.all(np.abs(ci) <= 2 * K - 1),
+        f"codes outside the alphabet: {np.unique(ci)[:8]}",
+    )
     if p["order"] == 1:
         u = np.cumsum(c - ci * (step / 2))  # first order: u_k = u_(k-1) + c_k − q_k
         slack = len(c) * 2.3e-16 * (float(np.max(np.abs(c))) + step)
-        check(float(np.max(np.abs(u))) <= step / 2 + slack, f"|u| = {float(np.max(np.abs(u)))!r} > step/2 = {step / 2!r}")
+        check(
+            float(np.max(np.abs(u))) <= step / 2 + slack, f"|u| = {float(np.max(np.abs(u)))!r} > step/2 = {step / 2!r}"
+        )
         close(umax, float(np.max(np.abs(u))), 0.0, slack, "max state")
 
 
@@ -572,6 +632,7 @@ def case_neuron(p):
 
 def frac_path_error(ws, bs, wh, bh):
     """Relative path-lifting error by enumerating every path in exact rationals (tiny nets)."""
+
     def enum(ws, bs):
         out = {}
         L = len(ws)
@@ -629,8 +690,10 @@ def case_mlp(p):
     check(abs(e2**2 - ref**2) <= 1e-9 * ref**2 + 1e-13, f"path_lifting_error {e2!r}, exact {ref!r}")
     if p["method"] == "rescale" and len(ws) == 2 and not f.bounded:
         rtn = call(scaleq.quantize_mlp, ws, bs, fmt, "rtn")
-        check(q.path_error <= rtn.path_error * (1 + 1e-9) + 1e-12, f"rescale {q.path_error!r} > rtn {rtn.path_error!r}"
-              " with one hidden layer (the exact optimum)")
+        check(
+            q.path_error <= rtn.path_error * (1 + 1e-9) + 1e-12,
+            f"rescale {q.path_error!r} > rtn {rtn.path_error!r} with one hidden layer (the exact optimum)",
+        )
 
 
 def case_equalize(p):
@@ -657,8 +720,10 @@ def case_equalize(p):
     y0, e0 = fwd(ws, bs, x)
     y1, e1 = fwd(w2, b2, x)
     y1 = np.ldexp(y1, e1 - e0)
-    check(np.allclose(y1, y0, rtol=1e-9, atol=1e-9 * float(np.max(np.abs(y0)) + 1e-300)),
-          "equalization changed the function")
+    check(
+        np.allclose(y1, y0, rtol=1e-9, atol=1e-9 * float(np.max(np.abs(y0)) + 1e-300)),
+        "equalization changed the function",
+    )
 
 
 def case_network(p):
@@ -695,8 +760,10 @@ def case_misc(p):
     elif what == "frame":
         E = call(scaleq.harmonic_frame, *a)
         d, N = a
-        check(np.allclose(np.linalg.norm(E, axis=0), 1) and np.allclose(E @ E.T, N / d * np.eye(d), atol=1e-9),
-              "harmonic frame is not unit-norm tight")
+        check(
+            np.allclose(np.linalg.norm(E, axis=0), 1) and np.allclose(E @ E.T, N / d * np.eye(d), atol=1e-9),
+            "harmonic frame is not unit-norm tight",
+        )
     elif what == "variation":
         v = call(scaleq.frame_variation, *a)
         check(math.isfinite(v) and v >= 0, f"variation {v!r}")
@@ -732,9 +799,9 @@ def _worker_main():
     os.dup2(2, 1)  # stray prints of the library go to stderr, not into the protocol
     inp = sys.stdin.buffer
     import ml_dtypes  # noqa: F401  (imported once, before the first case's clock starts)
+
     import oracles  # noqa: F401
     import oracles_chain  # noqa: F401
-
     import scaleq  # noqa: F401
 
     out.write(b"R")
@@ -761,8 +828,9 @@ class _Worker:
     def _start(self):
         self.err = tempfile.TemporaryFile()
         boot = f"import sys; sys.path.insert(0, {HERE!r}); import test_fuzz; test_fuzz._worker_main()"
-        self.proc = subprocess.Popen([sys.executable, "-c", boot], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=self.err)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", boot], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.err
+        )
         if self._read(1, 120) != b"R":
             raise RuntimeError(f"fuzz worker failed to start:\n{self._stderr()}")
 
@@ -852,10 +920,16 @@ def run_case(worker, name, params):
 
 
 # =============================================================== strategies
-SCALE_EXP = st.one_of(st.integers(-8, 8), st.sampled_from([-1074, -1060, -1022, -1000, -600, -511, -300, 300,
-                                                           511, 600, 1000, 1020]), st.integers(-1000, 1000))
-MANT = st.one_of(st.floats(-4, 4, allow_nan=False, allow_subnormal=False), st.integers(-64, 64).map(lambda k: k / 16),
-                 st.sampled_from([0.0, -0.0, 1.0, 1.5, 2.5, 1.125, 1.0625, 0.75, 3.0, 1.9999999999999998]))
+SCALE_EXP = st.one_of(
+    st.integers(-8, 8),
+    st.sampled_from([-1074, -1060, -1022, -1000, -600, -511, -300, 300, 511, 600, 1000, 1020]),
+    st.integers(-1000, 1000),
+)
+MANT = st.one_of(
+    st.floats(-4, 4, allow_nan=False, allow_subnormal=False),
+    st.integers(-64, 64).map(lambda k: k / 16),
+    st.sampled_from([0.0, -0.0, 1.0, 1.5, 2.5, 1.125, 1.0625, 0.75, 3.0, 1.9999999999999998]),
+)
 SPECIAL = st.sampled_from([math.nan, math.inf, -math.inf])
 
 
@@ -868,24 +942,58 @@ def vectors(draw, lo=0, hi=8, allow_special=True):
     v = [a if math.isfinite(a) else math.copysign(1.7976931348623157e308, a) for a in v]
     if draw(st.sampled_from(["dense", "dense", "dense", "extreme"])) == "extreme" and v:
         i = draw(st.integers(0, len(v) - 1))
-        v[i] = draw(st.sampled_from([5e-324, -5e-324, 2.2250738585072014e-308, 1.7976931348623157e308,
-                                     -1.7976931348623157e308, 1e-300, 1e300]))
+        v[i] = draw(
+            st.sampled_from(
+                [
+                    5e-324,
+                    -5e-324,
+                    2.2250738585072014e-308,
+                    1.7976931348623157e308,
+                    -1.7976931348623157e308,
+                    1e-300,
+                    1e300,
+                ]
+            )
+        )
     if allow_special and v and draw(st.integers(0, 9)) == 0:
         v[draw(st.integers(0, len(v) - 1))] = draw(SPECIAL)
     return v
 
 
-BOUNDED = st.fixed_dictionaries({"t": st.integers(1, 12), "emin": st.integers(-30, 2), "emax": st.integers(-2, 30),
-                                 "subnormals": st.booleans(), "overflow": st.sampled_from(["saturate", "inf"])})
-FORMATS = st.one_of(st.integers(1, 53).map(lambda t: ("t", t)), st.sampled_from(NAMED).map(lambda n: ("name", n)),
-                    st.sampled_from(["float16", "bfloat16", "float8_e4m3fn", "float8_e5m2", "float8_e4m3fnuz",
-                                     "float8_e5m2fnuz", "float6_e2m3fn", "float6_e3m2fn", "float8_e3m4",
-                                     "float8_e4m3"]).map(lambda n: ("dtype", n)),
-                    BOUNDED.map(lambda d: ("Format", d)))
+BOUNDED = st.fixed_dictionaries(
+    {
+        "t": st.integers(1, 12),
+        "emin": st.integers(-30, 2),
+        "emax": st.integers(-2, 30),
+        "subnormals": st.booleans(),
+        "overflow": st.sampled_from(["saturate", "inf"]),
+    }
+)
+FORMATS = st.one_of(
+    st.integers(1, 53).map(lambda t: ("t", t)),
+    st.sampled_from(NAMED).map(lambda n: ("name", n)),
+    st.sampled_from(
+        [
+            "float16",
+            "bfloat16",
+            "float8_e4m3fn",
+            "float8_e5m2",
+            "float8_e4m3fnuz",
+            "float8_e5m2fnuz",
+            "float6_e2m3fn",
+            "float6_e3m2fn",
+            "float8_e3m4",
+            "float8_e4m3",
+        ]
+    ).map(lambda n: ("dtype", n)),
+    BOUNDED.map(lambda d: ("Format", d)),
+)
 # The rank-one solvers are O(2^t): small t, and the named formats up to bf16 (t = 8).
-SMALL_FORMATS = st.one_of(st.integers(1, 10).map(lambda t: ("t", t)),
-                          st.sampled_from(["fp16", "bf16", "fp8_e4m3", "fp8_e5m2", "fp4_e2m1"]).map(lambda n: ("name", n)),
-                          BOUNDED.map(lambda d: ("Format", {**d, "t": min(d["t"], 8)})))
+SMALL_FORMATS = st.one_of(
+    st.integers(1, 10).map(lambda t: ("t", t)),
+    st.sampled_from(["fp16", "bf16", "fp8_e4m3", "fp8_e5m2", "fp4_e2m1"]).map(lambda n: ("name", n)),
+    BOUNDED.map(lambda d: ("Format", {**d, "t": min(d["t"], 8)})),
+)
 
 
 @st.composite
@@ -920,24 +1028,55 @@ def test_round_nearest(worker, x, fmt):
 
 
 @FUZZ
-@given(x=vectors(0, 8, allow_special=False), fmt=st.one_of(FORMATS, st.sampled_from(DTYPE_NAMES).map(lambda n: ("dtype", n))))
+@given(
+    x=vectors(0, 8, allow_special=False),
+    fmt=st.one_of(FORMATS, st.sampled_from(DTYPE_NAMES).map(lambda n: ("dtype", n))),
+)
 def test_to_dtype(worker, x, fmt):
     run_case(worker, "to_dtype", {"x": x, "fmt": fmt})
 
 
-JUNK = st.sampled_from([None, 4.0, 4.5, -1, 0, 54, 1 << 70, True, "", "FP16", "fp-16", "e8m0fnu", "float8_e8m0fnu",
-                        "complex64", "int8", "nope", b"fp16", (4,), [8], 1j])
+JUNK = st.sampled_from(
+    [
+        None,
+        4.0,
+        4.5,
+        -1,
+        0,
+        54,
+        1 << 70,
+        True,
+        "",
+        "FP16",
+        "fp-16",
+        "e8m0fnu",
+        "float8_e8m0fnu",
+        "complex64",
+        "int8",
+        "nope",
+        b"fp16",
+        (4,),
+        [8],
+        1j,
+    ]
+)
 
 
 @FUZZ
-@given(kind=st.sampled_from(["ctor", "named", "dtype", "as"]),
-       args=st.lists(st.one_of(st.integers(-1100, 1100), st.integers(1, 53), JUNK), max_size=3),
-       kw=st.fixed_dictionaries({}, optional={"subnormals": st.sampled_from([True, False, "no", 0, None]),
-                                              "overflow": st.sampled_from(["saturate", "inf", "nan", None]),
-                                              "max_value": st.sampled_from([None, 448.0, -1.0, 0.0, math.inf, math.nan,
-                                                                            1e300, 1e-300, 3.0])}),
-       arg=st.one_of(JUNK, st.integers(-2, 60), st.sampled_from(NAMED), st.sampled_from(DTYPE_NAMES)),
-       numpy_scalar=st.booleans())
+@given(
+    kind=st.sampled_from(["ctor", "named", "dtype", "as"]),
+    args=st.lists(st.one_of(st.integers(-1100, 1100), st.integers(1, 53), JUNK), max_size=3),
+    kw=st.fixed_dictionaries(
+        {},
+        optional={
+            "subnormals": st.sampled_from([True, False, "no", 0, None]),
+            "overflow": st.sampled_from(["saturate", "inf", "nan", None]),
+            "max_value": st.sampled_from([None, 448.0, -1.0, 0.0, math.inf, math.nan, 1e300, 1e-300, 3.0]),
+        },
+    ),
+    arg=st.one_of(JUNK, st.integers(-2, 60), st.sampled_from(NAMED), st.sampled_from(DTYPE_NAMES)),
+    numpy_scalar=st.booleans(),
+)
 def test_formats(worker, kind, args, kw, arg, numpy_scalar):
     if kind == "ctor":
         params = {"kind": kind, "args": args, "kw": kw}
@@ -950,17 +1089,27 @@ def test_formats(worker, kind, args, kw, arg, numpy_scalar):
 
 
 @FUZZ
-@given(x=vectors(0, 10), y=vectors(0, 10), fmt=SMALL_FORMATS, fmt_y=st.none() | SMALL_FORMATS,
-       qy=st.booleans(), method=st.sampled_from(["sweep", "sweep", "reference"]),
-       window=st.none() | st.sampled_from([(1.0, 2.0), (0.5, 4.0), (0.0, 1.0), (2.0, 1.0), (1.0, math.inf)]))
+@given(
+    x=vectors(0, 10),
+    y=vectors(0, 10),
+    fmt=SMALL_FORMATS,
+    fmt_y=st.none() | SMALL_FORMATS,
+    qy=st.booleans(),
+    method=st.sampled_from(["sweep", "sweep", "reference"]),
+    window=st.none() | st.sampled_from([(1.0, 2.0), (0.5, 4.0), (0.0, 1.0), (2.0, 1.0), (1.0, math.inf)]),
+)
 def test_quantize_rank_one(worker, x, y, fmt, fmt_y, qy, method, window):
-    run_case(worker, "rank_one", {"x": x, "y": y, "fmt": fmt, "fmt_y": fmt_y, "qy": qy, "method": method,
-                                  "window": window})
+    run_case(
+        worker, "rank_one", {"x": x, "y": y, "fmt": fmt, "fmt_y": fmt_y, "qy": qy, "method": method, "window": window}
+    )
 
 
 @FUZZ
-@given(pairs=st.lists(st.tuples(vectors(1, 6, False), vectors(1, 6, False)), min_size=0, max_size=4),
-       fmt=SMALL_FORMATS, qy=st.booleans())
+@given(
+    pairs=st.lists(st.tuples(vectors(1, 6, False), vectors(1, 6, False)), min_size=0, max_size=4),
+    fmt=SMALL_FORMATS,
+    qy=st.booleans(),
+)
 def test_quantize_rank_one_batch(worker, pairs, fmt, qy):
     run_case(worker, "rank_one_batch", {"xs": [p[0] for p in pairs], "ys": [p[1] for p in pairs], "fmt": fmt, "qy": qy})
 
@@ -976,99 +1125,219 @@ def test_rank_one_error(worker, x, y, dx, dy, data):
 
 
 @FUZZ
-@given(patterns=st.one_of(chain_patterns(), st.sampled_from([2, 4, 8, 16, 32]).map(dyadic)),
-       data=st.data(), seed=st.integers(0, 2**32 - 1), k=st.integers(1, 3), xscale=st.integers(-400, 400),
-       complex_=st.booleans(), special=st.none() | SPECIAL)
+@given(
+    patterns=st.one_of(chain_patterns(), st.sampled_from([2, 4, 8, 16, 32]).map(dyadic)),
+    data=st.data(),
+    seed=st.integers(0, 2**32 - 1),
+    k=st.integers(1, 3),
+    xscale=st.integers(-400, 400),
+    complex_=st.booleans(),
+    special=st.none() | SPECIAL,
+)
 def test_butterfly_apply(worker, patterns, data, seed, k, xscale, complex_, special):
-    scales = data.draw(st.lists(st.one_of(st.integers(-4, 4), st.integers(-300, 300)), min_size=len(patterns),
-                                max_size=len(patterns)))
-    run_case(worker, "butterfly_apply", {"patterns": patterns, "scales": scales, "seed": seed, "k": k,
-                                         "xscale": xscale, "complex": complex_, "special": special})
+    scales = data.draw(
+        st.lists(st.one_of(st.integers(-4, 4), st.integers(-300, 300)), min_size=len(patterns), max_size=len(patterns))
+    )
+    run_case(
+        worker,
+        "butterfly_apply",
+        {
+            "patterns": patterns,
+            "scales": scales,
+            "seed": seed,
+            "k": k,
+            "xscale": xscale,
+            "complex": complex_,
+            "special": special,
+        },
+    )
 
 
 @FUZZ
-@given(kind=st.sampled_from(["random", "hadamard", "dft", "raw"]), n=st.integers(-2, 70),
-       rkind=st.sampled_from(["orthonormal", "gaussian", "wide_range", "nope"]), seed=st.integers(0, 99),
-       normalized=st.booleans(),
-       shapes=st.lists(st.lists(st.integers(0, 3), min_size=3, max_size=5).map(tuple), min_size=0, max_size=3))
+@given(
+    kind=st.sampled_from(["random", "hadamard", "dft", "raw"]),
+    n=st.integers(-2, 70),
+    rkind=st.sampled_from(["orthonormal", "gaussian", "wide_range", "nope"]),
+    seed=st.integers(0, 99),
+    normalized=st.booleans(),
+    shapes=st.lists(st.lists(st.integers(0, 3), min_size=3, max_size=5).map(tuple), min_size=0, max_size=3),
+)
 def test_butterfly_constructors(worker, kind, n, rkind, seed, normalized, shapes):
-    run_case(worker, "butterfly_ctor", {"kind": kind, "n": n, "rkind": rkind, "seed": seed, "normalized": normalized,
-                                        "shapes": shapes})
+    run_case(
+        worker,
+        "butterfly_ctor",
+        {"kind": kind, "n": n, "rkind": rkind, "seed": seed, "normalized": normalized, "shapes": shapes},
+    )
 
 
 BAD_PATTERNS = st.lists(st.tuples(*(st.integers(-1, 5),) * 4), min_size=0, max_size=3)
 
 
 @FUZZ
-@given(source=st.sampled_from(["chain", "chain", "dense"]),
-       patterns=st.one_of(st.sampled_from([2, 4, 8, 16, 32]).map(dyadic), chain_patterns()),
-       bad=BAD_PATTERNS, data=st.data(), seed=st.integers(0, 2**32 - 1), complex_=st.booleans(),
-       order=st.sampled_from(["balanced", "l2r", "r2l"]), perm=st.sampled_from([None, None, "bitrev", "random"]),
-       give_patterns=st.booleans(), shape=st.tuples(st.integers(0, 9), st.integers(0, 9)),
-       special=st.none() | SPECIAL)
-def test_butterfly_factorize(worker, source, patterns, bad, data, seed, complex_, order, perm, give_patterns, shape,
-                             special):
-    scales = data.draw(st.lists(st.one_of(st.integers(-3, 3), st.integers(-300, 300)), min_size=len(patterns),
-                                max_size=len(patterns)))
+@given(
+    source=st.sampled_from(["chain", "chain", "dense"]),
+    patterns=st.one_of(st.sampled_from([2, 4, 8, 16, 32]).map(dyadic), chain_patterns()),
+    bad=BAD_PATTERNS,
+    data=st.data(),
+    seed=st.integers(0, 2**32 - 1),
+    complex_=st.booleans(),
+    order=st.sampled_from(["balanced", "l2r", "r2l"]),
+    perm=st.sampled_from([None, None, "bitrev", "random"]),
+    give_patterns=st.booleans(),
+    shape=st.tuples(st.integers(0, 9), st.integers(0, 9)),
+    special=st.none() | SPECIAL,
+)
+def test_butterfly_factorize(
+    worker, source, patterns, bad, data, seed, complex_, order, perm, give_patterns, shape, special
+):
+    scales = data.draw(
+        st.lists(st.one_of(st.integers(-3, 3), st.integers(-300, 300)), min_size=len(patterns), max_size=len(patterns))
+    )
     if source == "dense":
         patterns = bad if data.draw(st.booleans()) else patterns
         give_patterns = True
-    run_case(worker, "factorize", {"source": source, "patterns": patterns, "scales": scales or [0], "seed": seed,
-                                   "complex": complex_, "order": order, "perm": perm, "give_patterns": give_patterns,
-                                   "shape": list(shape), "special": special})
+    run_case(
+        worker,
+        "factorize",
+        {
+            "source": source,
+            "patterns": patterns,
+            "scales": scales or [0],
+            "seed": seed,
+            "complex": complex_,
+            "order": order,
+            "perm": perm,
+            "give_patterns": give_patterns,
+            "shape": list(shape),
+            "special": special,
+        },
+    )
 
 
 CHAIN_METHODS = ["rtn", "l2r", "r2l", "pairwise", "m2m", "lookahead", "best"]
 
 
 @FUZZ
-@given(source=st.sampled_from(["random", "patterns"]), n=st.sampled_from([2, 4, 8, 16, 32]),
-       rkind=st.sampled_from(["orthonormal", "gaussian", "wide_range"]), patterns=chain_patterns(),
-       data=st.data(), seed=st.integers(0, 2**32 - 1),
-       fmt=st.one_of(SMALL_FORMATS, st.sampled_from([("name", "fp32"), ("t", 24), ("t", 16)])),
-       method=st.sampled_from(CHAIN_METHODS), error=st.sampled_from(["exact", "exact", "probe"]))
+@given(
+    source=st.sampled_from(["random", "patterns"]),
+    n=st.sampled_from([2, 4, 8, 16, 32]),
+    rkind=st.sampled_from(["orthonormal", "gaussian", "wide_range"]),
+    patterns=chain_patterns(),
+    data=st.data(),
+    seed=st.integers(0, 2**32 - 1),
+    fmt=st.one_of(SMALL_FORMATS, st.sampled_from([("name", "fp32"), ("t", 24), ("t", 16)])),
+    method=st.sampled_from(CHAIN_METHODS),
+    error=st.sampled_from(["exact", "exact", "probe"]),
+)
 def test_quantize_chain(worker, source, n, rkind, patterns, data, seed, fmt, method, error):
     J = len(dyadic(n)) if source == "random" else len(patterns)
     scales = data.draw(st.lists(st.one_of(st.integers(-3, 3), st.integers(-520, 520)), min_size=J, max_size=J))
-    run_case(worker, "quantize_chain", {"source": source, "n": n, "rkind": rkind, "patterns": patterns,
-                                        "scales": scales, "seed": seed, "fmt": fmt, "method": method, "error": error})
+    run_case(
+        worker,
+        "quantize_chain",
+        {
+            "source": source,
+            "n": n,
+            "rkind": rkind,
+            "patterns": patterns,
+            "scales": scales,
+            "seed": seed,
+            "fmt": fmt,
+            "method": method,
+            "error": error,
+        },
+    )
 
 
 @FUZZ
-@given(patterns=st.one_of(st.sampled_from([2, 4, 8, 16, 32]).map(dyadic), chain_patterns()), data=st.data(),
-       seed=st.integers(0, 2**32 - 1), eps=st.sampled_from([0.0, 1e-12, 1e-3, 0.5]), dense=st.booleans(),
-       block=st.integers(1, 40))
+@given(
+    patterns=st.one_of(st.sampled_from([2, 4, 8, 16, 32]).map(dyadic), chain_patterns()),
+    data=st.data(),
+    seed=st.integers(0, 2**32 - 1),
+    eps=st.sampled_from([0.0, 1e-12, 1e-3, 0.5]),
+    dense=st.booleans(),
+    block=st.integers(1, 40),
+)
 def test_relative_error(worker, patterns, data, seed, eps, dense, block):
-    scales = data.draw(st.lists(st.one_of(st.integers(-3, 3), st.integers(-300, 300)), min_size=len(patterns),
-                                max_size=len(patterns)))
-    run_case(worker, "relative_error", {"patterns": patterns, "scales": scales, "seed": seed, "eps": eps,
-                                        "dense": dense, "block": block})
+    scales = data.draw(
+        st.lists(st.one_of(st.integers(-3, 3), st.integers(-300, 300)), min_size=len(patterns), max_size=len(patterns))
+    )
+    run_case(
+        worker,
+        "relative_error",
+        {"patterns": patterns, "scales": scales, "seed": seed, "eps": eps, "dense": dense, "block": block},
+    )
 
 
 @FUZZ
-@given(shape=st.tuples(st.integers(1, 8), st.integers(1, 3)), N=st.integers(1, 70), seed=st.integers(0, 2**32 - 1),
-       levels=st.sampled_from([1, 1, 2, 3, 8, None]), step=st.one_of(st.none(), st.sampled_from([1e-30, 0.1, 1.0, 4.0,
-                                                                                                  1e30, 1e300])),
-       order=st.sampled_from([1, 2]), axis=st.sampled_from([0, 1]), perm=st.booleans(),
-       method=st.sampled_from(["auto", "direct", "fft"]), scale=SCALE_EXP, special=st.none() | SPECIAL)
+@given(
+    shape=st.tuples(st.integers(1, 8), st.integers(1, 3)),
+    N=st.integers(1, 70),
+    seed=st.integers(0, 2**32 - 1),
+    levels=st.sampled_from([1, 1, 2, 3, 8, None]),
+    step=st.one_of(st.none(), st.sampled_from([1e-30, 0.1, 1.0, 4.0, 1e30, 1e300])),
+    order=st.sampled_from([1, 2]),
+    axis=st.sampled_from([0, 1]),
+    perm=st.booleans(),
+    method=st.sampled_from(["auto", "direct", "fft"]),
+    scale=SCALE_EXP,
+    special=st.none() | SPECIAL,
+)
 def test_frame_quantize(worker, shape, N, seed, levels, step, order, axis, perm, method, scale, special):
-    run_case(worker, "frame", {"shape": list(shape), "N": N, "seed": seed, "levels": levels, "step": step,
-                               "order": order, "axis": axis, "perm": perm, "method": method, "scale": scale,
-                               "special": special})
+    run_case(
+        worker,
+        "frame",
+        {
+            "shape": list(shape),
+            "N": N,
+            "seed": seed,
+            "levels": levels,
+            "step": step,
+            "order": order,
+            "axis": axis,
+            "perm": perm,
+            "method": method,
+            "scale": scale,
+            "special": special,
+        },
+    )
 
 
 @FUZZ
-@given(N=st.integers(1, 64), seed=st.integers(0, 2**32 - 1), scale=SCALE_EXP, ties=st.booleans(),
-       levels=st.integers(1, 4), order=st.sampled_from([1, 2]), step=st.none() | st.sampled_from([1.0, 1e-300, 1e300]),
-       special=st.none() | SPECIAL)
+@given(
+    N=st.integers(1, 64),
+    seed=st.integers(0, 2**32 - 1),
+    scale=SCALE_EXP,
+    ties=st.booleans(),
+    levels=st.integers(1, 4),
+    order=st.sampled_from([1, 2]),
+    step=st.none() | st.sampled_from([1.0, 1e-300, 1e300]),
+    special=st.none() | SPECIAL,
+)
 def test_sigma_delta(worker, N, seed, scale, ties, levels, order, step, special):
-    run_case(worker, "sigma_delta", {"N": N, "seed": seed, "scale": scale, "ties": ties, "levels": levels,
-                                     "order": order, "step": step, "special": special})
+    run_case(
+        worker,
+        "sigma_delta",
+        {
+            "N": N,
+            "seed": seed,
+            "scale": scale,
+            "ties": ties,
+            "levels": levels,
+            "order": order,
+            "step": step,
+            "special": special,
+        },
+    )
 
 
 @FUZZ
-@given(w=vectors(1, 6), b=st.one_of(st.floats(-4, 4), st.sampled_from([0.0, 1e300, -1e-300, math.nan])),
-       v=st.one_of(st.floats(-4, 4), vectors(1, 4)), fmt=SMALL_FORMATS)
+@given(
+    w=vectors(1, 6),
+    b=st.one_of(st.floats(-4, 4), st.sampled_from([0.0, 1e300, -1e-300, math.nan])),
+    v=st.one_of(st.floats(-4, 4), vectors(1, 4)),
+    fmt=SMALL_FORMATS,
+)
 def test_quantize_neuron(worker, w, b, v, fmt):
     run_case(worker, "neuron", {"w": w, "b": b, "v": v, "fmt": fmt})
 
@@ -1076,8 +1345,13 @@ def test_quantize_neuron(worker, w, b, v, fmt):
 @st.composite
 def mlps(draw):
     dims = draw(st.lists(st.integers(1, 3), min_size=3, max_size=4))
-    scales = draw(st.lists(st.one_of(st.integers(-3, 3), st.sampled_from([-1000, -300, 300, 1000])),
-                           min_size=len(dims) - 1, max_size=len(dims) - 1))
+    scales = draw(
+        st.lists(
+            st.one_of(st.integers(-3, 3), st.sampled_from([-1000, -300, 300, 1000])),
+            min_size=len(dims) - 1,
+            max_size=len(dims) - 1,
+        )
+    )
     return {"dims": dims, "scales": scales, "seed": draw(st.integers(0, 2**32 - 1)), "zero_bias": draw(st.booleans())}
 
 
@@ -1094,21 +1368,48 @@ def test_equalize_mlp(worker, net):
 
 
 @FUZZ
-@given(net=mlps(), residual=st.booleans(), method=st.sampled_from(["sigma_delta", "rtn", "sign"]),
-       N=st.none() | st.integers(1, 40), levels=st.sampled_from([1, 2, None]), bits=st.none() | st.integers(0, 17))
+@given(
+    net=mlps(),
+    residual=st.booleans(),
+    method=st.sampled_from(["sigma_delta", "rtn", "sign"]),
+    N=st.none() | st.integers(1, 40),
+    levels=st.sampled_from([1, 2, None]),
+    bits=st.none() | st.integers(0, 17),
+)
 def test_networks(worker, net, residual, method, N, levels, bits):
     run_case(worker, "network", {**net, "residual": residual, "method": method, "N": N, "levels": levels, "bits": bits})
 
 
 @FUZZ
-@given(what=st.sampled_from(["bitrev", "dyadic", "monarch", "frame", "variation", "rtn_worst", "product_worst",
-                             "stable_step", "stable_levels"]),
-       a=st.one_of(st.integers(-2, 70), st.sampled_from([2**20, 0.5, 1e300, 1e-300, 5e-324, math.nan, math.inf])),
-       b=st.one_of(st.integers(-2, 70), st.sampled_from([0.25, 1e-25, 1e-300, 1e300, 1e-30, math.nan])))
+@given(
+    what=st.sampled_from(
+        [
+            "bitrev",
+            "dyadic",
+            "monarch",
+            "frame",
+            "variation",
+            "rtn_worst",
+            "product_worst",
+            "stable_step",
+            "stable_levels",
+        ]
+    ),
+    a=st.one_of(st.integers(-2, 70), st.sampled_from([2**20, 0.5, 1e300, 1e-300, 5e-324, math.nan, math.inf])),
+    b=st.one_of(st.integers(-2, 70), st.sampled_from([0.25, 1e-25, 1e-300, 1e300, 1e-30, math.nan])),
+)
 def test_misc(worker, what, a, b):
-    args = {"bitrev": [a], "dyadic": [a], "monarch": [a, b], "frame": [a, b], "variation": [a, b],
-            "rtn_worst": [a], "product_worst": [a], "stable_step": [a, b if isinstance(b, int) else 1],
-            "stable_levels": [a, b]}[what]
+    args = {
+        "bitrev": [a],
+        "dyadic": [a],
+        "monarch": [a, b],
+        "frame": [a, b],
+        "variation": [a, b],
+        "rtn_worst": [a],
+        "product_worst": [a],
+        "stable_step": [a, b if isinstance(b, int) else 1],
+        "stable_levels": [a, b],
+    }[what]
     run_case(worker, "misc", {"what": what, "args": args})
 
 

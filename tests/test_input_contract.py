@@ -14,11 +14,24 @@ from scaleq import Format
 from scaleq.formats import as_format
 
 # every float type ml_dtypes exports, plus numpy's
-ML_NAMES = sorted(n for n in dir(ml_dtypes) if n.startswith(("float", "bfloat"))
-                  and isinstance(getattr(ml_dtypes, n), type))
+ML_NAMES = sorted(
+    n for n in dir(ml_dtypes) if n.startswith(("float", "bfloat")) and isinstance(getattr(ml_dtypes, n), type)
+)
 ALL_NAMES = ML_NAMES + ["float16", "float32", "float64"]
-EXPECTED = {"float8_e3m4", "float8_e4m3", "float8_e4m3b11fnuz", "float8_e4m3fn", "float8_e4m3fnuz", "float8_e5m2",
-            "float8_e5m2fnuz", "float8_e8m0fnu", "float6_e2m3fn", "float6_e3m2fn", "float4_e2m1fn", "bfloat16"}
+EXPECTED = {
+    "float8_e3m4",
+    "float8_e4m3",
+    "float8_e4m3b11fnuz",
+    "float8_e4m3fn",
+    "float8_e4m3fnuz",
+    "float8_e5m2",
+    "float8_e5m2fnuz",
+    "float8_e8m0fnu",
+    "float6_e2m3fn",
+    "float6_e3m2fn",
+    "float4_e2m1fn",
+    "bfloat16",
+}
 
 
 def _dt(name):
@@ -51,8 +64,9 @@ def test_none_is_refused_with_the_choices():
         Format.from_dtype(None)
 
 
-@pytest.mark.parametrize("bad", [np.complex64, np.complex128, "complex64", np.dtype("c16"), np.int32, "int8",
-                                 np.dtype("V8"), object, [4]])
+@pytest.mark.parametrize(
+    "bad", [np.complex64, np.complex128, "complex64", np.dtype("c16"), np.int32, "int8", np.dtype("V8"), object, [4]]
+)
 def test_non_float_dtypes_are_refused(bad):
     with pytest.raises((TypeError, ValueError), match="fmt"):
         as_format(bad)
@@ -80,7 +94,7 @@ def test_format_field_validation():
     with pytest.raises(ValueError, match="overflow"):
         Format(4, -6, 8, overflow="wrap")
     with pytest.raises(ValueError, match="emin"):
-        Format(4, -2**40, 8)
+        Format(4, -(2**40), 8)
     with pytest.raises(TypeError, match="emax"):
         Format(4, -6, 8.0)
     f = Format.named("fp8_e4m3", overflow="inf")  # e4m3fn has no infinity: overflow is flagged, not stored
@@ -97,7 +111,7 @@ def _inputs(name: str, rng) -> np.ndarray:
     dt = _dt(name)
     fi = ml_dtypes.finfo(dt)
     if fi.bits <= 16:  # every code (NaN codes dropped below)
-        codes = np.arange(2 ** fi.bits, dtype=np.uint16 if fi.bits == 16 else np.uint8)
+        codes = np.arange(2**fi.bits, dtype=np.uint16 if fi.bits == 16 else np.uint8)
         with np.errstate(invalid="ignore"):
             vals = codes.view(dt).astype(np.float64)
     else:
@@ -171,10 +185,18 @@ def test_repr_evaluates_back_and_bits(name):
         assert hash(f) == hash(g)
 
 
-@pytest.mark.parametrize("f", [Format(4), Format(3, -2, 2, subnormals=False), Format(4, -6, 8, max_value=448.0),
-                               Format.named("fp8_e4m3"), Format.named("fp16", overflow="inf"),
-                               Format(1, -127, 127, subnormals=False, signed=False, zero=False),
-                               Format(5, -10, 10, name="mine")])
+@pytest.mark.parametrize(
+    "f",
+    [
+        Format(4),
+        Format(3, -2, 2, subnormals=False),
+        Format(4, -6, 8, max_value=448.0),
+        Format.named("fp8_e4m3"),
+        Format.named("fp16", overflow="inf"),
+        Format(1, -127, 127, subnormals=False, signed=False, zero=False),
+        Format(5, -10, 10, name="mine"),
+    ],
+)
 def test_repr_evaluates_back_for_constructed_formats(f):
     assert eval(repr(f), {"Format": Format}) == f
 
@@ -189,7 +211,7 @@ def test_formats_without_zero_or_sign():
             scaleq.round_nearest(bad, f)
         with pytest.raises(ValueError, match="positive"):
             scaleq.to_dtype(bad, f)
-    assert scaleq.round_nearest(1e-45, f) == 2.0 ** -127  # below the smallest: up to it, like ml_dtypes
+    assert scaleq.round_nearest(1e-45, f) == 2.0**-127  # below the smallest: up to it, like ml_dtypes
     assert scaleq.round_nearest(3.0, f) == 4.0
     with pytest.raises(ValueError, match="no negative values and zero|no zero|quantizers"):
         scaleq.quantize_rank_one([1.0, 2.0], [3.0, 4.0], f)

@@ -7,8 +7,16 @@ import scaleq
 from scaleq.interop import _support_csr, infer_pattern
 
 
-@pytest.mark.parametrize("pats", [scaleq.square_dyadic_patterns(16), scaleq.monarch_patterns(4, 8),
-                                  [(1, 2, 3, 4), (3, 4, 2, 1)], [(2, 3, 5, 1)], [(1, 3, 4, 1)]])
+@pytest.mark.parametrize(
+    "pats",
+    [
+        scaleq.square_dyadic_patterns(16),
+        scaleq.monarch_patterns(4, 8),
+        [(1, 2, 3, 4), (3, 4, 2, 1)],
+        [(2, 3, 5, 1)],
+        [(1, 3, 4, 1)],
+    ],
+)
 def test_infer_pattern_recovers_the_smallest_pattern(pats):
     for p in pats:
         a, b, c, d = p
@@ -69,7 +77,8 @@ def test_lazylinop_round_trip():
 
 def test_pyfaust_round_trip_and_its_butterfly_factorization():
     pyfaust = pytest.importorskip("pyfaust")
-    import pyfaust.fact  # noqa: F401  (a submodule, not imported by pyfaust itself)
+    pytest.importorskip("pyfaust.fact")  # a submodule, not imported by pyfaust itself
+
     B = scaleq.Butterfly.random(64, seed=1)
     F = scaleq.interop.to_faust(B)
     np.testing.assert_allclose(F.toarray(), B.to_dense(), rtol=1e-12, atol=1e-12)

@@ -6,6 +6,7 @@ the long call, SIGINT is sent 0.5 s later, and the process must die of KeyboardI
 (traceback on stderr) within 2.5 s of the signal, without reaching the line after the call.
 Every call below takes far longer than that when not interrupted.
 """
+
 from __future__ import annotations
 
 import os
@@ -20,6 +21,8 @@ import pytest
 
 MARKER = "START-LONG-CALL"
 DEADLINE = 2.5  # seconds from SIGINT to process exit (interpreter teardown included)
+
+pytestmark = pytest.mark.slow  # each case runs a subprocess for seconds
 
 CASES = {
     # one bounded problem of ~2·10^7 breakpoints (budget raised to 2 GiB for it)
@@ -67,9 +70,7 @@ CASES = {
 def _script(body: str) -> str:
     return (
         "import numpy as np, scaleq, sys\n"
-        "rng = np.random.default_rng(0)\n"
-        + textwrap.dedent(body)
-        + f"print({MARKER!r}, flush=True)\n"
+        "rng = np.random.default_rng(0)\n" + textwrap.dedent(body) + f"print({MARKER!r}, flush=True)\n"
         "call()\n"
         "print('FINISHED', flush=True)\n"
     )
@@ -77,8 +78,9 @@ def _script(body: str) -> str:
 
 def run_interrupted(body: str, threads: int) -> tuple[float, str, str]:
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "SCALEQ_MEMORY_BUDGET_MB": "2048"}
-    p = subprocess.Popen([sys.executable, "-c", _script(body)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         text=True, env=env)
+    p = subprocess.Popen(
+        [sys.executable, "-c", _script(body)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
     try:
         ready, _, _ = select.select([p.stdout], [], [], 120)
         assert ready, "the subprocess never reached the call"

@@ -14,8 +14,10 @@ from scaleq.nn import FeedForwardNet, ResidualNet, midrise_round, quantize_netwo
 
 
 def random_fnn(rng, sizes):
-    return FeedForwardNet([rng.standard_normal((o, i)) / math.sqrt(i) for i, o in zip(sizes[:-1], sizes[1:])],
-                          [0.1 * rng.standard_normal(o) for o in sizes[1:]])
+    return FeedForwardNet(
+        [rng.standard_normal((o, i)) / math.sqrt(i) for i, o in zip(sizes[:-1], sizes[1:])],
+        [0.1 * rng.standard_normal(o) for o in sizes[1:]],
+    )
 
 
 def random_resnet(rng, n_in, h, n_out, blocks=2):
@@ -47,8 +49,13 @@ def test_bad_networks():
     with pytest.raises(ValueError, match="bias must have shape"):
         FeedForwardNet([np.ones((2, 2))], [np.ones(3)])
     with pytest.raises(ValueError, match=r"block 0 weights must be \(4, 4\)"):
-        ResidualNet(np.ones((4, 2)), np.ones(4), [(np.ones((4, 3)), np.ones(4), np.ones((4, 4)), np.ones(4))],
-                    np.ones((1, 4)), np.ones(1))
+        ResidualNet(
+            np.ones((4, 2)),
+            np.ones(4),
+            [(np.ones((4, 3)), np.ones(4), np.ones((4, 4)), np.ones(4))],
+            np.ones((1, 4)),
+            np.ones(1),
+        )
     f = FeedForwardNet([np.ones((2, 2))], [np.ones(2)])
     with pytest.raises(ValueError, match="x must have shape"):
         f.forward(np.ones((3, 5)))
@@ -73,8 +80,9 @@ def test_quantize_network_sigma_delta(kind):
             assert set(np.unique(fq.codes)) <= {-1, 1}  # 1 bit: codes in the alphabet
             M = np.column_stack([w, b])
             E = scaleq.harmonic_frame(M.shape[0], N)
-            np.testing.assert_allclose(np.column_stack([wq, bq]), M.shape[0] / N * E @ (fq.codes * fq.step / 2),
-                                       atol=1e-12 * np.abs(M).max())
+            np.testing.assert_allclose(
+                np.column_stack([wq, bq]), M.shape[0] / N * E @ (fq.codes * fq.step / 2), atol=1e-12 * np.abs(M).max()
+            )
             assert np.all(np.linalg.norm(np.column_stack([wq, bq]) - M, axis=0) <= fq.error_bound)
         assert q.bits == sum(N * (w.shape[1] + 1) for w, _ in net.layers())
         errs.append(np.linalg.norm(q.forward(x) - y) / np.linalg.norm(y))
@@ -108,8 +116,9 @@ def test_rtn_and_sign_definitions():
     net = FeedForwardNet([M], [np.array([0.0, 1.0])])
     q = quantize_network(net, "sign")
     cols = np.column_stack([M, [0.0, 1.0]])
-    np.testing.assert_allclose(np.column_stack([q.net.weights[0], q.net.biases[0]]),
-                               np.sign(cols) * np.abs(cols).mean(axis=0))
+    np.testing.assert_allclose(
+        np.column_stack([q.net.weights[0], q.net.biases[0]]), np.sign(cols) * np.abs(cols).mean(axis=0)
+    )
     assert q.bits == 6
 
 
@@ -126,8 +135,11 @@ def write_idx(path, arr, compress=False):
 @pytest.mark.parametrize("compress", [False, True])
 def test_idx_round_trip(tmp_path, compress):
     rng = np.random.default_rng(3)
-    for arr in (rng.integers(0, 256, (5, 3, 2)).astype(np.uint8), rng.integers(-9, 9, 7).astype(np.int32),
-                rng.standard_normal((2, 2)).astype(np.float32)):
+    for arr in (
+        rng.integers(0, 256, (5, 3, 2)).astype(np.uint8),
+        rng.integers(-9, 9, 7).astype(np.int32),
+        rng.standard_normal((2, 2)).astype(np.float32),
+    ):
         p = tmp_path / f"a{arr.ndim}"
         write_idx(p, arr, compress)
         out = read_idx(p)
@@ -164,8 +176,26 @@ def test_reproduce_na2024_small(capsys, tmp_path):
     from scaleq.cli import main
 
     js = tmp_path / "out.json"
-    assert main(["reproduce", "na2024", "--quick", "--trainings", "1", "--epochs", "5", "--N", "80,600",
-                 "--levels", "4", "--json", str(js)]) == 0
+    assert (
+        main(
+            [
+                "reproduce",
+                "na2024",
+                "--quick",
+                "--trainings",
+                "1",
+                "--epochs",
+                "5",
+                "--N",
+                "80,600",
+                "--levels",
+                "4",
+                "--json",
+                str(js),
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "paper Table 3" in out and "paper Table 4" in out and "bound" in out
     import json
@@ -177,10 +207,15 @@ def test_reproduce_na2024_small(capsys, tmp_path):
     assert one_bit[("fnn", 600)] > one_bit[("fnn", 80)]  # redundancy buys accuracy
 
 
-@pytest.mark.parametrize("argv,msg", [(["--dataset", "cifar"], "--dataset must be"),
-                                      (["--N", "10"], "every N must be > hidden"),
-                                      (["--trainings", "0"], "--trainings: must be >= 1"),
-                                      (["--dataset", "mnist:/nonexistent"], "does not exist")])
+@pytest.mark.parametrize(
+    "argv,msg",
+    [
+        (["--dataset", "cifar"], "--dataset must be"),
+        (["--N", "10"], "every N must be > hidden"),
+        (["--trainings", "0"], "--trainings: must be >= 1"),
+        (["--dataset", "mnist:/nonexistent"], "does not exist"),
+    ],
+)
 def test_reproduce_na2024_bad_input(capsys, argv, msg):
     from scaleq.cli import main
 

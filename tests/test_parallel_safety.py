@@ -4,6 +4,7 @@ Every reproducer runs in a subprocess, so an abort (std::terminate from an excep
 an OpenMP region, rc 134) fails the test instead of killing pytest. Each runs with
 OMP_NUM_THREADS = 1 and 2.
 """
+
 from __future__ import annotations
 
 import os
@@ -25,8 +26,9 @@ def run_py(code: str, threads: int, budget_mb: int | None = None, timeout: float
     env.pop("SCALEQ_MEMORY_BUDGET_MB", None)
     if budget_mb is not None:
         env["SCALEQ_MEMORY_BUDGET_MB"] = str(budget_mb)
-    res = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, env=env,
-                         timeout=timeout)
+    res = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, env=env, timeout=timeout
+    )
     assert res.returncode >= 0 and res.returncode != 134, f"crashed (rc {res.returncode}): {res.stderr[-3000:]}"
     return res
 
@@ -38,31 +40,45 @@ def expect_ok(res: subprocess.CompletedProcess) -> str:
 
 # ---- reproducers of the issue -------------------------------------------------------
 
+
 @pytest.mark.parametrize("threads", THREADS)
 @pytest.mark.parametrize("fmt", ["24", "'fp32'"])
 def test_lookahead_large_t_is_a_clear_error(fmt, threads):
     # was: std::bad_alloc inside an OpenMP region -> abort (8 GB for an 8x8 butterfly)
-    out = expect_ok(run_py(f"""
+    out = expect_ok(
+        run_py(
+            f"""
         import scaleq
         try:
             scaleq.quantize_chain(scaleq.Butterfly.random(8, seed=0), {fmt}, "lookahead")
             print("NO ERROR")
         except ValueError as e:
             print("ValueError:", e)
-    """, threads, timeout=120))
+    """,
+            threads,
+            timeout=120,
+        )
+    )
     assert out.startswith("ValueError:"), out
     # says what to do: a smaller t or another method (fp32's bounded grid is refused earlier,
     # by the rank-one solver every method shares, with its own way out)
     assert re.search(r"smaller t|Format\(t\)|another method|'l2r'", out), out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("threads", THREADS)
 def test_best_with_large_t_leaves_lookahead_out(threads):
-    out = expect_ok(run_py("""
+    out = expect_ok(
+        run_py(
+            """
         import scaleq
         r = scaleq.quantize_chain(scaleq.Butterfly.random(8, seed=0), 24, "best")
         print(r.method, sorted(r.errors))
-    """, threads, timeout=120))
+    """,
+            threads,
+            timeout=120,
+        )
+    )
     assert "lookahead" not in out and "l2r" in out, out
 
 
@@ -70,9 +86,25 @@ def test_best_with_large_t_leaves_lookahead_out(threads):
 def test_cli_lookahead_large_t_exits_cleanly(threads):
     # was: rc 134 (abort)
     env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
-    res = subprocess.run([sys.executable, "-m", "scaleq.cli", "quantize-transform", "hadamard", "--n", "16",
-                          "--format", "24", "--method", "lookahead"], capture_output=True, text=True, env=env,
-                         timeout=120)
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "scaleq.cli",
+            "quantize-transform",
+            "hadamard",
+            "--n",
+            "16",
+            "--format",
+            "24",
+            "--method",
+            "lookahead",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert res.returncode == 2, (res.returncode, res.stderr[-2000:])
     assert "lookahead" in res.stderr and "Traceback" not in res.stderr
 
@@ -85,6 +117,7 @@ def test_lookahead_moderate_t_still_works():
 
 
 # ---- rank-one memory budget ---------------------------------------------------------
+
 
 def test_rank_one_budget_message_names_way_out():
     # fp16 without a window: ~31700 breakpoints per entry, 3000 entries: ~3 GB
@@ -139,6 +172,7 @@ BUDGET_MB = 256
 NEAR = "x, y = rng.standard_normal({L}), rng.standard_normal({L})"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("threads", THREADS)
 def test_rank_one_peak_memory_within_budget(threads):
     out, mb = peak(NEAR.format(L=85), "scaleq.quantize_rank_one(x, y, 16)", threads, BUDGET_MB)
@@ -150,6 +184,7 @@ def test_rank_one_peak_memory_within_budget(threads):
     assert mb < 16, f"refused only after allocating {mb:.0f} MiB"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("threads", THREADS)
 def test_rank_one_bounded_peak_memory_within_budget(threads):
     # fp16 without a window: every binade's breakpoints on x, a μ-windowed y side
@@ -160,6 +195,7 @@ def test_rank_one_bounded_peak_memory_within_budget(threads):
     assert mb < BUDGET_MB, f"peak {mb:.0f} MiB over the {BUDGET_MB} MiB budget"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("threads", THREADS)
 def test_rank_one_batch_memory_covers_concurrent_problems(threads):
     # was: the per-problem budget times threads x problems (bad_alloc after 57 s). Each
@@ -186,6 +222,7 @@ def test_error_inside_parallel_loop_is_raised_not_aborted():
     assert outs[0] == outs[1]
 
 
+@pytest.mark.slow
 def test_batch_results_independent_of_threads():
     code = """
         import numpy as np, scaleq

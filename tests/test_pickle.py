@@ -18,13 +18,21 @@ from scaleq.nn import FeedForwardNet, ResidualNet, quantize_network
 def _equal(a, b) -> bool:
     """Deep equality for results: arrays by value (NaN-aware), dataclasses field by field."""
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        return np.array_equal(np.asarray(a), np.asarray(b), equal_nan=True) and np.asarray(a).dtype == np.asarray(b).dtype
+        return (
+            np.array_equal(np.asarray(a), np.asarray(b), equal_nan=True) and np.asarray(a).dtype == np.asarray(b).dtype
+        )
     if dataclasses.is_dataclass(a) and not isinstance(a, type):
-        return type(a) is type(b) and all(_equal(getattr(a, f.name), getattr(b, f.name)) for f in dataclasses.fields(a)
-                                          if not callable(getattr(a, f.name)))
+        return type(a) is type(b) and all(
+            _equal(getattr(a, f.name), getattr(b, f.name))
+            for f in dataclasses.fields(a)
+            if not callable(getattr(a, f.name))
+        )
     if isinstance(a, scaleq.Butterfly):
-        return type(b) is scaleq.Butterfly and len(a) == len(b) and all(
-            _equal(x, y) for x, y in zip(a.ks_values, b.ks_values))
+        return (
+            type(b) is scaleq.Butterfly
+            and len(a) == len(b)
+            and all(_equal(x, y) for x, y in zip(a.ks_values, b.ks_values))
+        )
     if isinstance(a, (list, tuple)):
         return type(a) is type(b) and len(a) == len(b) and all(_equal(x, y) for x, y in zip(a, b))
     if isinstance(a, dict):
@@ -34,9 +42,14 @@ def _equal(a, b) -> bool:
     return a == b
 
 
-FORMATS = [Format(4), Format.named("fp8_e4m3"), Format.named("fp16", overflow="inf"),
-           Format.from_dtype("float8_e8m0fnu"), Format.from_dtype("float8_e4m3fnuz"),
-           Format(3, -2, 2, subnormals=False, name="tiny")]
+FORMATS = [
+    Format(4),
+    Format.named("fp8_e4m3"),
+    Format.named("fp16", overflow="inf"),
+    Format.from_dtype("float8_e8m0fnu"),
+    Format.from_dtype("float8_e4m3fnuz"),
+    Format(3, -2, 2, subnormals=False, name="tiny"),
+]
 
 
 @pytest.mark.parametrize("f", FORMATS, ids=repr)
@@ -47,9 +60,14 @@ def test_format_pickles(f):
     assert np.array_equal(scaleq.round_nearest(x, g), scaleq.round_nearest(x, f))
 
 
-@pytest.mark.parametrize("core", [_core.Format.unbounded(5),
-                                  _core.Format.bounded(4, -6, 8, True, _core.Overflow.saturate, 448.0),
-                                  _core.Format.bounded(3, -2, 2, False, _core.Overflow.inf)])
+@pytest.mark.parametrize(
+    "core",
+    [
+        _core.Format.unbounded(5),
+        _core.Format.bounded(4, -6, 8, True, _core.Overflow.saturate, 448.0),
+        _core.Format.bounded(3, -2, 2, False, _core.Overflow.inf),
+    ],
+)
 def test_core_format_pickles(core):
     g = pickle.loads(pickle.dumps(core))
     for attr in ("t", "is_bounded", "emin", "emax", "subnormals", "overflow", "max_value"):
@@ -78,8 +96,10 @@ def _results():
     yield "FeedForwardNet", net
     yield "QuantizedNetwork", quantize_network(net, N=32)
     z = np.zeros((2, 2))
-    yield "ResidualNet", ResidualNet(np.eye(2), np.zeros(2), [(z, np.zeros(2), z, np.ones(2))], np.ones((1, 2)),
-                                     np.zeros(1))
+    yield (
+        "ResidualNet",
+        ResidualNet(np.eye(2), np.zeros(2), [(z, np.zeros(2), z, np.ones(2))], np.ones((1, 2)), np.zeros(1)),
+    )
 
 
 @pytest.mark.parametrize("name,obj", list(_results()), ids=lambda v: v if isinstance(v, str) else "")
@@ -94,8 +114,17 @@ def test_results_pickle(name, obj):
 
 def test_every_public_result_class_is_covered():
     covered = {type(o).__name__ for _, o in _results()}
-    public = {"RankOneResult", "ChainQuantResult", "NeuronQuantization", "MLPQuantization", "FrameQuantization",
-              "QuantizedNetwork", "FeedForwardNet", "ResidualNet", "Butterfly"}
+    public = {
+        "RankOneResult",
+        "ChainQuantResult",
+        "NeuronQuantization",
+        "MLPQuantization",
+        "FrameQuantization",
+        "QuantizedNetwork",
+        "FeedForwardNet",
+        "ResidualNet",
+        "Butterfly",
+    }
     assert public <= covered
 
 

@@ -64,6 +64,7 @@ def test_sweep_equals_brute_force(t, kind):
     st.lists(st.floats(-1e3, 1e3, allow_nan=False).filter(lambda v: v == 0 or abs(v) > 1e-3), min_size=1, max_size=3),
     st.integers(1, 3),
 )
+@pytest.mark.slow
 def test_sweep_equals_brute_force_hypothesis(x, y, t):
     x, y = np.array(x), np.array(y)
     r = scaleq.quantize_rank_one(x, y, t)
@@ -73,11 +74,14 @@ def test_sweep_equals_brute_force_hypothesis(x, y, t):
     assert r.error == pytest.approx(brute_force_rank_one(x, y, t), rel=RTOL, abs=1e-14)
 
 
-@pytest.mark.parametrize("fmt_args", [
-    ("fp4_e2m1", (2, 0, 2, None)),
-    ("custom", (3, -1, 1, None)),
-    ("fp8-like", (2, -2, 3, 12.0)),
-])
+@pytest.mark.parametrize(
+    "fmt_args",
+    [
+        ("fp4_e2m1", (2, 0, 2, None)),
+        ("custom", (3, -1, 1, None)),
+        ("fp8-like", (2, -2, 3, 12.0)),
+    ],
+)
 def test_bounded_equals_brute_force(fmt_args):
     """Bounded formats: the finite set is enumerated completely, no window argument needed."""
     _, (t, emin, emax, mx) = fmt_args
@@ -218,17 +222,20 @@ def test_huge_dynamic_range():
         assert np.all(np.isfinite(r.x)) and r.error <= r.rtn_error * (1 + 1e-12)
 
 
-@pytest.mark.parametrize("kwargs,exc,match", [
-    (dict(x=[1.0, np.nan], y=[1.0]), ValueError, "x contains NaN"),
-    (dict(x=[1.0], y=[np.inf]), ValueError, "y contains NaN"),
-    (dict(x=[], y=[1.0]), ValueError, "x must be non-empty"),
-    (dict(x=[[1.0]], y=[1.0]), ValueError, "x must be 1-D"),
-    (dict(x=[1.0], y=[1.0], fmt=0), ValueError, "t must be in"),
-    (dict(x=[1.0], y=[1.0], fmt=54), ValueError, "t must be in"),
-    (dict(x=[1.0], y=[1.0], method="fast"), ValueError, "method"),
-    (dict(x=["a"], y=[1.0]), TypeError, "x must be a real"),
-    (dict(x=[1.0], y=[1.0], quantize_y="yes"), TypeError, "quantize_y"),
-])
+@pytest.mark.parametrize(
+    "kwargs,exc,match",
+    [
+        (dict(x=[1.0, np.nan], y=[1.0]), ValueError, "x contains NaN"),
+        (dict(x=[1.0], y=[np.inf]), ValueError, "y contains NaN"),
+        (dict(x=[], y=[1.0]), ValueError, "x must be non-empty"),
+        (dict(x=[[1.0]], y=[1.0]), ValueError, "x must be 1-D"),
+        (dict(x=[1.0], y=[1.0], fmt=0), ValueError, "t must be in"),
+        (dict(x=[1.0], y=[1.0], fmt=54), ValueError, "t must be in"),
+        (dict(x=[1.0], y=[1.0], method="fast"), ValueError, "method"),
+        (dict(x=["a"], y=[1.0]), TypeError, "x must be a real"),
+        (dict(x=[1.0], y=[1.0], quantize_y="yes"), TypeError, "quantize_y"),
+    ],
+)
 def test_bad_input(kwargs, exc, match):
     kwargs = {"fmt": 4, **kwargs}
     with pytest.raises(exc, match=match):
@@ -302,6 +309,7 @@ def test_lambda_window_equals_independent_oracle(window, quantize_y):
                 np.testing.assert_array_equal(r.x, scaleq.round_nearest(r.lam * x, fmt))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["fp16", "bf16", "fp8_e4m3"])
 def test_bounded_sweep_equals_reference_on_long_vectors(fmt):
     """The bounded ŷ side is generated only for the μ the sweep visits: on long vectors
@@ -315,7 +323,8 @@ def test_bounded_sweep_equals_reference_on_long_vectors(fmt):
         assert a.error == pytest.approx(b.error, rel=1e-12)
     # (y, x): the sweep swaps the sides (x's table is then windowed by μ); same optimum
     assert scaleq.quantize_rank_one(y, x, fmt).error == pytest.approx(
-        scaleq.quantize_rank_one(x, y, fmt).error, rel=1e-12)
+        scaleq.quantize_rank_one(x, y, fmt).error, rel=1e-12
+    )
 
 
 def test_bad_lambda_window():

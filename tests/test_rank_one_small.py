@@ -10,12 +10,25 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import scaleq
-from scaleq import _core
 from oracles import brute_force_bounded, brute_force_rank_one, format_values
+from scaleq import _core
 from test_rank_one import KINDS, instance
 
-FORMATS = [1, 2, 3, 4, 5, 8, 11, "fp16", "bf16", "fp8_e4m3", "fp8_e5m2", "fp4_e2m1",
-           scaleq.Format(5, -3, 4, subnormals=False)]
+FORMATS = [
+    1,
+    2,
+    3,
+    4,
+    5,
+    8,
+    11,
+    "fp16",
+    "bf16",
+    "fp8_e4m3",
+    "fp8_e5m2",
+    "fp4_e2m1",
+    scaleq.Format(5, -3, 4, subnormals=False),
+]
 
 
 def both(x, y, fx, fy=None, quantize_y=True, window=(0.0, np.inf)):
@@ -67,9 +80,12 @@ def test_two_entry_columns_of_butterflies(fmt):
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.floats(-1e6, 1e6).filter(lambda v: v == 0 or abs(v) > 1e-200),
-       st.floats(-1e6, 1e6).filter(lambda v: v == 0 or abs(v) > 1e-200),
-       st.sampled_from([2, 3, 4, 7, 11, "fp16", "fp8_e4m3", "fp4_e2m1"]), st.booleans())
+@given(
+    st.floats(-1e6, 1e6).filter(lambda v: v == 0 or abs(v) > 1e-200),
+    st.floats(-1e6, 1e6).filter(lambda v: v == 0 or abs(v) > 1e-200),
+    st.sampled_from([2, 3, 4, 7, 11, "fp16", "fp8_e4m3", "fp4_e2m1"]),
+    st.booleans(),
+)
 def test_two_entry_free_problems_hypothesis(a, b, fmt, windowed):
     # (entries more than 1e6 apart make every state's cost fall below rank_one_sweep's tie
     # tolerance, where the two solvers may pick different, equally exact, states)
@@ -112,13 +128,16 @@ def test_small_equals_brute_force_bounded():
         assert r["error"] == pytest.approx(brute_force_bounded(x, y, values), rel=1e-9, abs=1e-14), (x, y)
 
 
-@pytest.mark.parametrize("x,y,match", [
-    (np.ones(9), np.ones(2), "at most 8"),
-    (np.ones(2), np.ones(9), "at most 8"),
-    ([1.0, np.nan], [1.0], "NaN"),
-    ([1.0, 2.0], [np.inf], "NaN"),
-    ([], [1.0], "non-empty"),
-])
+@pytest.mark.parametrize(
+    "x,y,match",
+    [
+        (np.ones(9), np.ones(2), "at most 8"),
+        (np.ones(2), np.ones(9), "at most 8"),
+        ([1.0, np.nan], [1.0], "NaN"),
+        ([1.0, 2.0], [np.inf], "NaN"),
+        ([], [1.0], "non-empty"),
+    ],
+)
 def test_bad_input(x, y, match):
     f = scaleq.Format(4)._core
     with pytest.raises(ValueError, match=match):

@@ -27,7 +27,7 @@ def explicit_path_lifting(ws, bs):
     # paths from an input, or from the bias of a neuron in layer `start`, to an output
     for start in range(len(ws) + 1):
         first = range(sizes[0]) if start == 0 else range(sizes[start])
-        for path in itertools.product(first, *[range(n) for n in sizes[start + 1:]]):
+        for path in itertools.product(first, *[range(n) for n in sizes[start + 1 :]]):
             v = 1.0 if start == 0 else bs[start - 1][path[0]]
             for k in range(start, len(ws)):
                 v *= ws[k][path[k - start + 1], path[k - start]]
@@ -178,12 +178,14 @@ def test_rescale_mu_pushed_forward():
     ws, bs = random_mlp(rng, [4, 6, 5, 3])
     q = scaleq.quantize_mlp(ws, bs, 4)
     rows = np.concatenate([ws[0], bs[0][:, None]], axis=1)
-    np.testing.assert_array_equal(np.concatenate([q.weights[0], q.biases[0][:, None]], axis=1),
-                                  scaleq.round_nearest(q.lam[0][:, None] * rows, 4))
+    np.testing.assert_array_equal(
+        np.concatenate([q.weights[0], q.biases[0][:, None]], axis=1), scaleq.round_nearest(q.lam[0][:, None] * rows, 4)
+    )
     # the next step saw W_1 with μ pushed into its columns
     rows1 = np.concatenate([ws[1] * q.mu[0][None, :], bs[1][:, None]], axis=1)
-    np.testing.assert_array_equal(np.concatenate([q.weights[1], q.biases[1][:, None]], axis=1),
-                                  scaleq.round_nearest(q.lam[1][:, None] * rows1, 4))
+    np.testing.assert_array_equal(
+        np.concatenate([q.weights[1], q.biases[1][:, None]], axis=1), scaleq.round_nearest(q.lam[1][:, None] * rows1, 4)
+    )
 
 
 def test_data_improves_calibration_output():
@@ -191,8 +193,10 @@ def test_data_improves_calibration_output():
     ws, bs = random_mlp(rng, [8, 24, 24, 4], spread=True)
     cal = rng.standard_normal((64, 8))
     ref = scaleq.mlp_forward(ws, bs, cal)
-    err = {m: np.linalg.norm(scaleq.quantize_mlp(ws, bs, 3, m, calibration=cal).forward(cal) - ref)
-           for m in ("rescale", "data")}
+    err = {
+        m: np.linalg.norm(scaleq.quantize_mlp(ws, bs, 3, m, calibration=cal).forward(cal) - ref)
+        for m in ("rescale", "data")
+    }
     assert err["data"] < err["rescale"]
 
 
@@ -233,6 +237,7 @@ def test_bad_input():
 
 
 # ------------------------------------------------------------ experiment (needs scikit-learn)
+@pytest.mark.slow
 def test_experiment_quick():
     pytest.importorskip("sklearn")
     from scaleq.experiments import relu as ex
@@ -246,6 +251,7 @@ def test_experiment_quick():
     assert "rescale" in ex.format_table(rows)
 
 
+@pytest.mark.slow
 def test_cli_relu(capsys):
     pytest.importorskip("sklearn")
     from scaleq.cli import main
@@ -280,12 +286,18 @@ def test_torch_bridge():
     from scaleq.relu_torch import quantize_sequential, sequential_to_mlp
 
     torch.manual_seed(0)
-    m = torch.nn.Sequential(torch.nn.Linear(6, 16), torch.nn.ReLU(), torch.nn.Linear(16, 12), torch.nn.ReLU(),
-                            torch.nn.Linear(12, 3, bias=False))
+    m = torch.nn.Sequential(
+        torch.nn.Linear(6, 16),
+        torch.nn.ReLU(),
+        torch.nn.Linear(16, 12),
+        torch.nn.ReLU(),
+        torch.nn.Linear(12, 3, bias=False),
+    )
     ws, bs = sequential_to_mlp(m)
     x = torch.randn(20, 6)
-    np.testing.assert_allclose(scaleq.mlp_forward(ws, bs, x.double().numpy()), m(x).detach().double().numpy(),
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        scaleq.mlp_forward(ws, bs, x.double().numpy()), m(x).detach().double().numpy(), rtol=1e-5, atol=1e-6
+    )
     for fmt in ("fp8_e4m3", "fp4_e2m1"):
         qm, res = quantize_sequential(m, fmt, "data", calibration=x)
         assert qm is not m and qm[0].weight.dtype == torch.float32
@@ -294,8 +306,9 @@ def test_torch_bridge():
             q = lin.weight.detach().double().numpy()
             np.testing.assert_array_equal(q, w)  # exact in float32
             np.testing.assert_array_equal(scaleq.round_nearest(q / s, fmt), q / s)
-        np.testing.assert_allclose(qm(x).detach().double().numpy(), res.forward(x.double().numpy()),
-                                   rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(
+            qm(x).detach().double().numpy(), res.forward(x.double().numpy()), rtol=1e-5, atol=1e-5
+        )
     # the original is untouched
     np.testing.assert_array_equal(m[0].weight.detach().double().numpy(), ws[0])
     with pytest.raises(ValueError, match="alternate Linear and ReLU"):

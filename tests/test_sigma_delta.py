@@ -85,8 +85,10 @@ def test_second_order_condition_is_needed():
         scaleq.sigma_delta(np.zeros(4), 1.0, 1, order=2)
 
 
-@pytest.mark.parametrize("d,N,order,K", [(8, 9, 1, 1), (8, 100, 1, 1), (7, 64, 1, 3), (64, 256, 1, 1),
-                                         (65, 300, 1, 2), (16, 200, 2, 2), (33, 500, 2, 4)])
+@pytest.mark.parametrize(
+    "d,N,order,K",
+    [(8, 9, 1, 1), (8, 100, 1, 1), (7, 64, 1, 3), (64, 256, 1, 1), (65, 300, 1, 2), (16, 200, 2, 2), (33, 500, 2, 4)],
+)
 def test_error_never_exceeds_bound(d, N, order, K):
     rng = np.random.default_rng(d + N)
     W = rng.standard_normal((d, 40)) * 10.0 ** rng.uniform(-2, 2, 40)
@@ -148,11 +150,21 @@ def test_threads_do_not_change_results():
     import subprocess
     import sys
 
-    code = ("import numpy as np, scaleq, hashlib; W=np.random.default_rng(0).standard_normal((128, 300)); "
-            "q=scaleq.frame_quantize(W, 512, levels=2, order=2); "
-            "print(hashlib.sha1(q.codes.tobytes()+q.reconstruct().tobytes()).hexdigest())")
-    outs = {subprocess.run([sys.executable, "-c", code], env={**os.environ, "OMP_NUM_THREADS": t},
-                           capture_output=True, text=True, check=True).stdout for t in ("1", "2", "3")}
+    code = (
+        "import numpy as np, scaleq, hashlib; W=np.random.default_rng(0).standard_normal((128, 300)); "
+        "q=scaleq.frame_quantize(W, 512, levels=2, order=2); "
+        "print(hashlib.sha1(q.codes.tobytes()+q.reconstruct().tobytes()).hexdigest())"
+    )
+    outs = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            env={**os.environ, "OMP_NUM_THREADS": t},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for t in ("1", "2", "3")
+    }
     assert len(outs) == 1
 
 

@@ -65,12 +65,14 @@ def _run(code: str, **env: str) -> str:
     return out.stdout.strip()
 
 
+@pytest.mark.slow
 def test_results_do_not_depend_on_thread_count():
     runs = {t: eval(_run(CHILD, OMP_NUM_THREADS=t, SCALEQ_LOAD_AWARE="0")) for t in ("1", "2", "3")}
     for name in runs["1"]:
         assert runs["2"][name] == runs["1"][name] == runs["3"][name], name
 
 
+@pytest.mark.slow
 def test_results_do_not_depend_on_load_awareness():
     """The load-aware team (whatever this machine's load makes it) gives the same bytes."""
     a = eval(_run(CHILD, OMP_NUM_THREADS="2"))

@@ -20,9 +20,7 @@ class LongCall {
 
 using DArray = py::array_t<double, py::array::c_style | py::array::forcecast>;
 
-inline std::vector<double> to_vector(const DArray& a) {
-  return std::vector<double>(a.data(), a.data() + a.size());
-}
+inline std::vector<double> to_vector(const DArray& a) { return std::vector<double>(a.data(), a.data() + a.size()); }
 
 inline DArray from_vector(const std::vector<double>& v) {
   DArray out(static_cast<py::ssize_t>(v.size()));
@@ -44,8 +42,8 @@ inline py::dict rank_one_dict(const scaleq::RankOneResult& r) {
 }
 
 // Binds a solver taking (x, y, fx, fy, quantize_y, window): the GIL released while it runs.
-template <scaleq::RankOneResult (*Solver)(const std::vector<double>&, const std::vector<double>&,
-                                          const scaleq::Format&, const scaleq::Format&, bool, scaleq::LamWindow)>
+template <scaleq::RankOneResult (*Solver)(const std::vector<double>&, const std::vector<double>&, const scaleq::Format&,
+                                          const scaleq::Format&, bool, scaleq::LamWindow)>
 py::dict solve_rank_one(const DArray& x, const DArray& y, const scaleq::Format& fx, const scaleq::Format& fy,
                         bool quantize_y, double lam_lo, double lam_hi) {
   const std::vector<double> xv = to_vector(x), yv = to_vector(y);

@@ -47,8 +47,9 @@ PYBIND11_MODULE(_core, m) {
   register_frames(m);
   register_sigma_delta(m);
   // threads a parallel region of scaleq starts now (load-aware), and OpenMP's maximum
-  m.def("team_size", [] { return scaleq::detail::team_size(); },
-        "Threads a parallel region starts now: OMP_NUM_THREADS, less cores held by other processes.");
+  m.def(
+      "team_size", [] { return scaleq::detail::team_size(); },
+      "Threads a parallel region starts now: OMP_NUM_THREADS, less cores held by other processes.");
   m.def("max_threads", [] { return scaleq::detail::omp_max_threads(); }, "omp_get_max_threads().");
 #ifdef _OPENMP
   m.attr("openmp") = true;

@@ -30,8 +30,8 @@ void register_format(py::module_& m) {
             if (s.size() != 7) throw std::invalid_argument("Format: bad pickle state");
             const int t = s[0].cast<int>();
             if (!s[1].cast<bool>()) return Format::unbounded(t);
-            return Format::make_bounded(t, s[2].cast<int>(), s[3].cast<int>(), s[4].cast<bool>(),
-                                        s[5].cast<Overflow>(), s[6].cast<double>());
+            return Format::make_bounded(t, s[2].cast<int>(), s[3].cast<int>(), s[4].cast<bool>(), s[5].cast<Overflow>(),
+                                        s[6].cast<double>());
           }));
 
   m.def(

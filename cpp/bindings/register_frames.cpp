@@ -47,7 +47,8 @@ double variation(std::int64_t d, std::int64_t N, std::optional<IArray> perm) {
 }
 
 DArray analysis(const DArray& W, std::int64_t N, const std::string& method) {
-  if (W.ndim() < 1 || W.ndim() > 2 || W.shape(0) < 1) throw std::invalid_argument("W must be (d,) or (d, k) with d >= 1");
+  if (W.ndim() < 1 || W.ndim() > 2 || W.shape(0) < 1)
+    throw std::invalid_argument("W must be (d,) or (d, k) with d >= 1");
   const std::int64_t d = W.shape(0), m = columns_of(W, d, "W", "d");
   scaleq::HarmonicFrame F(d, N, parse_method(method));
   DArray C = like(W, N, m);

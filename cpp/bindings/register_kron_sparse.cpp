@@ -21,7 +21,8 @@ std::vector<KSFactor<Scalar>> to_chain(const std::vector<Arr<Scalar>>& factors) 
   std::vector<KSFactor<Scalar>> chain;
   for (std::size_t k = 0; k < factors.size(); ++k) {
     const auto& f = factors[k];
-    if (f.ndim() != 4) throw std::invalid_argument("factor " + std::to_string(k) + " must have 4 dimensions (a, b, c, d)");
+    if (f.ndim() != 4)
+      throw std::invalid_argument("factor " + std::to_string(k) + " must have 4 dimensions (a, b, c, d)");
     chain.push_back({{f.shape(0), f.shape(1), f.shape(2), f.shape(3)}, f.data()});
   }
   std::vector<Pattern> pats;

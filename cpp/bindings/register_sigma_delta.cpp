@@ -22,7 +22,8 @@ const std::int64_t* perm_ptr(const std::optional<IArray>& perm, std::int64_t N) 
 
 // Codes (same shape as c) and max_k |u_k| per column.
 py::tuple sigma_delta(const DArray& c, double step, int levels, int order, std::optional<IArray> perm) {
-  if (c.ndim() < 1 || c.ndim() > 2 || c.shape(0) < 1) throw std::invalid_argument("c must be (N,) or (N, k) with N >= 1");
+  if (c.ndim() < 1 || c.ndim() > 2 || c.shape(0) < 1)
+    throw std::invalid_argument("c must be (N,) or (N, k) with N >= 1");
   const std::int64_t N = c.shape(0), m = c.ndim() == 2 ? c.shape(1) : 1;
   const std::int64_t* p = perm_ptr(perm, N);
   scaleq::check_finite(c.data(), N * m, "c");
@@ -73,11 +74,9 @@ py::dict frame_sigma_delta(const DArray& W, std::int64_t N, double step, int lev
 
 void register_sigma_delta(py::module_& m) {
   m.def("sigma_delta", &sigma_delta, py::arg("c"), py::arg("step"), py::arg("levels") = 1, py::arg("order") = 1,
-        py::arg("perm") = py::none(),
-        "ΣΔ down axis 0 of c: (int8 codes 2n+1, q = code·step/2; max|u_k| per column).");
+        py::arg("perm") = py::none(), "ΣΔ down axis 0 of c: (int8 codes 2n+1, q = code·step/2; max|u_k| per column).");
   m.def("frame_sigma_delta", &frame_sigma_delta, py::arg("W"), py::arg("N"), py::arg("step"), py::arg("levels") = 1,
-        py::arg("order") = 1, py::arg("perm") = py::none(), py::arg("reconstruct") = true,
-        py::arg("method") = "auto",
+        py::arg("order") = 1, py::arg("perm") = py::none(), py::arg("reconstruct") = true, py::arg("method") = "auto",
         "Harmonic-frame ΣΔ quantization of the columns of W (step <= 0: smallest stable step).");
   m.def("smallest_stable_step", &scaleq::smallest_stable_step, py::arg("cmax"), py::arg("levels"), py::arg("order"),
         "Smallest step with cmax <= (levels - 1/2)·step (order 1) or (levels - 3/2)·step (order 2).");

@@ -1,9 +1,8 @@
 // Rounds a vector to fp8 e4m3 and solves one optimal rank-one problem with scaleq's headers.
 #include <cmath>
 #include <cstdio>
-#include <vector>
-
 #include <scaleq/scaleq.hpp>
+#include <vector>
 
 int main() {
   const scaleq::Format fp8 = scaleq::Format::make_bounded(4, -6, 8, true, scaleq::Overflow::saturate, 448.0);

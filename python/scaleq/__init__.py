@@ -43,12 +43,20 @@ from . import bounds, datasets, frame_quant, frames, interop, nn, relu_torch
 from .butterfly import Butterfly, monarch_patterns, relative_error, relative_error_probe, square_dyadic_patterns
 from .chain_quant import ChainQuantResult, quantize_chain
 from .factorize import bit_reversal_permutation, butterfly_factorize
+from .formats import Format, as_format, round_nearest, to_dtype
 from .frame_quant import FrameQuantization, frame_quantize, sigma_delta
 from .frames import frame_variation, harmonic_frame
-from .formats import Format, as_format, round_nearest, to_dtype
 from .rank_one import RankOneResult, quantize_rank_one, quantize_rank_one_batch, rank_one_error
-from .relu import (MLPQuantization, NeuronQuantization, equalize_mlp, mlp_forward, path_lifting_error,
-                   quantize_mlp, quantize_neuron, rescale_mlp)
+from .relu import (
+    MLPQuantization,
+    NeuronQuantization,
+    equalize_mlp,
+    mlp_forward,
+    path_lifting_error,
+    quantize_mlp,
+    quantize_neuron,
+    rescale_mlp,
+)
 
 __version__ = "0.1.0"
 

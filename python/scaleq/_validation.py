@@ -19,16 +19,19 @@ def _asarray(value: object, name: str) -> np.ndarray:
     try:
         arr = np.asarray(value)
     except (ValueError, TypeError, OverflowError) as exc:
-        raise ValueError(f"{name} must be a rectangular numeric array (nested lists of equal lengths); "
-                         f"numpy says: {exc}") from None
+        raise ValueError(
+            f"{name} must be a rectangular numeric array (nested lists of equal lengths); numpy says: {exc}"
+        ) from None
     if arr.dtype == object:
         # Python ints beyond int64, or ragged/odd objects: go through float64 (exact for reals
         # that fit), or fail naming the argument.
         try:
             arr = np.array(value, dtype=np.float64)
         except (ValueError, TypeError, OverflowError):
-            raise TypeError(f"{name} must be a real numeric array (nested lists of equal lengths), "
-                            f"got objects such as {type(arr.flat[0]).__name__ if arr.size else 'none'}") from None
+            raise TypeError(
+                f"{name} must be a real numeric array (nested lists of equal lengths), "
+                f"got objects such as {type(arr.flat[0]).__name__ if arr.size else 'none'}"
+            ) from None
     return arr
 
 
@@ -46,8 +49,9 @@ def as_float_array(value: object, name: str, *, allow_nonfinite: bool = False) -
         or _is_ml_dtypes(arr.dtype)  # ml_dtypes custom floats report kind 'V'
     ):
         if np.issubdtype(arr.dtype, np.complexfloating):
-            raise TypeError(f"{name} must be real, got complex dtype {arr.dtype}; pass the real and "
-                            "imaginary parts separately")
+            raise TypeError(
+                f"{name} must be real, got complex dtype {arr.dtype}; pass the real and imaginary parts separately"
+            )
         raise TypeError(f"{name} must be a real numeric array, got dtype {arr.dtype}")
     arr = np.ascontiguousarray(arr, dtype=np.float64)
     if not allow_nonfinite and not np.all(np.isfinite(arr)):
@@ -90,8 +94,9 @@ def as_int(value: object, name: str, *, low: int | None = None, high: int | None
     return v
 
 
-def as_real(value: object, name: str, *, low: float | None = None, high: float | None = None,
-            low_open: bool = False) -> float:
+def as_real(
+    value: object, name: str, *, low: float | None = None, high: float | None = None, low_open: bool = False
+) -> float:
     """A finite real number in [low, high] (``(low, high]`` with ``low_open``), or a clear error."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")

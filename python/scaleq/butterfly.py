@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -16,8 +16,7 @@ def _is_pow2(n: int) -> bool:
     return n >= 1 and (n & (n - 1)) == 0
 
 
-def validate_patterns(patterns: object, name: str = "patterns",
-                      shape: "tuple[int, int] | None" = None) -> list[Pattern]:
+def validate_patterns(patterns: object, name: str = "patterns", shape: tuple[int, int] | None = None) -> list[Pattern]:
     """Check a chain of patterns once, before any C++ sizes a buffer from them.
 
     Each entry must be an integer (numpy integers too; bool and float are refused: 2.7
@@ -45,8 +44,10 @@ def validate_patterns(patterns: object, name: str = "patterns",
     for k in range(len(out) - 1):
         (a, _, c, d), (a2, b2, _, d2) = out[k], out[k + 1]
         if a * c * d != a2 * b2 * d2:
-            raise ValueError(f"{name}[{k}] {out[k]} has {a * c * d} columns but {name}[{k + 1}] {out[k + 1]} has "
-                             f"{a2 * b2 * d2} rows: the factors cannot be multiplied")
+            raise ValueError(
+                f"{name}[{k}] {out[k]} has {a * c * d} columns but {name}[{k + 1}] {out[k + 1]} has "
+                f"{a2 * b2 * d2} rows: the factors cannot be multiplied"
+            )
     if shape is not None:
         (a, b, _, d), (a2, _, c2, d2) = out[0], out[-1]
         got = (a * b * d, a2 * c2 * d2)
@@ -133,13 +134,15 @@ class Butterfly:
             a2, b2, c2, d2 = out[k + 1].shape
             # the product only needs the inner dimensions to agree (no nesting of patterns)
             if a * c * d != a2 * b2 * d2:
-                raise ValueError(f"factors[{k}] has {a * c * d} columns but factors[{k + 1}] has "
-                                 f"{a2 * b2 * d2} rows: shapes do not chain")
+                raise ValueError(
+                    f"factors[{k}] has {a * c * d} columns but factors[{k + 1}] has "
+                    f"{a2 * b2 * d2} rows: shapes do not chain"
+                )
         self._values = out
 
     # ------------------------------------------------------------------ structure
     @classmethod
-    def from_ks_values(cls, values: Sequence[object]) -> "Butterfly":
+    def from_ks_values(cls, values: Sequence[object]) -> Butterfly:
         """Build from lazylinop-style ``ks_values`` (a list of (a, b, c, d) arrays).
 
         Examples
@@ -209,7 +212,7 @@ class Butterfly:
         return _core.ks_apply_real(self._values, A)
 
     @property
-    def T(self) -> "Butterfly":
+    def T(self) -> Butterfly:
         """The transpose (not conjugated): factors reversed, each (a, c, b, d).
 
         Examples
@@ -226,7 +229,7 @@ class Butterfly:
 
     # ------------------------------------------------------------------ constructors
     @classmethod
-    def random(cls, n: int, kind: str = "orthonormal", seed: int | None = None) -> "Butterfly":
+    def random(cls, n: int, kind: str = "orthonormal", seed: int | None = None) -> Butterfly:
         """A random square-dyadic butterfly of size n = 2^J.
 
         kind : {"orthonormal", "gaussian", "wide_range"}
@@ -259,7 +262,7 @@ class Butterfly:
         return cls(vals)
 
     @classmethod
-    def hadamard(cls, n: int, normalized: bool = True) -> "Butterfly":
+    def hadamard(cls, n: int, normalized: bool = True) -> Butterfly:
         """The Sylvester–Hadamard matrix as J factors I ⊗ H_2 ⊗ I (entries ±1/√2 when
         normalized, so that H is orthogonal).
 
@@ -270,10 +273,12 @@ class Butterfly:
         array([ 1., -1.,  1., -1.])
         """
         h = np.array([[1.0, 1.0], [1.0, -1.0]]) / (np.sqrt(2.0) if normalized else 1.0)
-        return cls([np.broadcast_to(h[None, :, :, None], (a, 2, 2, d)).copy() for a, b, c, d in square_dyadic_patterns(n)])
+        return cls(
+            [np.broadcast_to(h[None, :, :, None], (a, 2, 2, d)).copy() for a, b, c, d in square_dyadic_patterns(n)]
+        )
 
     @classmethod
-    def dft(cls, n: int) -> "Butterfly":
+    def dft(cls, n: int) -> Butterfly:
         """Exact complex factors of the DFT with bit reversal: ``Butterfly.dft(n) @ x`` is
         ``np.fft.fft(x[bit_reversal_permutation(n)])``.
 
@@ -288,7 +293,7 @@ class Butterfly:
         return cls(dft_ks_values(n))
 
 
-def _dense_or_chain(M: object, name: str) -> "Butterfly | np.ndarray":
+def _dense_or_chain(M: object, name: str) -> Butterfly | np.ndarray:
     if isinstance(M, Butterfly):
         return M
     A = np.asarray(M)
@@ -299,7 +304,7 @@ def _dense_or_chain(M: object, name: str) -> "Butterfly | np.ndarray":
     return A
 
 
-def relative_error(A: "Butterfly | np.ndarray", B: "Butterfly | np.ndarray", *, block: int = 32) -> float:
+def relative_error(A: Butterfly | np.ndarray, B: Butterfly | np.ndarray, *, block: int = 32) -> float:
     """Exact ``||A − B||_F / ||A||_F`` between two chains, or a chain and a dense matrix.
 
     Two square-dyadic chains: split at the middle factor, every entry of the product is
@@ -320,8 +325,14 @@ def relative_error(A: "Butterfly | np.ndarray", B: "Butterfly | np.ndarray", *, 
     if A.shape != B.shape:
         raise ValueError(f"A and B must have the same shape, got {A.shape} and {B.shape}")
     block = as_int(block, "block", low=1)
-    if (isinstance(A, Butterfly) and isinstance(B, Butterfly) and len(A) > 1 and A.patterns == B.patterns
-            and _is_square_dyadic(A.patterns) and _comparable_scales(A, B)):
+    if (
+        isinstance(A, Butterfly)
+        and isinstance(B, Butterfly)
+        and len(A) > 1
+        and A.patterns == B.patterns
+        and _is_square_dyadic(A.patterns)
+        and _comparable_scales(A, B)
+    ):
         return _relative_error_dyadic(A, B)
     if isinstance(A, Butterfly) and isinstance(B, Butterfly):
         if A.is_complex or B.is_complex:
@@ -338,8 +349,8 @@ def relative_error(A: "Butterfly | np.ndarray", B: "Butterfly | np.ndarray", *, 
     for c0 in range(0, n, block):
         E = np.zeros((n, min(block, n - c0)))
         E[c0 + np.arange(E.shape[1]), np.arange(E.shape[1])] = 1.0
-        ya = A @ E if isinstance(A, Butterfly) else A[:, c0:c0 + E.shape[1]]
-        yb = B @ E if isinstance(B, Butterfly) else B[:, c0:c0 + E.shape[1]]
+        ya = A @ E if isinstance(A, Butterfly) else A[:, c0 : c0 + E.shape[1]]
+        yb = B @ E if isinstance(B, Butterfly) else B[:, c0 : c0 + E.shape[1]]
         den.add(ya)
         nb.add(yb)
         if not far:
@@ -354,7 +365,7 @@ def relative_error(A: "Butterfly | np.ndarray", B: "Butterfly | np.ndarray", *, 
     return _scaled.ratio(num, den)
 
 
-def _normalized(M: "Butterfly | np.ndarray") -> tuple["Butterfly | np.ndarray", int]:
+def _normalized(M: Butterfly | np.ndarray) -> tuple[Butterfly | np.ndarray, int]:
     """(M', e) with M = 2^e·M' exactly: each factor (or the matrix) divided by the power of
     two of its largest |entry|."""
     if isinstance(M, Butterfly):
@@ -413,15 +424,19 @@ def _comparable_scales(A: Butterfly, B: Butterfly) -> bool:
     """Factor by factor, the largest entries of A and B within 2^100 of each other (or one
     factor zero)."""
     zero = lambda v: not np.any(v)  # noqa: E731
-    return all(abs(a - b) <= 100 or zero(va) or zero(vb)
-               for a, b, va, vb in zip(_factor_exponents(A), _factor_exponents(B), A._values, B._values))
+    return all(
+        abs(a - b) <= 100 or zero(va) or zero(vb)
+        for a, b, va, vb in zip(_factor_exponents(A), _factor_exponents(B), A._values, B._values)
+    )
 
 
 def _common_scaled(A: Butterfly, B: Butterfly) -> tuple[Butterfly, Butterfly]:
     ea, eb = _factor_exponents(A), _factor_exponents(B)
     ks = [max(a, b) for a, b in zip(ea, eb)]
-    return (Butterfly([_scaled.scale_pow2(v, -k) for v, k in zip(A._values, ks)]),
-            Butterfly([_scaled.scale_pow2(v, -k) for v, k in zip(B._values, ks)]))
+    return (
+        Butterfly([_scaled.scale_pow2(v, -k) for v, k in zip(A._values, ks)]),
+        Butterfly([_scaled.scale_pow2(v, -k) for v, k in zip(B._values, ks)]),
+    )
 
 
 def _relative_error_dyadic(A: Butterfly, B: Butterfly) -> float:
@@ -438,7 +453,7 @@ def _relative_error_dyadic(A: Butterfly, B: Butterfly) -> float:
     A, B = _common_scaled(A, B)
     La, Ra = _half_products(A)
     Lb, Rb = _half_products(B)
-    x, xh = La, Lb                                  # (r, u, q): column q of L_r
+    x, xh = La, Lb  # (r, u, q): column q of L_r
     y, yh = np.swapaxes(Ra, 0, 1), np.swapaxes(Rb, 0, 1)  # (r, q, v): row r of R_q
     xx = np.einsum("ruq,ruq->rq", x.conj(), x).real
     yy = np.einsum("rqv,rqv->rq", y.conj(), y).real
@@ -449,9 +464,11 @@ def _relative_error_dyadic(A: Butterfly, B: Butterfly) -> float:
     u = xh / c[:, None, :]
     dx = u - x
     dy = yh * c[:, :, None] - y
-    num = (np.einsum("ruq,ruq->rq", u.conj(), u).real * np.einsum("rqv,rqv->rq", dy.conj(), dy).real
-           + np.einsum("ruq,ruq->rq", dx.conj(), dx).real * yy
-           + 2 * np.real(np.einsum("ruq,ruq->rq", u.conj(), dx) * np.einsum("rqv,rqv->rq", y.conj(), dy)))
+    num = (
+        np.einsum("ruq,ruq->rq", u.conj(), u).real * np.einsum("rqv,rqv->rq", dy.conj(), dy).real
+        + np.einsum("ruq,ruq->rq", dx.conj(), dx).real * yy
+        + 2 * np.real(np.einsum("ruq,ruq->rq", u.conj(), dx) * np.einsum("rqv,rqv->rq", y.conj(), dy))
+    )
     den = float(np.sum(xx * yy))
     tot = float(np.sum(np.maximum(num, 0.0)))
     return float(np.sqrt(tot / den)) if den > 0 else (0.0 if tot == 0 else float("inf"))

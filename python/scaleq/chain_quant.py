@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
@@ -129,16 +129,26 @@ def quantize_chain(chain: Butterfly, fmt: FormatLike, method: str = "l2r", *, er
     if not isinstance(chain, Butterfly):
         raise TypeError(f"chain must be a scaleq.Butterfly, got {type(chain).__name__}")
     if chain.is_complex:
-        raise ValueError("chain must be real: complex chains are not quantized yet (quantize real and "
-                         "imaginary parts, or use a real transform)")
+        raise ValueError(
+            "chain must be real: complex chains are not quantized yet (quantize real and "
+            "imaginary parts, or use a real transform)"
+        )
     f = as_format(fmt)
     choice(method, "method", METHODS)
     choice(error, "error", ("exact", "probe"))
     measure = relative_error if error == "exact" else relative_error_probe
     if method != "best":
         q, d = _run(chain, f, method)
-        return ChainQuantResult(chain=q, method=method, fmt=f, scales=[float(s) for s in d["scales"]],
-                                lam=list(d["lam"]), mu=list(d["mu"]), _original=chain, _measure=measure)
+        return ChainQuantResult(
+            chain=q,
+            method=method,
+            fmt=f,
+            scales=[float(s) for s in d["scales"]],
+            lam=list(d["lam"]),
+            mu=list(d["mu"]),
+            _original=chain,
+            _measure=measure,
+        )
     results = {}
     for m in METHODS[:-1]:
         try:
@@ -152,7 +162,15 @@ def quantize_chain(chain: Butterfly, fmt: FormatLike, method: str = "l2r", *, er
     winner = min(errs, key=lambda m: (errs[m], METHODS.index(m)))
     q, d = results[winner]
     return ChainQuantResult(
-        chain=q, method=winner, fmt=f, scales=[float(s) for s in d["scales"]], lam=list(d["lam"]),
-        mu=list(d["mu"]), errors=errs, _original=chain, _measure=measure, _error=errs[winner],
+        chain=q,
+        method=winner,
+        fmt=f,
+        scales=[float(s) for s in d["scales"]],
+        lam=list(d["lam"]),
+        mu=list(d["mu"]),
+        errors=errs,
+        _original=chain,
+        _measure=measure,
+        _error=errs[winner],
         _rtn_error=errs["rtn"],
     )

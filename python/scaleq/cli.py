@@ -18,12 +18,13 @@ class ArgumentParser(argparse.ArgumentParser):
 
     def error(self, message: str):  # type: ignore[override]
         self.print_usage(sys.stderr)
-        sub = self.prog[len(PROG):].strip()
+        sub = self.prog[len(PROG) :].strip()
         self.exit(2, f"{PROG}: error: {sub + ': ' if sub else ''}{message}\n")
 
 
 def int_range(low: int, high: int | None = None):
     """An argparse ``type`` for an integer in [low, high], refused by argparse otherwise."""
+
     def parse(text: str) -> int:
         try:
             v = int(text)
@@ -116,15 +117,16 @@ def _demo_sigma_delta(seed: int) -> None:
 
     t0 = time.perf_counter()
     W = np.random.default_rng(seed).standard_normal((64, 256))
-    print("\nSigma-Delta on harmonic frames (Na 2024): 1-bit codes of the 256 columns of a 64x256 "
-          "Gaussian matrix")
+    print("\nSigma-Delta on harmonic frames (Na 2024): 1-bit codes of the 256 columns of a 64x256 Gaussian matrix")
     print(f"{'N':>6} {'bits/weight':>11} | {'mean ||w-w^||/||w||':>19} {'max error/bound':>15}")
     for N in (128, 256, 512, 1024, 2048):
         q = frame_quantize(W, N)
         rel = q.error / np.linalg.norm(W, axis=0)
         print(f"{N:>6} {q.bits / W.size:>11.0f} | {rel.mean():>19.3e} {np.max(q.error / q.error_bound):>15.3f}")
-    print(f"({time.perf_counter() - t0:.1f} s; the error falls with N, under the first-order bound "
-          "(d/N)(δ/2)(σ+1) ~ 1/N; networks: scaleq reproduce na2024)")
+    print(
+        f"({time.perf_counter() - t0:.1f} s; the error falls with N, under the first-order bound "
+        "(d/N)(δ/2)(σ+1) ~ 1/N; networks: scaleq reproduce na2024)"
+    )
 
 
 # Experiments that `scaleq reproduce NAME` runs: module (under scaleq.experiments) whose

@@ -62,14 +62,18 @@ def read_idx(path: str | os.PathLike, max_bytes: int = MAX_IDX_BYTES) -> np.ndar
             dtype = np.dtype(_IDX_TYPES[head[2]])
             nbytes = math.prod(shape) * dtype.itemsize
             if nbytes > max_bytes:
-                raise ValueError(f"{path}: the IDX header announces shape {shape} ({nbytes} bytes), more than "
-                                 f"the {max_bytes}-byte limit; the file is corrupt (or pass max_bytes)")
+                raise ValueError(
+                    f"{path}: the IDX header announces shape {shape} ({nbytes} bytes), more than "
+                    f"the {max_bytes}-byte limit; the file is corrupt (or pass max_bytes)"
+                )
             data = fh.read(nbytes + 1)  # one byte more: detects trailing data
     except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
         raise ValueError(f"{path}: unreadable{' gzip' if compressed else ''} IDX file ({exc})") from None
     if len(data) != nbytes:
-        raise ValueError(f"{path}: expected {nbytes} data bytes for shape {shape}, found "
-                         f"{'more' if len(data) > nbytes else len(data)}")
+        raise ValueError(
+            f"{path}: expected {nbytes} data bytes for shape {shape}, found "
+            f"{'more' if len(data) > nbytes else len(data)}"
+        )
     return np.frombuffer(data, dtype, math.prod(shape)).reshape(shape).astype(dtype.newbyteorder("="))
 
 
@@ -107,8 +111,10 @@ def load_mnist(directory: str | os.PathLike):
             raise ValueError(f"MNIST {part} images: pixels must be finite and in [0, 255]")
         yf = y.astype(np.float64)
         if not (np.all(np.isfinite(yf)) and np.all(yf == np.round(yf)) and yf.min() >= 0 and yf.max() <= 9):
-            raise ValueError(f"MNIST {part} labels must be integers in 0..9, found values in "
-                             f"[{np.nanmin(yf)}, {np.nanmax(yf)}]" + (" and NaN" if np.isnan(yf).any() else ""))
+            raise ValueError(
+                f"MNIST {part} labels must be integers in 0..9, found values in "
+                f"[{np.nanmin(yf)}, {np.nanmax(yf)}]" + (" and NaN" if np.isnan(yf).any() else "")
+            )
         out += [xf.reshape(len(x), -1) / 255.0, yf.astype(np.int64)]
     return tuple(out)
 

@@ -58,9 +58,9 @@ def _as_patterns(patterns: object, shape: tuple[int, int]) -> list[Pattern]:
 
 def butterfly_factorize(
     M: object,
-    patterns: "list[Pattern] | None" = None,
+    patterns: list[Pattern] | None = None,
     order: str = "balanced",
-    perm: "np.ndarray | str | None" = None,
+    perm: np.ndarray | str | None = None,
 ) -> list[np.ndarray]:
     """Factor a dense matrix into Kronecker-sparse factors with prescribed patterns.
 
@@ -109,8 +109,11 @@ def butterfly_factorize(
                 raise ValueError(f"perm must be an index array, 'bitrev' or None, got {perm!r}")
             perm = bit_reversal_permutation(A.shape[1])
         p = np.asarray(perm)
-        if p.shape != (A.shape[1],) or not np.issubdtype(p.dtype, np.integer) or not np.array_equal(
-                np.sort(p), np.arange(A.shape[1])):
+        if (
+            p.shape != (A.shape[1],)
+            or not np.issubdtype(p.dtype, np.integer)
+            or not np.array_equal(np.sort(p), np.arange(A.shape[1]))
+        ):
             raise ValueError(f"perm must be a permutation of range({A.shape[1]})")
         perm_list = p.astype(np.int64).tolist()  # applied in C++ while copying M
     pats = _as_patterns(patterns, A.shape)
@@ -132,7 +135,7 @@ def dft_ks_values(n: int) -> list[np.ndarray]:
     if not _is_pow2(n):
         raise ValueError(f"n must be a power of two, got {n}")
     out = []
-    for a, b, c, d in _square_dyadic(n):
+    for a, _b, _c, d in _square_dyadic(n):
         w = np.exp(-2j * np.pi * np.arange(d) / (2 * d))
         v = np.empty((a, 2, 2, d), dtype=np.complex128)
         v[:, 0, 0, :] = 1
@@ -143,7 +146,7 @@ def dft_ks_values(n: int) -> list[np.ndarray]:
     return out
 
 
-def ks_apply(values: "list[np.ndarray]", X: np.ndarray) -> np.ndarray:
+def ks_apply(values: list[np.ndarray], X: np.ndarray) -> np.ndarray:
     """Apply the chain ``B_1 ⋯ B_J`` (each factor as ks_values of shape (a, b, c, d)) to
     ``X`` of shape (n, k), right to left, in plain numpy (used by experiments and tests;
     the C++ apply lives in :class:`scaleq.Butterfly`).
@@ -162,9 +165,7 @@ def ks_apply(values: "list[np.ndarray]", X: np.ndarray) -> np.ndarray:
     return Y
 
 
-def split_lower_bound(
-    M: object, patterns: "list[Pattern] | None" = None, perm: "np.ndarray | str | None" = None
-) -> float:
+def split_lower_bound(M: object, patterns: list[Pattern] | None = None, perm: np.ndarray | str | None = None) -> float:
     """A certified lower bound on the best relative error of *any* chain with these
     patterns: every chain B_1⋯B_J is also a two-factor product L·R with L on the pattern
     of B_1⋯B_k and R on that of B_(k+1)⋯B_J, and the best such pair is computed exactly
@@ -193,7 +194,7 @@ def split_lower_bound(
         left, right = pats[0], pats[k]
         for q in pats[1:k]:
             left = tuple(_core.pattern_product(left, q))
-        for q in pats[k + 1:]:
+        for q in pats[k + 1 :]:
             right = tuple(_core.pattern_product(right, q))
         vals = butterfly_factorize(A, patterns=[left, right])
         best = max(best, float(np.linalg.norm(ks_apply(vals, np.eye(A.shape[1])) - A) / norm))

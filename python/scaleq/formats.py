@@ -6,7 +6,6 @@ import functools
 import math
 import numbers
 from dataclasses import dataclass, field, fields
-from typing import Union
 
 import numpy as np
 
@@ -25,8 +24,11 @@ _NAMED = {
     "fp4_e2m1": "float4_e2m1fn",
 }
 
-_FORMAT_CHOICES = ("an int t (the paper's F_t), a name (" + ", ".join(_NAMED)
-                   + "), a numpy/ml_dtypes floating dtype or its name, or a scaleq.Format")
+_FORMAT_CHOICES = (
+    "an int t (the paper's F_t), a name ("
+    + ", ".join(_NAMED)
+    + "), a numpy/ml_dtypes floating dtype or its name, or a scaleq.Format"
+)
 
 
 def _float_dtype(dtype: object) -> np.dtype | None:
@@ -59,7 +61,7 @@ def _float_dtype(dtype: object) -> np.dtype | None:
     return None
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _dtype_params(name: str) -> tuple:
     """(t, emin, emax, max_value, subnormals, signed, zero, negative_zero, has_inf) of a float dtype,
     read from ml_dtypes.finfo and from how ml_dtypes casts -1, 0, -0 and inf."""
@@ -76,8 +78,17 @@ def _dtype_params(name: str) -> tuple:
     signed = cast(-1.0) == -1.0
     negative_zero = zero and signed and math.copysign(1.0, cast(-0.0)) < 0
     subnormals = float(fi.smallest_subnormal) < float(fi.smallest_normal)
-    return (int(fi.nmant) + 1, int(fi.minexp), int(fi.maxexp) - 1, float(fi.max), subnormals, signed, zero,
-            negative_zero, math.isinf(cast(math.inf)))
+    return (
+        int(fi.nmant) + 1,
+        int(fi.minexp),
+        int(fi.maxexp) - 1,
+        float(fi.max),
+        subnormals,
+        signed,
+        zero,
+        negative_zero,
+        math.isinf(cast(math.inf)),
+    )
 
 
 def _check_flag(value: object, name: str) -> bool:
@@ -174,11 +185,16 @@ class Format:
             object.__setattr__(self, "emin", as_int(self.emin, "emin", low=-1022, high=1023))
             object.__setattr__(self, "emax", as_int(self.emax, "emax", low=-1022, high=1023))
             if not self.zero and (self.subnormals or self.t != 1):
-                raise ValueError("zero=False is supported for powers of two only (t=1, subnormals=False), "
-                                 "as in float8_e8m0fnu")
+                raise ValueError(
+                    "zero=False is supported for powers of two only (t=1, subnormals=False), as in float8_e8m0fnu"
+                )
             ovf = _core.Overflow.saturate if self.overflow == "saturate" else _core.Overflow.inf
             core = _core.Format.bounded(
-                self.t, self.emin, self.emax, self.subnormals, ovf,
+                self.t,
+                self.emin,
+                self.emax,
+                self.subnormals,
+                ovf,
                 float(self.max_value) if self.max_value is not None else 0.0,
             )
             object.__setattr__(self, "max_value", float(core.max_value))
@@ -189,8 +205,10 @@ class Format:
         """The C++ format the quantizers run on; they need zero and both signs."""
         if not (self.signed and self.zero):
             lacks = " and ".join(w for w, ok in (("negative values", self.signed), ("zero", self.zero)) if not ok)
-            raise ValueError(f"fmt {self!r} has no {lacks}: the quantizers need both signs and zero; "
-                             "use it with round_nearest/to_dtype (e.g. for power-of-two scales)")
+            raise ValueError(
+                f"fmt {self!r} has no {lacks}: the quantizers need both signs and zero; "
+                "use it with round_nearest/to_dtype (e.g. for power-of-two scales)"
+            )
         return self._core_format
 
     def __reduce__(self):
@@ -199,7 +217,7 @@ class Format:
 
     # -- constructors ---------------------------------------------------------
     @classmethod
-    def named(cls, name: str, *, overflow: str = "saturate") -> "Format":
+    def named(cls, name: str, *, overflow: str = "saturate") -> Format:
         """One of ``"fp16"``, ``"bf16"``, ``"fp8_e4m3"`` (e4m3fn, max 448, no inf),
         ``"fp8_e5m2"``, ``"fp4_e2m1"``, ``"fp32"``, ``"fp64"``.
 
@@ -216,7 +234,7 @@ class Format:
         return cls._from_float_dtype(_float_dtype(_NAMED[key]), overflow, key)
 
     @classmethod
-    def from_dtype(cls, dtype: object, *, overflow: str = "saturate") -> "Format":
+    def from_dtype(cls, dtype: object, *, overflow: str = "saturate") -> Format:
         """The format of a numpy or ml_dtypes real floating dtype (``np.float16``,
         ``ml_dtypes.float8_e4m3fn``, ``"bfloat16"``...): every float type ml_dtypes exports.
 
@@ -230,15 +248,17 @@ class Format:
         """
         dt = _float_dtype(dtype)
         if dt is None:
-            raise TypeError(f"fmt: {dtype!r} is not a real floating dtype (numpy float16/32/64 or an "
-                            "ml_dtypes float type such as 'float8_e4m3fn')")
+            raise TypeError(
+                f"fmt: {dtype!r} is not a real floating dtype (numpy float16/32/64 or an "
+                "ml_dtypes float type such as 'float8_e4m3fn')"
+            )
         for key, dname in _NAMED.items():
             if dt.name == dname:
                 return cls.named(key, overflow=overflow)
         return cls._from_float_dtype(dt, overflow, dt.name)
 
     @classmethod
-    def _from_float_dtype(cls, dt: np.dtype, overflow: str, name: str) -> "Format":
+    def _from_float_dtype(cls, dt: np.dtype, overflow: str, name: str) -> Format:
         choice(overflow, "overflow", ("saturate", "inf"))
         # overflow="inf" is allowed without an infinity in the type (rounding flags overflow as
         # ±inf, as the type's cast gives NaN); to_dtype refuses to store such values
@@ -279,8 +299,16 @@ class Format:
         if dt is None:
             return None
         t, emin, emax, mx, sub, signed, zero, nzero, _ = _dtype_params(dt.name)
-        if (self.t, self.emin, self.emax, self.max_value, self.subnormals, self.signed, self.zero,
-                self.negative_zero) != (t, emin, emax, mx, sub, signed, zero, nzero):
+        if (
+            self.t,
+            self.emin,
+            self.emax,
+            self.max_value,
+            self.subnormals,
+            self.signed,
+            self.zero,
+            self.negative_zero,
+        ) != (t, emin, emax, mx, sub, signed, zero, nzero):
             return None  # a name given to other parameters
         return dt
 
@@ -293,11 +321,13 @@ class Format:
         if not self.bounded:
             return f"Format(t={self.t})"
         extra = "".join(f", {k}=False" for k in ("signed", "zero", "negative_zero") if not getattr(self, k))
-        return (f"Format(t={self.t}, emin={self.emin}, emax={self.emax}, subnormals={self.subnormals}, "
-                f"overflow={self.overflow!r}, max_value={self.max_value!r}{extra})")
+        return (
+            f"Format(t={self.t}, emin={self.emin}, emax={self.emax}, subnormals={self.subnormals}, "
+            f"overflow={self.overflow!r}, max_value={self.max_value!r}{extra})"
+        )
 
 
-FormatLike = Union[Format, str, int, np.dtype, type]
+FormatLike = Format | str | int | np.dtype | type
 
 
 def as_format(fmt: object, name: str = "fmt") -> Format:
@@ -327,8 +357,10 @@ def as_format(fmt: object, name: str = "fmt") -> Format:
             raise ValueError(f"{name}: t must be in [1, 53], got {t}")
         return Format(t)
     if isinstance(fmt, (numbers.Number, np.generic)):
-        raise TypeError(f"{name} must be an int t or a format, got {type(fmt).__name__} {fmt!r}; pass int t "
-                        f"or a format name ({', '.join(_NAMED)})")
+        raise TypeError(
+            f"{name} must be an int t or a format, got {type(fmt).__name__} {fmt!r}; pass int t "
+            f"or a format name ({', '.join(_NAMED)})"
+        )
     if isinstance(fmt, str):
         key = fmt.lower().replace("-", "_")
         if key in _NAMED:
@@ -372,13 +404,15 @@ def round_nearest(x: object, fmt: FormatLike) -> np.ndarray | float:
     f = as_format(fmt)
     arr = as_float_array(x, "x", allow_nonfinite=True)
     if not f.zero and not np.all(arr > 0):  # NaN fails too, as it would below
-        raise ValueError(f"x must be positive for {f!r}, which has no zero and no negative values "
-                         f"(smallest value 2**{f.emin}); min(x) = {np.nanmin(arr) if arr.size else None}")
+        raise ValueError(
+            f"x must be positive for {f!r}, which has no zero and no negative values "
+            f"(smallest value 2**{f.emin}); min(x) = {np.nanmin(arr) if arr.size else None}"
+        )
     if not f.signed and np.any(arr < 0):
         raise ValueError(f"x must be >= 0 for {f!r}, which has no negative values; min(x) = {np.min(arr)}")
     out = _core.round_array(arr, f._core_format, True)  # raises ValueError on NaN/Inf
     if not f.zero:
-        out[out == 0] = 2.0 ** f.emin  # nothing lies below 2**emin: round up to it, as ml_dtypes
+        out[out == 0] = 2.0**f.emin  # nothing lies below 2**emin: round up to it, as ml_dtypes
     if not f.negative_zero:
         out += 0.0  # -0 + 0 = +0: the format has one zero
     if np.ndim(x) == 0:
@@ -399,11 +433,15 @@ def to_dtype(x: object, fmt: FormatLike) -> np.ndarray:
     """
     f = as_format(fmt)
     if f.dtype is None:
-        raise ValueError(f"fmt: {f!r} has no numpy/ml_dtypes dtype; pass a dtype-backed format "
-                         "(a name such as 'fp16', an ml_dtypes type such as 'float8_e4m3') or use "
-                         "round_nearest for float64 values")
+        raise ValueError(
+            f"fmt: {f!r} has no numpy/ml_dtypes dtype; pass a dtype-backed format "
+            "(a name such as 'fp16', an ml_dtypes type such as 'float8_e4m3') or use "
+            "round_nearest for float64 values"
+        )
     out = np.asarray(round_nearest(x, f))
     if f.overflow == "inf" and not _dtype_params(f.dtype.name)[8] and np.isinf(out).any():
-        raise ValueError(f"x has values past max_value = {f.max_value} and {f.dtype.name} has no infinity "
-                         "(overflow='inf'); use overflow='saturate' or scale x down")
+        raise ValueError(
+            f"x has values past max_value = {f.max_value} and {f.dtype.name} has no infinity "
+            "(overflow='inf'); use overflow='saturate' or scale x down"
+        )
     return out.astype(f.dtype)

@@ -96,9 +96,11 @@ def smallest_stable_levels(cmax: float, step: float, order: int = 1) -> int:
     kmin = 1 if order == 1 else 2
     ratio = cmax / step
     if not ratio <= _MAX_LEVELS:  # also inf: checked before any integer arithmetic on it
-        raise ValueError(f"step {step} needs more than {_MAX_LEVELS} levels for max|c| = {cmax:.6g} "
-                         f"(cmax/step = {ratio:.3g}); at most {_MAX_LEVELS} are supported (int8 codes): use "
-                         f"step >= {smallest_stable_step(cmax, _MAX_LEVELS, order):.6g}")
+        raise ValueError(
+            f"step {step} needs more than {_MAX_LEVELS} levels for max|c| = {cmax:.6g} "
+            f"(cmax/step = {ratio:.3g}); at most {_MAX_LEVELS} are supported (int8 codes): use "
+            f"step >= {smallest_stable_step(cmax, _MAX_LEVELS, order):.6g}"
+        )
     # closed form; the two corrections absorb the rounding of ratio and move k by at most one
     k = max(kmin, math.ceil(ratio + (0.5 if order == 1 else 1.5)))
     if k > kmin and _margin(k - 1, order) * step >= cmax:
@@ -106,13 +108,16 @@ def smallest_stable_levels(cmax: float, step: float, order: int = 1) -> int:
     if _margin(k, order) * step < cmax:
         k += 1
     if k > _MAX_LEVELS:
-        raise ValueError(f"step {step} needs {k} levels for max|c| = {cmax:.6g}; at most {_MAX_LEVELS} are "
-                         f"supported (int8 codes): use step >= {smallest_stable_step(cmax, _MAX_LEVELS, order):.6g}")
+        raise ValueError(
+            f"step {step} needs {k} levels for max|c| = {cmax:.6g}; at most {_MAX_LEVELS} are "
+            f"supported (int8 codes): use step >= {smallest_stable_step(cmax, _MAX_LEVELS, order):.6g}"
+        )
     return k
 
 
-def sigma_delta(c: object, step: float, levels: int = 1, order: int = 1, perm: object = None, *,
-                return_state: bool = False):
+def sigma_delta(
+    c: object, step: float, levels: int = 1, order: int = 1, perm: object = None, *, return_state: bool = False
+):
     """ΣΔ-quantize c of shape (N,) or (N, k) down axis 0 (each column independently).
 
     Returns the int8 codes (same shape; value = code·step/2), and with ``return_state=True``
@@ -132,9 +137,11 @@ def sigma_delta(c: object, step: float, levels: int = 1, order: int = 1, perm: o
     cmax = float(np.abs(c).max()) if c.size else 0.0
     if cmax > _margin(levels, order) * step:
         cond = "(levels - 1/2)" if order == 1 else "(levels - 3/2)"
-        raise ValueError(f"step {step} is unstable for levels={levels}, order={order}: need max|c| <= "
-                         f"{cond}*step = {_margin(levels, order) * step:.6g} but max|c| = {cmax:.6g}; use step >= "
-                         f"{smallest_stable_step(cmax, levels, order):.6g} or more levels")
+        raise ValueError(
+            f"step {step} is unstable for levels={levels}, order={order}: need max|c| <= "
+            f"{cond}*step = {_margin(levels, order) * step:.6g} but max|c| = {cmax:.6g}; use step >= "
+            f"{smallest_stable_step(cmax, levels, order):.6g} or more levels"
+        )
     codes, umax = _core.sigma_delta(c, step, levels, order, p)
     if return_state:
         return codes, (umax if c.ndim == 2 else float(umax[0]))
@@ -208,8 +215,16 @@ class FrameQuantization:
         return _scaled.norm(diff, axis=1 if self.axis == 1 else 0)  # no squares of 1e±200
 
 
-def frame_quantize(W: object, N: int, levels: int | None = 1, step: float | None = None, order: int = 1,
-                   axis: int = 0, perm: object = None, method: str = "auto") -> FrameQuantization:
+def frame_quantize(
+    W: object,
+    N: int,
+    levels: int | None = 1,
+    step: float | None = None,
+    order: int = 1,
+    axis: int = 0,
+    perm: object = None,
+    method: str = "auto",
+) -> FrameQuantization:
     """ΣΔ-quantize every vector of W along ``axis`` on the harmonic frame of N vectors in R^d.
 
     ``step=None`` chooses the smallest step that satisfies the stability condition over the
@@ -255,6 +270,16 @@ def frame_quantize(W: object, N: int, levels: int | None = 1, step: float | None
     Xs = np.ldexp(X, -e) if e else X
     r = _core.frame_sigma_delta(Xs, N, math.ldexp(s, -e), levels, order, p, True, method)
     unscale = (lambda a: np.ldexp(a, e)) if e else (lambda a: a)  # noqa: E731
-    return FrameQuantization(codes=r["codes"], step=math.ldexp(float(r["step"]), e), levels=levels, order=order, d=d,
-                             N=N, perm=p, axis=axis, max_state=unscale(r["umax"]), original=X.T if axis == 1 else X,
-                             _recon=unscale(r["recon"]))
+    return FrameQuantization(
+        codes=r["codes"],
+        step=math.ldexp(float(r["step"]), e),
+        levels=levels,
+        order=order,
+        d=d,
+        N=N,
+        perm=p,
+        axis=axis,
+        max_state=unscale(r["umax"]),
+        original=X.T if axis == 1 else X,
+        _recon=unscale(r["recon"]),
+    )

@@ -37,8 +37,11 @@ def _check_dims(d: object, N: object) -> tuple[int, int]:
     d = as_int(d, "d", low=1)
     N = as_int(N, "N", low=1)
     if N < min_frame_size(d):
-        raise ValueError(f"N must be >= {min_frame_size(d)} for a tight harmonic frame in R^{d}"
-                         + (" (d even: N = d zeroes the last sine row)" if d % 2 == 0 else "") + f", got N={N}")
+        raise ValueError(
+            f"N must be >= {min_frame_size(d)} for a tight harmonic frame in R^{d}"
+            + (" (d even: N = d zeroes the last sine row)" if d % 2 == 0 else "")
+            + f", got N={N}"
+        )
     return d, N
 
 

@@ -148,8 +148,9 @@ def _choose_patterns(cands: list[list[Pattern]]) -> list[Pattern]:
         new, arg = [], []
         for q in cands[k]:
             nz = q[0] * q[1] * q[2] * q[3]
-            best = min(range(len(cands[k - 1])),
-                       key=lambda i: (cost[i][0] + (not _nested(cands[k - 1][i], q)), cost[i][1], i))
+            best = min(
+                range(len(cands[k - 1])), key=lambda i: (cost[i][0] + (not _nested(cands[k - 1][i], q)), cost[i][1], i)
+            )
             c = cost[best]
             new.append((c[0] + (not _nested(cands[k - 1][best], q)), c[1] + nz))
             arg.append(best)
@@ -174,7 +175,7 @@ def _fits(p: Pattern, M) -> bool:
     return a * b * d == M.shape[0] and a * c * d == M.shape[1] and _holds(p, M.row, M.col)
 
 
-def from_faust(F: object, patterns: "list[Pattern] | None" = None) -> Butterfly:
+def from_faust(F: object, patterns: list[Pattern] | None = None) -> Butterfly:
     """A Butterfly from a ``pyfaust.Faust`` whose factors are Kronecker-sparse.
 
     Parameters
@@ -212,12 +213,17 @@ def from_faust(F: object, patterns: "list[Pattern] | None" = None) -> Butterfly:
             raise ValueError(f"patterns has {len(pats)} entries but F has {len(mats)} factors")
         for k, (p, M) in enumerate(zip(pats, mats)):
             if not _fits(p, M):
-                raise ValueError(f"patterns[{k}] = {p} does not hold factor {k} of F (shape {M.shape}): "
-                                 "its support misses stored entries")
+                raise ValueError(
+                    f"patterns[{k}] = {p} does not hold factor {k} of F (shape {M.shape}): "
+                    "its support misses stored entries"
+                )
     else:
         recorded = getattr(F, "_scaleq_patterns", None)
-        if (recorded is not None and len(recorded) == len(mats)
-                and all(_fits(tuple(p), M) for p, M in zip(recorded, mats))):
+        if (
+            recorded is not None
+            and len(recorded) == len(mats)
+            and all(_fits(tuple(p), M) for p, M in zip(recorded, mats))
+        ):
             pats = [tuple(p) for p in recorded]
         else:
             pats = _choose_patterns([candidate_patterns(M.row, M.col, M.shape) for M in mats])
@@ -226,4 +232,3 @@ def from_faust(F: object, patterns: "list[Pattern] | None" = None) -> Butterfly:
         rows, cols = _support_csr(p)
         values.append(np.asarray(M.tocsr()[rows, cols]).ravel().reshape(p))
     return Butterfly(values)
-

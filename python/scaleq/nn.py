@@ -17,8 +17,8 @@ column, as in the paper) column by column: ``"sigma_delta"`` with :func:`scaleq.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 
@@ -71,7 +71,9 @@ class FeedForwardNet:
         pairs = [_as_layer(w, b, f"layer {l}") for l, (w, b) in enumerate(zip(self.weights, self.biases))]
         for l in range(1, len(pairs)):
             if pairs[l][0].shape[1] != pairs[l - 1][0].shape[0]:
-                raise ValueError(f"layer {l} has {pairs[l][0].shape[1]} inputs, layer {l - 1} {pairs[l - 1][0].shape[0]} outputs")
+                raise ValueError(
+                    f"layer {l} has {pairs[l][0].shape[1]} inputs, layer {l - 1} {pairs[l - 1][0].shape[0]} outputs"
+                )
         self.weights, self.biases = [p[0] for p in pairs], [p[1] for p in pairs]
 
     def forward(self, x: object) -> np.ndarray:
@@ -87,7 +89,7 @@ class FeedForwardNet:
         """Every (W, b) pair, in order."""
         return list(zip(self.weights, self.biases))
 
-    def with_layers(self, layers: Sequence[tuple[np.ndarray, np.ndarray]]) -> "FeedForwardNet":
+    def with_layers(self, layers: Sequence[tuple[np.ndarray, np.ndarray]]) -> FeedForwardNet:
         """The same architecture with other (W, b) pairs (in :meth:`layers` order)."""
         return FeedForwardNet([w for w, _ in layers], [b for _, b in layers])
 
@@ -143,7 +145,7 @@ class ResidualNet:
             out += [(w1, b1), (w2, b2)]
         return out + [(self.w_out, self.b_out)]
 
-    def with_layers(self, layers: Sequence[tuple[np.ndarray, np.ndarray]]) -> "ResidualNet":
+    def with_layers(self, layers: Sequence[tuple[np.ndarray, np.ndarray]]) -> ResidualNet:
         """The same architecture with other (W, b) pairs (in :meth:`layers` order)."""
         blocks = [(*layers[1 + 2 * i], *layers[2 + 2 * i]) for i in range(len(self.blocks))]
         return ResidualNet(*layers[0], blocks, *layers[-1])
@@ -200,9 +202,15 @@ def _frame_sizes(N: object, count: int) -> list[int]:
     return [as_int(N, "N", low=1)] * count
 
 
-def quantize_network(net: Network, method: str = "sigma_delta", N: int | Sequence[int] | None = None,
-                     levels: int | None = 1, order: int = 1, step: float | None = None,
-                     bits: int | Sequence[int] | None = None) -> QuantizedNetwork:
+def quantize_network(
+    net: Network,
+    method: str = "sigma_delta",
+    N: int | Sequence[int] | None = None,
+    levels: int | None = 1,
+    order: int = 1,
+    step: float | None = None,
+    bits: int | Sequence[int] | None = None,
+) -> QuantizedNetwork:
     """Quantize every ``[W | b]`` of ``net`` column by column (bias appended as the last column).
 
     * ``"sigma_delta"``: :func:`scaleq.frame_quantize` on the harmonic frame of ``N`` vectors in

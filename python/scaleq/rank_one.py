@@ -141,9 +141,16 @@ def quantize_rank_one(
     solver = _core.rank_one_sweep if method == "sweep" else _core.rank_one_reference
     d = solver(xv, yv, fx._core, fy._core, bool(quantize_y), lo, hi)
     return RankOneResult(
-        x=d["x"], y=d["y"], lam=float(d["lam"]), mu=float(d["mu"]), error=float(d["error"]),
-        rtn_error=float(d["rtn_error"]), method=method, breakpoints=int(d["breakpoints"]),
-        fmt=fx, fmt_y=fy,
+        x=d["x"],
+        y=d["y"],
+        lam=float(d["lam"]),
+        mu=float(d["mu"]),
+        error=float(d["error"]),
+        rtn_error=float(d["rtn_error"]),
+        method=method,
+        breakpoints=int(d["breakpoints"]),
+        fmt=fx,
+        fmt_y=fy,
     )
 
 
@@ -158,8 +165,8 @@ def _window(lam_window: object) -> tuple[float, float]:
 
 
 def quantize_rank_one_batch(
-    xs: "list[object]",
-    ys: "list[object]",
+    xs: list[object],
+    ys: list[object],
     fmt: FormatLike,
     *,
     fmt_y: FormatLike | None = None,
@@ -191,9 +198,18 @@ def quantize_rank_one_batch(
         raise TypeError("quantize_y must be a bool")
     ds = _core.rank_one_batch(xv, yv, fx._core, fy._core, bool(quantize_y))
     return [
-        RankOneResult(x=d["x"], y=d["y"], lam=float(d["lam"]), mu=float(d["mu"]), error=float(d["error"]),
-                      rtn_error=float(d["rtn_error"]), method="sweep", breakpoints=int(d["breakpoints"]),
-                      fmt=fx, fmt_y=fy)
+        RankOneResult(
+            x=d["x"],
+            y=d["y"],
+            lam=float(d["lam"]),
+            mu=float(d["mu"]),
+            error=float(d["error"]),
+            rtn_error=float(d["rtn_error"]),
+            method="sweep",
+            breakpoints=int(d["breakpoints"]),
+            fmt=fx,
+            fmt_y=fy,
+        )
         for d in ds
     ]
 

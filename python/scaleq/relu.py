@@ -40,8 +40,10 @@ def _as_network(weights: object, biases: object) -> tuple[list[np.ndarray], list
         if w.ndim != 2 or w.size == 0:
             raise ValueError(f"weights[{l}] must be a non-empty 2-D (out, in) array, got shape {w.shape}")
         if l > 0 and w.shape[1] != ws[-1].shape[0]:
-            raise ValueError(f"weights[{l}] has {w.shape[1]} inputs but weights[{l - 1}] has "
-                             f"{ws[-1].shape[0]} outputs (shape {w.shape} after {ws[-1].shape})")
+            raise ValueError(
+                f"weights[{l}] has {w.shape[1]} inputs but weights[{l - 1}] has "
+                f"{ws[-1].shape[0]} outputs (shape {w.shape} after {ws[-1].shape})"
+            )
         b = as_float_array(b, f"biases[{l}]")
         if b.shape != (w.shape[0],):
             raise ValueError(f"biases[{l}] must have shape ({w.shape[0]},), got {b.shape}")
@@ -104,8 +106,9 @@ def rescale_mlp(weights: list, biases: list, scalings: list) -> tuple[list[np.nd
         if s.shape != (ws[l].shape[0],):
             raise ValueError(f"scalings[{l}] must have shape ({ws[l].shape[0]},), got {s.shape}")
         if np.any(s <= 0):
-            raise ValueError(f"scalings[{l}] must be positive (ReLU is only positively homogeneous); "
-                             f"got min {s.min()!r}")
+            raise ValueError(
+                f"scalings[{l}] must be positive (ReLU is only positively homogeneous); got min {s.min()!r}"
+            )
         ws[l] *= s[:, None]
         bs[l] *= s
         ws[l + 1] /= s[None, :]
@@ -272,8 +275,15 @@ def quantize_neuron(w: object, b: float, v: object, fmt: FormatLike) -> NeuronQu
     r = quantize_rank_one(x / sx, vv / sv, f)
     xh, vh = sx * r.x, sv * r.y
     return NeuronQuantization(
-        w=xh[:-1], b=float(xh[-1]), v=float(vh[0]) if scalar_v else vh, lam=r.lam, mu=r.mu,
-        scale_in=sx, scale_out=sv, error=r.error, rtn_error=r.rtn_error,
+        w=xh[:-1],
+        b=float(xh[-1]),
+        v=float(vh[0]) if scalar_v else vh,
+        lam=r.lam,
+        mu=r.mu,
+        scale_in=sx,
+        scale_out=sv,
+        error=r.error,
+        rtn_error=r.rtn_error,
     )
 
 
@@ -323,8 +333,9 @@ class MLPQuantization:
         return mlp_forward(self.weights, self.biases, x)
 
 
-def equalize_mlp(weights: list, biases: list, *, iterations: int = 100,
-                 tol: float = 1e-12) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
+def equalize_mlp(
+    weights: list, biases: list, *, iterations: int = 100, tol: float = 1e-12
+) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
     """Cross-layer equalization (Nagel et al. 2019, "Data-free quantization"): rescale each
     hidden neuron by ``1/s_j``, ``s_j = sqrt(r1_j / r2_j)`` with ``r1_j = max|W_l[j, :]|``
     and ``r2_j = max|W_(l+1)[:, j]|``, so both ranges become ``sqrt(r1_j r2_j)``; sweep the
@@ -391,9 +402,20 @@ def _octave_candidates(x: np.ndarray, lam0: float, fmt: Format, limit: int) -> n
     return np.unique(np.append(cands, lam0))
 
 
-def _data_step(rows: np.ndarray, s: float, lam0: np.ndarray, mu0: np.ndarray, inp: np.ndarray,
-               target: np.ndarray, fmt: Format, limit: int, q0: np.ndarray,
-               cols: np.ndarray | None = None, so: float = 1.0, y0: np.ndarray | None = None):
+def _data_step(
+    rows: np.ndarray,
+    s: float,
+    lam0: np.ndarray,
+    mu0: np.ndarray,
+    inp: np.ndarray,
+    target: np.ndarray,
+    fmt: Format,
+    limit: int,
+    q0: np.ndarray,
+    cols: np.ndarray | None = None,
+    so: float = 1.0,
+    y0: np.ndarray | None = None,
+):
     """For each neuron, the λ (among octave candidates) minimizing a calibration error,
     with ``x̂ = s·round(λ·row/s)`` and ``â = ReLU([inp, 1] x̂)``:
 
@@ -434,8 +456,15 @@ def _data_step(rows: np.ndarray, s: float, lam0: np.ndarray, mu0: np.ndarray, in
     return q, lam, mu, yq
 
 
-def quantize_mlp(weights: list, biases: list, fmt: FormatLike, method: str = "rescale", *,
-                 calibration: object = None, candidates: int = 128) -> MLPQuantization:
+def quantize_mlp(
+    weights: list,
+    biases: list,
+    fmt: FormatLike,
+    method: str = "rescale",
+    *,
+    calibration: object = None,
+    candidates: int = 128,
+) -> MLPQuantization:
     """Quantize a ReLU MLP, using (or not) the rescaling invariance of its hidden neurons.
 
     Methods
@@ -517,7 +546,7 @@ def quantize_mlp(weights: list, biases: list, fmt: FormatLike, method: str = "re
         scales = [_pow2_scale(np.concatenate([w, b[:, None]], axis=1), f) for w, b in zip(ws, bs)]
         qw = [_rtn(w, f, s) for w, s in zip(ws, scales)]
         qb = [_rtn(b, f, s) for b, s in zip(bs, scales)]
-        prefixes = [(qw[: l + 1] + ws[l + 1:], qb[: l + 1] + bs[l + 1:]) for l in range(L)]
+        prefixes = [(qw[: l + 1] + ws[l + 1 :], qb[: l + 1] + bs[l + 1 :]) for l in range(L)]
         errs = [path_lifting_error(ws0, bs0, pw, pb) for pw, pb in prefixes]
         return MLPQuantization(qw, qb, scales, lam, [1.0 / v for v in lam], errs[-1], errs, method, f)
 
@@ -544,8 +573,9 @@ def quantize_mlp(weights: list, biases: list, fmt: FormatLike, method: str = "re
         q_out = so * np.array([r.y for r in rs]).T if l == last_joint else None
         if method == "data":
             cols = ws[l + 1] if l == last_joint else None
-            q, lam, mu, q_out = _data_step(rows, s, lam, mu, inp, acts[l], f, candidates, q,
-                                           cols, so if l == last_joint else 1.0, q_out)
+            q, lam, mu, q_out = _data_step(
+                rows, s, lam, mu, inp, acts[l], f, candidates, q, cols, so if l == last_joint else 1.0, q_out
+            )
             inp = np.maximum(inp @ q[:, :-1].T + q[:, -1], 0.0)
         qw.append(q[:, :-1])
         qb.append(q[:, -1].copy())
@@ -559,6 +589,6 @@ def quantize_mlp(weights: list, biases: list, fmt: FormatLike, method: str = "re
             scales.append(so)
         else:
             ws[l + 1] = ws[l + 1] * mu[None, :]
-            errs.append(path_lifting_error(ws0, bs0, qw + ws[l + 1:], qb + bs[l + 1:]))
+            errs.append(path_lifting_error(ws0, bs0, qw + ws[l + 1 :], qb + bs[l + 1 :]))
     errs.append(path_lifting_error(ws0, bs0, qw, qb))
     return MLPQuantization(qw, qb, scales, lams, mus, errs[-1], errs, method, f)

@@ -30,8 +30,10 @@ def sequential_to_mlp(model: object) -> tuple[list, list]:
     kinds = ["L" if isinstance(m, torch.nn.Linear) else "R" if isinstance(m, torch.nn.ReLU) else "?" for m in layers]
     pattern = "".join(kinds)
     if "?" in pattern or len(layers) < 3 or pattern != "LR" * (len(layers) // 2) + "L":
-        raise ValueError("model must alternate Linear and ReLU and end with a Linear (at least one hidden "
-                         f"layer); got {[type(m).__name__ for m in layers]}")
+        raise ValueError(
+            "model must alternate Linear and ReLU and end with a Linear (at least one hidden "
+            f"layer); got {[type(m).__name__ for m in layers]}"
+        )
     ws, bs = [], []
     for m in layers[::2]:
         w = m.weight.detach().cpu().double().numpy()
@@ -40,8 +42,9 @@ def sequential_to_mlp(model: object) -> tuple[list, list]:
     return ws, bs
 
 
-def quantize_sequential(model: object, fmt: FormatLike, method: str = "rescale", *,
-                        calibration: object = None) -> tuple[object, MLPQuantization]:
+def quantize_sequential(
+    model: object, fmt: FormatLike, method: str = "rescale", *, calibration: object = None
+) -> tuple[object, MLPQuantization]:
     """A quantized deep copy of ``model`` (see :func:`scaleq.quantize_mlp`) and the result.
 
     The copy keeps the model's parameter dtype: the quantized values (``scale · q``) are

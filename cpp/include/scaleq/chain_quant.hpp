@@ -126,8 +126,8 @@ void solve_step(std::vector<double>& vx, XOf xof, double sx, std::vector<double>
         for (std::size_t i = 0; i < xs.len; ++i) x[i] = vx[xs.off + i * xs.step] * sx;
         if (quantize_y)
           for (std::size_t i = 0; i < ys.len; ++i) y[i] = vy[ys.off + i * ys.step] * sy;
-        const SmallScalings r = rank_one_small(x, xs.len, quantize_y ? y : nullptr, ys.len, f, f, *grid,
-                                               grid.get(), unit_octave(), xh, yh);
+        const SmallScalings r =
+            rank_one_small(x, xs.len, quantize_y ? y : nullptr, ys.len, f, f, *grid, grid.get(), unit_octave(), xh, yh);
         lam[std::size_t(j)] = r.lam;
         mu[std::size_t(j)] = r.mu;
         scatter(vx, xs, xh, 1.0 / sx);
@@ -165,8 +165,9 @@ inline void joint_pair(const Pattern& pl, std::vector<double>& left, const Patte
                        double& scale_r) {
   scale_l = working_scale(left, f);
   scale_r = working_scale(right, f);
-  solve_step(left, [&](std::int64_t j) { return column_slice(pl, j); }, scale_l, right,
-             [&](std::int64_t j) { return row_slice(pr, j); }, scale_r, pl.cols(), true, f, lam, mu);
+  solve_step(
+      left, [&](std::int64_t j) { return column_slice(pl, j); }, scale_l, right,
+      [&](std::int64_t j) { return row_slice(pr, j); }, scale_r, pl.cols(), true, f, lam, mu);
 }
 
 // A result for J factors: unit scales, no scalings yet.
@@ -180,12 +181,13 @@ inline ChainQuantResult empty_result(std::size_t J) {
 
 // One ŷ-free l2r step on the columns of factor k, pushing μ into the rows of factor k+1
 // (Algorithm 2's inner step; free_rows_step is its mirror).
-inline void free_columns_step(const std::vector<Pattern>& pats, std::vector<std::vector<double>>& vals,
-                              std::size_t k, const Format& f, ChainQuantResult& r) {
+inline void free_columns_step(const std::vector<Pattern>& pats, std::vector<std::vector<double>>& vals, std::size_t k,
+                              const Format& f, ChainQuantResult& r) {
   const Pattern &p = pats[k], &q = pats[k + 1];
   const double sk = r.scales[k] = working_scale(vals[k], f);
-  solve_step(vals[k], [&](std::int64_t j) { return column_slice(p, j); }, sk, vals[k + 1],
-             [&](std::int64_t j) { return row_slice(q, j); }, 1.0, p.cols(), false, f, r.lam[k], r.mu[k]);
+  solve_step(
+      vals[k], [&](std::int64_t j) { return column_slice(p, j); }, sk, vals[k + 1],
+      [&](std::int64_t j) { return row_slice(q, j); }, 1.0, p.cols(), false, f, r.lam[k], r.mu[k]);
 }
 
 inline ChainQuantResult quantize_l2r(const std::vector<Pattern>& pats, std::vector<std::vector<double>> vals,
@@ -236,8 +238,9 @@ inline void free_rows_step(const std::vector<Pattern>& pats, std::vector<std::ve
                            const Format& f, ChainQuantResult& r) {
   const Pattern &p = pats[k], &q = pats[k - 1];
   const double sk = r.scales[k] = working_scale(vals[k], f);
-  solve_step(vals[k], [&](std::int64_t i) { return row_slice(p, i); }, sk, vals[k - 1],
-             [&](std::int64_t i) { return column_slice(q, i); }, 1.0, p.rows(), false, f, r.lam[k], r.mu[k]);
+  solve_step(
+      vals[k], [&](std::int64_t i) { return row_slice(p, i); }, sk, vals[k - 1],
+      [&](std::int64_t i) { return column_slice(q, i); }, 1.0, p.rows(), false, f, r.lam[k], r.mu[k]);
 }
 
 // Meet in the middle: l2r steps on the left half, their mirror on the right half, and the
@@ -280,7 +283,7 @@ inline void commit_column(const std::vector<Pattern>& pats, std::vector<std::vec
 }
 
 struct DirCandidate {
-  double cost;               // ‖x − μ x̂‖² (x̂ in working units, x real)
+  double cost;  // ‖x − μ x̂‖² (x̂ in working units, x real)
   double lam, mu;
   std::vector<double> xhat;  // working units
 };
@@ -325,8 +328,7 @@ inline std::vector<double> candidate_lambdas(const std::vector<double>& x, int t
 }
 
 // ‖x − μ x̂‖² (real units) of x̂ = round(λ·xw), and its μ, without storing x̂.
-inline double direction_cost(const std::vector<double>& xw, double to_real, double lam, const Format& f,
-                             double& mu) {
+inline double direction_cost(const std::vector<double>& xw, double to_real, double lam, const Format& f, double& mu) {
   double xx = 0.0, xq = 0.0, qq = 0.0;
   for (std::size_t i = 0; i < xw.size(); ++i) {
     const double q = f.round_saturating(lam * xw[i]);
@@ -430,8 +432,9 @@ inline void check_lookahead_memory(const std::vector<Pattern>& pats, const Forma
   }
   const double need = lookahead_pinned_bytes(pats, f, K) + task;
   if (need > double(memory_budget()))
-    refuse("would hold about " + format_bytes(need) + " for t = " + std::to_string(f.t) + ", over the memory budget of " +
-           format_bytes(double(memory_budget())) + " (environment variable SCALEQ_MEMORY_BUDGET_MB)");
+    refuse("would hold about " + format_bytes(need) + " for t = " + std::to_string(f.t) +
+           ", over the memory budget of " + format_bytes(double(memory_budget())) +
+           " (environment variable SCALEQ_MEMORY_BUDGET_MB)");
 }
 
 inline ChainQuantResult quantize_lookahead(const std::vector<Pattern>& pats, std::vector<std::vector<double>> vals,
@@ -456,7 +459,8 @@ inline ChainQuantResult quantize_lookahead(const std::vector<Pattern>& pats, std
       capture.run(j, [&] {
         poll_interrupt();
         const MemoryReservation reservation(std::size_t(lookahead_column_bytes(p.b, f)));
-        if (!reservation.ok()) throw std::invalid_argument("method 'lookahead': over the memory budget (shared with other calls)");
+        if (!reservation.ok())
+          throw std::invalid_argument("method 'lookahead': over the memory budget (shared with other calls)");
         cand[std::size_t(j)] = best_candidates(gather(vals[k], column_slice(p, j), sk), sk, f, K);
         w_row[std::size_t(j)] = row_norm2(q, vals[k + 1], j);
       });
@@ -469,48 +473,49 @@ inline ChainQuantResult quantize_lookahead(const std::vector<Pattern>& pats, std
     std::vector<std::size_t> pick(static_cast<std::size_t>(n), 0);
     // Coordinate descent inside each block (ia, id) of B_(k+1): b rows × c columns.
 #pragma omp parallel for schedule(dynamic, 16) if (q.a * q.d > 16) num_threads(detail::team_size())
-    for (std::int64_t blk = 0; blk < q.a * q.d; ++blk) capture.run(blk, [&] {
-      const std::int64_t ia = blk / q.d, id = blk % q.d;
-      auto row_of = [&](std::int64_t ib) { return (ia * q.b + ib) * q.d + id; };
-      auto col_cost = [&](std::int64_t ic) {  // next-step cost of column i with the current picks
-        std::vector<double> z(std::size_t(q.b));
-        for (std::int64_t ib = 0; ib < q.b; ++ib) {
-          const std::int64_t j = row_of(ib);
-          z[std::size_t(ib)] = cand[std::size_t(j)][pick[std::size_t(j)]].mu *
-                               vals[k + 1][std::size_t(((ia * q.b + ib) * q.c + ic) * q.d + id)];
-        }
-        return w_next[std::size_t((ia * q.c + ic) * q.d + id)] * best_direction_cost(z, ft, grid);
-      };
-      std::vector<double> cc(std::size_t(q.c));
-      for (std::int64_t ic = 0; ic < q.c; ++ic) cc[std::size_t(ic)] = col_cost(ic);
-      for (int sweep = 0; sweep < 2; ++sweep) {
-        bool changed = false;
-        for (std::int64_t ib = 0; ib < q.b; ++ib) {
-          poll_interrupt();
-          const std::size_t j = std::size_t(row_of(ib));
-          const std::size_t keep = pick[j];
-          double best = INFINITY;
-          std::size_t arg = keep;
-          std::vector<double> best_cc = cc;
-          for (std::size_t c = 0; c < cand[j].size(); ++c) {
-            pick[j] = c;
-            std::vector<double> trial(std::size_t(q.c));
-            double total = w_row[j] * cand[j][c].cost;
-            for (std::int64_t ic = 0; ic < q.c; ++ic)  // the kept pick's costs are already known
-              total += trial[std::size_t(ic)] = c == keep ? cc[std::size_t(ic)] : col_cost(ic);
-            if (total < best) {
-              best = total;
-              arg = c;
-              best_cc = trial;
-            }
+    for (std::int64_t blk = 0; blk < q.a * q.d; ++blk)
+      capture.run(blk, [&] {
+        const std::int64_t ia = blk / q.d, id = blk % q.d;
+        auto row_of = [&](std::int64_t ib) { return (ia * q.b + ib) * q.d + id; };
+        auto col_cost = [&](std::int64_t ic) {  // next-step cost of column i with the current picks
+          std::vector<double> z(std::size_t(q.b));
+          for (std::int64_t ib = 0; ib < q.b; ++ib) {
+            const std::int64_t j = row_of(ib);
+            z[std::size_t(ib)] = cand[std::size_t(j)][pick[std::size_t(j)]].mu *
+                                 vals[k + 1][std::size_t(((ia * q.b + ib) * q.c + ic) * q.d + id)];
           }
-          pick[j] = arg;
-          cc = best_cc;
-          changed = changed || arg != keep;
+          return w_next[std::size_t((ia * q.c + ic) * q.d + id)] * best_direction_cost(z, ft, grid);
+        };
+        std::vector<double> cc(std::size_t(q.c));
+        for (std::int64_t ic = 0; ic < q.c; ++ic) cc[std::size_t(ic)] = col_cost(ic);
+        for (int sweep = 0; sweep < 2; ++sweep) {
+          bool changed = false;
+          for (std::int64_t ib = 0; ib < q.b; ++ib) {
+            poll_interrupt();
+            const std::size_t j = std::size_t(row_of(ib));
+            const std::size_t keep = pick[j];
+            double best = INFINITY;
+            std::size_t arg = keep;
+            std::vector<double> best_cc = cc;
+            for (std::size_t c = 0; c < cand[j].size(); ++c) {
+              pick[j] = c;
+              std::vector<double> trial(std::size_t(q.c));
+              double total = w_row[j] * cand[j][c].cost;
+              for (std::int64_t ic = 0; ic < q.c; ++ic)  // the kept pick's costs are already known
+                total += trial[std::size_t(ic)] = c == keep ? cc[std::size_t(ic)] : col_cost(ic);
+              if (total < best) {
+                best = total;
+                arg = c;
+                best_cc = trial;
+              }
+            }
+            pick[j] = arg;
+            cc = best_cc;
+            changed = changed || arg != keep;
+          }
+          if (!changed) break;
         }
-        if (!changed) break;
-      }
-    });
+      });
     capture.rethrow();
     r.lam[k].resize(std::size_t(n));
     r.mu[k].resize(std::size_t(n));
@@ -550,11 +555,16 @@ inline ChainQuantResult quantize_chain(const std::vector<Pattern>& pats, const s
       if (!std::isfinite(a)) throw std::invalid_argument("factor " + std::to_string(k) + " contains NaN or Inf");
   }
   switch (method) {
-    case ChainMethod::l2r: return detail::quantize_l2r(pats, vals, f);
-    case ChainMethod::r2l: return detail::quantize_r2l(pats, vals, f);
-    case ChainMethod::pairwise: return detail::quantize_pairwise(pats, vals, f);
-    case ChainMethod::m2m: return detail::quantize_m2m(pats, vals, f);
-    case ChainMethod::lookahead: return detail::quantize_lookahead(pats, vals, f);
+    case ChainMethod::l2r:
+      return detail::quantize_l2r(pats, vals, f);
+    case ChainMethod::r2l:
+      return detail::quantize_r2l(pats, vals, f);
+    case ChainMethod::pairwise:
+      return detail::quantize_pairwise(pats, vals, f);
+    case ChainMethod::m2m:
+      return detail::quantize_m2m(pats, vals, f);
+    case ChainMethod::lookahead:
+      return detail::quantize_lookahead(pats, vals, f);
     default: {
       ChainQuantResult r = detail::empty_result(pats.size());
       for (std::size_t k = 0; k < pats.size(); ++k) r.values.push_back(detail::rtn_values(vals[k], f, r.scales[k]));
@@ -631,7 +641,8 @@ template <class Scalar>
 double chain_relative_error(const std::vector<KSFactor<Scalar>>& A0, const std::vector<KSFactor<Scalar>>& B0,
                             std::int64_t block = 32) {
   const std::int64_t m = A0.front().p.rows(), n = A0.back().p.cols();
-  if (B0.front().p.rows() != m || B0.back().p.cols() != n) throw std::invalid_argument("chains must have the same shape");
+  if (B0.front().p.rows() != m || B0.back().p.cols() != n)
+    throw std::invalid_argument("chains must have the same shape");
   std::vector<std::vector<Scalar>> store_a, store_b;
   long ea = 0, eb = 0;
   const std::vector<KSFactor<Scalar>> A = detail::normalized_chain(A0, store_a, ea);
@@ -647,25 +658,26 @@ double chain_relative_error(const std::vector<KSFactor<Scalar>>& A0, const std::
   // small regions per call cost more than the work when another library's threads spin.
   detail::ErrorCapture capture;
 #pragma omp parallel for schedule(dynamic, 1) if (nblocks > 1) num_threads(detail::team_size())
-  for (std::int64_t bi = 0; bi < nblocks; ++bi) capture.run(bi, [&] {
-    poll_interrupt();
-    const std::int64_t c0 = bi * block;
-    const std::int64_t w = std::min(block, n - c0);
-    std::vector<Scalar> E(std::size_t(n * w), Scalar(0));
-    for (std::int64_t j = 0; j < w; ++j) E[std::size_t((c0 + j) * w + j)] = Scalar(1);
-    const std::vector<Scalar> ya = ks_apply_chain(A, E.data(), w);
-    std::vector<Scalar> yb = ks_apply_chain(B, E.data(), w);
-    den[std::size_t(bi)] = detail::ScaledSumSq::of(ya.data(), ya.size());
-    nb[std::size_t(bi)] = detail::ScaledSumSq::of(yb.data(), yb.size());
-    for (std::size_t i = 0; i < ya.size(); ++i) yb[i] = ya[i] - yb[i] * bfac;
-    num[std::size_t(bi)] = detail::ScaledSumSq::of(yb.data(), yb.size());
-  });
+  for (std::int64_t bi = 0; bi < nblocks; ++bi)
+    capture.run(bi, [&] {
+      poll_interrupt();
+      const std::int64_t c0 = bi * block;
+      const std::int64_t w = std::min(block, n - c0);
+      std::vector<Scalar> E(std::size_t(n * w), Scalar(0));
+      for (std::int64_t j = 0; j < w; ++j) E[std::size_t((c0 + j) * w + j)] = Scalar(1);
+      const std::vector<Scalar> ya = ks_apply_chain(A, E.data(), w);
+      std::vector<Scalar> yb = ks_apply_chain(B, E.data(), w);
+      den[std::size_t(bi)] = detail::ScaledSumSq::of(ya.data(), ya.size());
+      nb[std::size_t(bi)] = detail::ScaledSumSq::of(yb.data(), yb.size());
+      for (std::size_t i = 0; i < ya.size(); ++i) yb[i] = ya[i] - yb[i] * bfac;
+      num[std::size_t(bi)] = detail::ScaledSumSq::of(yb.data(), yb.size());
+    });
   capture.rethrow();
   const detail::ScaledSumSq N = detail::ScaledSumSq::total(num), D = detail::ScaledSumSq::total(den),
                             NB = detail::ScaledSumSq::total(nb);
   if (D.s == 0.0) return NB.s > 0.0 ? INFINITY : 0.0;
   if (far && rel < 0) return 1.0;  // B = 2^rel·B' with rel < −900: error 1 − O(2^−890)
-  if (far) {  // B dominates: ‖A − B‖/‖A‖ = 2^rel·‖B'‖/‖A'‖·(1 + O(2^−890))
+  if (far) {                       // B dominates: ‖A − B‖/‖A‖ = 2^rel·‖B'‖/‖A'‖·(1 + O(2^−890))
     if (NB.s == 0.0) return 1.0;
     return std::ldexp(std::sqrt(NB.s / D.s), int(std::min(rel + NB.e - D.e, 4000L)));
   }

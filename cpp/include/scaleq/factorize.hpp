@@ -136,8 +136,8 @@ void split_two(const KSMatrix<Scalar>& T, const Pattern& P, const Pattern& Q, KS
         const std::size_t row = std::size_t(ia * P.b * P.d + ib * P.d + id);
         for (std::int64_t jc = 0; jc < Q.c; ++jc) {
           const std::size_t col = std::size_t(ja * Q.c * Q.d + jc * Q.d + jd);
-          blk(ib, jc) = rdec[row].first == cdec[col].first ? T.v[std::size_t(rdec[row].second + cdec[col].second)]
-                                                           : Scalar(0);
+          blk(ib, jc) =
+              rdec[row].first == cdec[col].first ? T.v[std::size_t(rdec[row].second + cdec[col].second)] : Scalar(0);
         }
       }
       Mat U, V;
@@ -179,7 +179,8 @@ void split_two(const KSMatrix<Scalar>& T, const Pattern& P, const Pattern& Q, KS
         const std::int64_t ic = (q / P.d) % P.c, jb = (q / Q.d) % Q.b;
         if (k >= S.size()) continue;  // class larger than the block's rank: zero columns
         const double sq = std::sqrt(S(k));
-        for (std::int64_t ib = 0; ib < P.b; ++ib) L.v[std::size_t(((ia * P.b + ib) * P.c + ic) * P.d + id)] = U(ib, k) * sq;
+        for (std::int64_t ib = 0; ib < P.b; ++ib)
+          L.v[std::size_t(((ia * P.b + ib) * P.c + ic) * P.d + id)] = U(ib, k) * sq;
         for (std::int64_t jc = 0; jc < Q.c; ++jc)
           R.v[std::size_t(((ja * Q.b + jb) * Q.c + jc) * Q.d + jd)] = conj_if_complex<Scalar>(V(jc, k)) * sq;
       }
@@ -212,9 +213,14 @@ void factor_range(const KSMatrix<Scalar>& T, const std::vector<Pattern>& pats, s
   poll_interrupt();
   std::size_t k;
   switch (order) {
-    case FactorOrder::left_to_right: k = lo + 1; break;
-    case FactorOrder::right_to_left: k = hi - 1; break;
-    default: k = (lo + hi) / 2;
+    case FactorOrder::left_to_right:
+      k = lo + 1;
+      break;
+    case FactorOrder::right_to_left:
+      k = hi - 1;
+      break;
+    default:
+      k = (lo + hi) / 2;
   }
   KSMatrix<Scalar> L, R;
   split_two(T, chain_pattern(pats, lo, k), chain_pattern(pats, k, hi), L, R);

@@ -40,8 +40,7 @@ struct Format {
 
   // A bounded format. max_value <= 0 means the IEEE default (2 − 2^(1−t))·2^emax;
   // formats such as fp8 e4m3fn (max 448) pass their own.
-  static Format make_bounded(int t, int emin, int emax, bool subnormals, Overflow overflow,
-                             double max_value = 0.0) {
+  static Format make_bounded(int t, int emin, int emax, bool subnormals, Overflow overflow, double max_value = 0.0) {
     check_t(t);
     if (emin > emax) throw std::invalid_argument("emin must be <= emax");
     if (emax > 1023) throw std::invalid_argument("emax must be <= 1023 (double range)");

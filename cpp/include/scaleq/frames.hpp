@@ -21,11 +21,6 @@
 #pragma once
 
 #include <Eigen/Dense>
-#include <unsupported/Eigen/FFT>
-
-#include "scaleq/detail/parallel.hpp"
-#include "scaleq/lane_fft.hpp"
-
 #include <algorithm>
 #include <cmath>
 #include <complex>
@@ -33,8 +28,11 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <unsupported/Eigen/FFT>
 #include <vector>
 
+#include "scaleq/detail/parallel.hpp"
+#include "scaleq/lane_fft.hpp"
 
 namespace scaleq {
 
@@ -44,9 +42,9 @@ inline void check_harmonic(std::int64_t d, std::int64_t N) {
   if (d < 1) throw std::invalid_argument("d must be >= 1, got " + std::to_string(d));
   const std::int64_t nmin = d % 2 == 0 ? d + 1 : d;
   if (N < nmin)
-    throw std::invalid_argument("N must be >= " + std::to_string(nmin) + " for a tight harmonic frame in R^" +
-                                std::to_string(d) + (d % 2 == 0 ? " (d even: N = d would zero the last sine row)" : "") +
-                                ", got " + std::to_string(N));
+    throw std::invalid_argument(
+        "N must be >= " + std::to_string(nmin) + " for a tight harmonic frame in R^" + std::to_string(d) +
+        (d % 2 == 0 ? " (d even: N = d would zero the last sine row)" : "") + ", got " + std::to_string(N));
   if (N > (std::int64_t(1) << 31)) throw std::invalid_argument("N is too large: " + std::to_string(N));
 }
 
@@ -108,7 +106,10 @@ inline double frame_variation(std::int64_t d, std::int64_t N, const std::int64_t
 inline std::int64_t largest_prime_factor(std::int64_t n) {
   std::int64_t p = 1;
   for (std::int64_t f = 2; f * f <= n; ++f)
-    while (n % f == 0) { p = f; n /= f; }
+    while (n % f == 0) {
+      p = f;
+      n /= f;
+    }
   return std::max(p, n);
 }
 
@@ -130,9 +131,9 @@ struct BlockLayout {
 };
 
 // Per-thread worker for one frame. It works on *local* blocks in HarmonicFrame's layouts:
-// row-major d×16 and N×16 on the lane-FFT path, column-major otherwise. The callers gather a block by rows, so the strided, page-crossing walk
-// down a column of a large row-major matrix happens once per block instead of once per column
-// and per FFT pass.
+// row-major d×16 and N×16 on the lane-FFT path, column-major otherwise. The callers gather a block by rows, so the
+// strided, page-crossing walk down a column of a large row-major matrix happens once per block instead of once per
+// column and per FFT pass.
 class HarmonicOps {
  public:
   using Complex = std::complex<double>;
@@ -166,8 +167,10 @@ class HarmonicOps {
       for (int p = 0; p < (two ? 2 : 1); ++p) {
         const double* w = wT + (c + p) * d_;
         const auto put = [&](std::size_t k, double re, double im) {  // buf[k] += unit·(re + i·im)
-          if (p) buf_[k] += Complex(-im, re);
-          else buf_[k] += Complex(re, im);
+          if (p)
+            buf_[k] += Complex(-im, re);
+          else
+            buf_[k] += Complex(re, im);
         };
         if (o) put(0, w[0] / std::sqrt(double(d_)), 0.0);
         for (std::int64_t j = 1; j <= d_ / 2; ++j) {
@@ -251,8 +254,10 @@ class HarmonicOps {
         r1[c] = a && b ? p - q : a ? p : -q;
       }
     }
-    if (N_ >= 2) lane_fft_dit(x, T, +1.0, 2);
-    else spectrum_bin(w, 0, x);  // N = 1: the transform is the identity
+    if (N_ >= 2)
+      lane_fft_dit(x, T, +1.0, 2);
+    else
+      spectrum_bin(w, 0, x);  // N = 1: the transform is the identity
   }
 
   // Row X[k]·exp(+2πi·k/N) of the analysis spectrum (16 doubles into out); false (out untouched)

@@ -130,7 +130,6 @@ inline Pattern chain_pattern(const std::vector<Pattern>& pats, std::size_t lo, s
   return r;
 }
 
-
 template <class Scalar>
 struct KSFactor {
   Pattern p;
@@ -194,8 +193,8 @@ void ks_apply_factor(const KSFactor<Scalar>& F, const Scalar* X, Scalar* Y, std:
 #pragma omp parallel for schedule(static) if (par) num_threads(detail::team_size())
   for (std::int64_t r = 0; r < rows; ++r) {
     const std::int64_t q = r / p.d, id = r % p.d, ia = q / p.b;
-    const Scalar* v = F.v + q * p.c * p.d + id;            // stride d over i_c
-    const Scalar* x = X + (ia * p.c * p.d + id) * k;       // stride d·k over i_c
+    const Scalar* v = F.v + q * p.c * p.d + id;       // stride d over i_c
+    const Scalar* x = X + (ia * p.c * p.d + id) * k;  // stride d·k over i_c
     Scalar* y = Y + r * k;
     const std::int64_t xs = p.d * k;
     if (p.c == 2) {
@@ -235,7 +234,7 @@ std::vector<Scalar> ks_apply_chain(const std::vector<KSFactor<Scalar>>& chain, c
   std::vector<Scalar> cur, next;
   const Scalar* in = X;  // the first factor applied reads X itself: no copy
   for (std::size_t i = chain.size(); i-- > 0;) {
-    poll_interrupt();  // per factor: a large factor's apply is the unit of work
+    poll_interrupt();                                 // per factor: a large factor's apply is the unit of work
     next.resize(std::size_t(chain[i].p.rows() * k));  // fully overwritten by the factor
     ks_apply_factor(chain[i], in, next.data(), k);
     cur.swap(next);

@@ -22,8 +22,8 @@ inline bool is_pow2(std::int64_t n) { return n > 0 && (n & (n - 1)) == 0; }
 
 struct LaneFFTTables {
   std::int64_t N = 0;
-  std::vector<double> wr, wi;       // exp(−2πi·t/N) = wr[t] + i·wi[t], t < N
-  std::vector<std::uint32_t> rev;   // bit reversal of log2(N) bits
+  std::vector<double> wr, wi;      // exp(−2πi·t/N) = wr[t] + i·wi[t], t < N
+  std::vector<std::uint32_t> rev;  // bit reversal of log2(N) bits
 
   explicit LaneFFTTables(std::int64_t n) : N(n), wr(std::size_t(n)), wi(std::size_t(n)), rev(std::size_t(n)) {
     const double two_pi = 6.283185307179586476925286766559;
@@ -194,12 +194,16 @@ inline void dif_avx2(double* x, const LaneFFTTables& T, double sign) { dif(x, T,
 // In place on a block of N rows (layout above). h0 = 2 skips the first DIT stage (the caller
 // did it; N ≥ 2).
 inline void lane_fft_dit(double* x, const LaneFFTTables& T, double sign, std::int64_t h0 = 1) {
-  if (lane_detail::has_avx2()) lane_detail::dit_avx2(x, T, sign, h0);
-  else lane_detail::dit(x, T, sign, h0);
+  if (lane_detail::has_avx2())
+    lane_detail::dit_avx2(x, T, sign, h0);
+  else
+    lane_detail::dit(x, T, sign, h0);
 }
 inline void lane_fft_dif(double* x, const LaneFFTTables& T, double sign) {
-  if (lane_detail::has_avx2()) lane_detail::dif_avx2(x, T, sign);
-  else lane_detail::dif(x, T, sign);
+  if (lane_detail::has_avx2())
+    lane_detail::dif_avx2(x, T, sign);
+  else
+    lane_detail::dif(x, T, sign);
 }
 
 }  // namespace scaleq

@@ -29,11 +29,11 @@
 namespace scaleq {
 
 struct RankOneResult {
-  std::vector<double> x, y;  // quantized vectors
-  double lam = 1.0;          // x̂ = round(lam·x)
-  double mu = 1.0;           // ŷ = round(mu·y) (or mu·y when y is not quantized)
-  double error = 0.0;        // ‖xyᵀ − x̂ŷᵀ‖_F / ‖xyᵀ‖_F, recomputed from x̂, ŷ
-  double rtn_error = 0.0;    // same for round(x), round(y) (or round(x), y)
+  std::vector<double> x, y;     // quantized vectors
+  double lam = 1.0;             // x̂ = round(lam·x)
+  double mu = 1.0;              // ŷ = round(mu·y) (or mu·y when y is not quantized)
+  double error = 0.0;           // ‖xyᵀ − x̂ŷᵀ‖_F / ‖xyᵀ‖_F, recomputed from x̂, ŷ
+  double rtn_error = 0.0;       // same for round(x), round(y) (or round(x), y)
   std::size_t breakpoints = 0;  // number of distinct breakpoints visited
 };
 
@@ -143,9 +143,9 @@ inline Grid bounded_grid(const Format& f) {
 }
 
 struct Breakpoint {
-  double lam;            // mids[k] / m[coord], correctly rounded
-  std::uint32_t coord;   // index into the side's nonzero coordinates
-  std::uint32_t k;       // crossing it moves the coordinate from vals[k] to vals[k+1]
+  double lam;           // mids[k] / m[coord], correctly rounded
+  std::uint32_t coord;  // index into the side's nonzero coordinates
+  std::uint32_t k;      // crossing it moves the coordinate from vals[k] to vals[k+1]
 };
 
 // One vector prepared for the sweep, in normalized units v' = v·2^−E (max |v'| in [1,2)).
@@ -155,13 +155,13 @@ struct Side {
   const Format* fmt = nullptr;
   std::shared_ptr<const Grid> grid_ptr;  // shared across a batch: built once per format
   const Grid& grid() const { return *grid_ptr; }
-  int E = 0;                     // normalization exponent
+  int E = 0;                       // normalization exponent
   std::vector<std::uint32_t> idx;  // original index of each nonzero coordinate
   std::vector<double> m, c;
-  std::vector<int> ex;           // unbounded: exponent of |v_i| in original units
-  std::vector<std::uint32_t> k0; // initial grid index (state just above the window's start)
-  DD norm2;                      // ‖v'‖²
-  std::vector<Breakpoint> bps;   // sorted by λ (exactly)
+  std::vector<int> ex;            // unbounded: exponent of |v_i| in original units
+  std::vector<std::uint32_t> k0;  // initial grid index (state just above the window's start)
+  DD norm2;                       // ‖v'‖²
+  std::vector<Breakpoint> bps;    // sorted by λ (exactly)
   double lo = 0.0, hi = std::numeric_limits<double>::infinity();  // bounded: λ window swept (normalized)
 
   bool exact_less(const Breakpoint& a, const Breakpoint& b) const {
@@ -169,8 +169,7 @@ struct Side {
     return cross_compare(grid().mids[a.k], m[b.coord], grid().mids[b.k], m[a.coord]) < 0;
   }
   bool exact_equal(const Breakpoint& a, const Breakpoint& b) const {
-    return a.lam == b.lam &&
-           cross_compare(grid().mids[a.k], m[b.coord], grid().mids[b.k], m[a.coord]) == 0;
+    return a.lam == b.lam && cross_compare(grid().mids[a.k], m[b.coord], grid().mids[b.k], m[a.coord]) == 0;
   }
 };
 
@@ -241,8 +240,7 @@ struct EntryRange {
   int ex;
   std::size_t kb, ke;
 };
-inline EntryRange entry_range(double a, int E, const Format& f, const std::vector<double>& mids, double lo,
-                              double hi) {
+inline EntryRange entry_range(double a, int E, const Format& f, const std::vector<double>& mids, double lo, double hi) {
   EntryRange r;
   if (!f.bounded) {
     int e;
@@ -261,16 +259,20 @@ inline EntryRange entry_range(double a, int E, const Format& f, const std::vecto
   // state just above lo: the number of midpoints <= lo·mi; the window ends before the
   // first midpoint >= hi·mi, and before λ = mid/mi leaves the double range (exact tests)
   auto first_after = [&](double bound, bool inclusive) {
-    return std::size_t(std::partition_point(mids.begin(), mids.end(), [&](double md) {
-                         const int c = cross_compare(md, 1.0, bound, mi);
-                         return inclusive ? c <= 0 : c < 0;
-                       }) - mids.begin());
+    return std::size_t(std::partition_point(mids.begin(), mids.end(),
+                                            [&](double md) {
+                                              const int c = cross_compare(md, 1.0, bound, mi);
+                                              return inclusive ? c <= 0 : c < 0;
+                                            }) -
+                       mids.begin());
   };
   r.kb = lo > 0.0 ? first_after(lo, true) : 0;
   const std::size_t ke = hi < std::numeric_limits<double>::infinity() ? first_after(hi, false) : mids.size();
-  r.ke = std::max(r.kb, std::min(ke, std::size_t(std::partition_point(mids.begin(), mids.end(), [&](double md) {
-                                   return md / mi < std::numeric_limits<double>::infinity();
-                                 }) - mids.begin())));
+  r.ke = std::max(
+      r.kb, std::min(ke, std::size_t(std::partition_point(
+                                         mids.begin(), mids.end(),
+                                         [&](double md) { return md / mi < std::numeric_limits<double>::infinity(); }) -
+                                     mids.begin())));
   return r;
 }
 
@@ -387,8 +389,9 @@ inline std::size_t count_breakpoints(const std::vector<double>& v, const Format&
   if (pinned) msg += ", of which " + format_bytes(double(pinned)) + " are held by shared tables";
   msg += ": ";
   if (fx.bounded && !windowed)
-    msg += "pass lam_window=(1, 2) (one binade of lambda: the optimum up to a power-of-two scale, with x "
-           "pre-scaled to its top binade), ";
+    msg +=
+        "pass lam_window=(1, 2) (one binade of lambda: the optimum up to a power-of-two scale, with x "
+        "pre-scaled to its top binade), ";
   msg += "use a format with a smaller t (2^(t-1) breakpoints per entry and binade), or split the vectors";
   throw std::invalid_argument(msg);
 }
@@ -485,8 +488,8 @@ struct PrefixTable {
 // ‖·‖² = ‖x̂/c‖²‖dy‖² + ‖dx‖²‖y‖² + 2(x̂ᵀdx/c)(yᵀdy) is a sum of small, accurate terms —
 // evaluated with dx, dy divided by the power of two of their largest entry, so that an
 // error of 1e-200 is not squared into 0. An error beyond DBL_MAX reads +inf.
-inline double relative_error(const std::vector<double>& x, const std::vector<double>& y,
-                             const std::vector<double>& xh, const std::vector<double>& yh) {
+inline double relative_error(const std::vector<double>& x, const std::vector<double>& y, const std::vector<double>& xh,
+                             const std::vector<double>& yh) {
   const int ex = max_exponent(x), ey = max_exponent(y);
   const int exh = max_exponent(xh), eyh = max_exponent(yh);
   auto dot = [](const std::vector<double>& a, int ea, const std::vector<double>& b, int eb) {
@@ -496,10 +499,10 @@ inline double relative_error(const std::vector<double>& x, const std::vector<dou
   };
   const bool xh0 = is_zero(xh), yh0 = is_zero(yh);
   if (is_zero(x) || is_zero(y)) return (xh0 || yh0) ? 0.0 : std::numeric_limits<double>::infinity();
-  if (xh0 || yh0) return 1.0;  // x̂ŷᵀ = 0
+  if (xh0 || yh0) return 1.0;                                   // x̂ŷᵀ = 0
   const double xx = dot(x, ex, x, ex), yy = dot(y, ey, y, ey);  // in [1, 4n)
-  const long s = long(exh) + eyh - ex - ey;                      // x̂ŷᵀ ≈ 2^s·xyᵀ in scaled units
-  if (s < -600) return 1.0;  // x̂ŷᵀ below 2^-590·‖xyᵀ‖: error 1 − O(2^-590)
+  const long s = long(exh) + eyh - ex - ey;                     // x̂ŷᵀ ≈ 2^s·xyᵀ in scaled units
+  if (s < -600) return 1.0;                                     // x̂ŷᵀ below 2^-590·‖xyᵀ‖: error 1 − O(2^-590)
   const double nxh = std::sqrt(dot(xh, exh, xh, exh)), nyh = std::sqrt(dot(yh, eyh, yh, eyh));
   if (s > 600)  // x̂ŷᵀ dominates: error = ‖x̂ŷᵀ‖/‖xyᵀ‖·(1 + O(2^-590))
     return std::ldexp(nxh * nyh / std::sqrt(xx * yy), int(std::min(s, 4000L)));
@@ -537,8 +540,8 @@ inline double relative_error(const std::vector<double>& x, const std::vector<dou
 }
 
 // Its square (the solvers compare squared costs); +inf beyond sqrt(DBL_MAX).
-inline double relative_error2(const std::vector<double>& x, const std::vector<double>& y,
-                              const std::vector<double>& xh, const std::vector<double>& yh) {
+inline double relative_error2(const std::vector<double>& x, const std::vector<double>& y, const std::vector<double>& xh,
+                              const std::vector<double>& yh) {
   const double e = relative_error(x, y, xh, yh);
   return e * e;
 }
@@ -580,8 +583,7 @@ inline std::vector<double> replay_state(const Side& s, const std::vector<double>
   for (std::size_t p = 0; p < pos; ++p) k[s.bps[p].coord] = s.bps[p].k + 1;
   std::vector<double> xh(x.size(), 0.0);
   const int shift = overflow_shift(s);
-  for (std::uint32_t j = 0; j < s.m.size(); ++j)
-    xh[s.idx[j]] = side_value(s, j, k[j], x[s.idx[j]], shift);
+  for (std::uint32_t j = 0; j < s.m.size(); ++j) xh[s.idx[j]] = side_value(s, j, k[j], x[s.idx[j]], shift);
   return xh;
 }
 
@@ -622,8 +624,8 @@ inline RankOneResult finish(const std::vector<double>& x, const std::vector<doub
   return r;
 }
 
-inline RankOneResult trivial_result(const std::vector<double>& x, const std::vector<double>& y,
-                                    const Format& fx, const Format& fy, bool quantize_y) {
+inline RankOneResult trivial_result(const std::vector<double>& x, const std::vector<double>& y, const Format& fx,
+                                    const Format& fy, bool quantize_y) {
   // xyᵀ = 0: round(x)·round(y)ᵀ is exact whenever one side vanishes.
   RankOneResult r;
   r.x = round_vector(x, 1.0, fx);
@@ -678,8 +680,8 @@ DD state_cost(DD A, DD B, DD x2, DD x2y2, bool y_free, bool y_bounded, int Ey, S
 }
 
 struct CostModel {
-  const Side* sy;             // null when ŷ is free
-  const PrefixTable* table;   // y's prefix sums (null when ŷ is free)
+  const Side* sy;            // null when ŷ is free
+  const PrefixTable* table;  // y's prefix sums (null when ŷ is free)
   DD x2, x2y2;
 
   DD operator()(DD A, DD B) const {
@@ -752,9 +754,7 @@ inline ExpRange exp_range(const std::vector<double>& v, int shift = 0) {
 inline bool extreme(const ExpRange& r) { return r.any && (r.hi >= 900 || r.lo < -900); }
 // The exponent a that centers v's binades at 0, never pushing the largest entry beyond
 // 2^1000 (a vector spanning more than the double range loses its smallest entries).
-inline int centering_shift(const ExpRange& r) {
-  return extreme(r) ? std::min(-(r.lo + r.hi) / 2, 1000 - r.hi) : 0;
-}
+inline int centering_shift(const ExpRange& r) { return extreme(r) ? std::min(-(r.lo + r.hi) / 2, 1000 - r.hi) : 0; }
 
 template <class Solve>
 bool solve_rescaled(const std::vector<double>& x, const std::vector<double>& y, const Format& fx, const Format& fy,
@@ -762,7 +762,8 @@ bool solve_rescaled(const std::vector<double>& x, const std::vector<double>& y, 
   const bool x_inv = !fx.bounded, y_inv = !quantize_y || !fy.bounded;
   const bool windowed = fx.bounded && (window.lo > 0.0 || window.hi < std::numeric_limits<double>::infinity());
   const ExpRange xr = exp_range(x), yr = exp_range(y);
-  if (!extreme(xr) && !extreme(yr)) return false;
+  // a zero side makes xyᵀ = 0: the solvers' trivial case, nothing to rescale (λ would be 2^±k)
+  if (!xr.any || !yr.any || (!extreme(xr) && !extreme(yr))) return false;
   int ax = 0, ay = 0;
   if (x_inv || y_inv) {  // each side may be centered on its own (the F_t side absorbs the rest)
     ax = (x_inv || !windowed) ? centering_shift(xr) : 0;
@@ -828,8 +829,7 @@ bool solve_rescaled(const std::vector<double>& x, const std::vector<double>& y, 
 inline RankOneResult rank_one_sweep_unscaled(const std::vector<double>& x, const std::vector<double>& y,
                                              const Format& fx, const Format& fy, bool quantize_y = true,
                                              std::shared_ptr<const detail::Grid> gx = nullptr,
-                                             std::shared_ptr<const detail::Grid> gy = nullptr,
-                                             LamWindow window = {}) {
+                                             std::shared_ptr<const detail::Grid> gy = nullptr, LamWindow window = {}) {
   using namespace detail;
   check_vector(x, "x");
   check_vector(y, "y");
@@ -858,12 +858,11 @@ inline RankOneResult rank_one_sweep_unscaled(const std::vector<double>& x, const
   std::size_t ex = 0, ey = 0, ny = 0;
   const std::size_t nx = count_breakpoints(x, fx, *gx, window.lo, window.hi, ex);
   if (quantize_y) ny = count_breakpoints(y, fy, *gy, 0.0, std::numeric_limits<double>::infinity(), ey);
-  const std::size_t base = own + kEntryBytes * (ex + ey) + kSweptBytes * nx +
-                           (quantize_y && !fy.bounded ? kTableBytes * ny : 0);
+  const std::size_t base =
+      own + kEntryBytes * (ex + ey) + kSweptBytes * nx + (quantize_y && !fy.bounded ? kTableBytes * ny : 0);
   // a bounded ŷ side is windowed to the μ of x's states, known only after x's sweep: reserve
   // for its whole count (an upper bound), at most the budget, and check the windowed count
-  const std::size_t reserve =
-      quantize_y && fy.bounded ? std::min(memory_budget(), base + kTableBytes * ny) : base;
+  const std::size_t reserve = quantize_y && fy.bounded ? std::min(memory_budget(), base + kTableBytes * ny) : base;
   if (base > memory_budget()) over_memory_budget(nx + (fy.bounded ? 0 : ny), double(base), fx, windowed, 0);
   MemoryReservation reservation(reserve);
   if (!reservation.ok())
@@ -874,8 +873,8 @@ inline RankOneResult rank_one_sweep_unscaled(const std::vector<double>& x, const
   std::unique_ptr<PrefixTable> table;
   ErrorCapture capture;
   // (a bounded ŷ side is prepared after x's, for the μ window x's states need: nothing to overlap)
-  const bool par = quantize_y && !fy.bounded &&
-                   (x.size() + y.size()) * (std::size_t(1) << std::min(fx.t, 20)) > (1u << 16);
+  const bool par =
+      quantize_y && !fy.bounded && (x.size() + y.size()) * (std::size_t(1) << std::min(fx.t, 20)) > (1u << 16);
 #pragma omp parallel sections num_threads(2) if (par && detail::team_size() >= 2)
   {
 #pragma omp section
@@ -965,8 +964,8 @@ inline RankOneResult rank_one_sweep_unscaled(const std::vector<double>& x, const
 
 // The fast solver with F_t sides prescaled to a safe exponent range (detail::solve_rescaled):
 // the optimum over F_t within the double range for subnormal, huge and mixed-range inputs.
-inline RankOneResult rank_one_sweep(const std::vector<double>& x, const std::vector<double>& y,
-                                    const Format& fx, const Format& fy, bool quantize_y = true,
+inline RankOneResult rank_one_sweep(const std::vector<double>& x, const std::vector<double>& y, const Format& fx,
+                                    const Format& fy, bool quantize_y = true,
                                     std::shared_ptr<const detail::Grid> gx = nullptr,
                                     std::shared_ptr<const detail::Grid> gy = nullptr, LamWindow window = {}) {
   detail::check_vector(x, "x");
@@ -974,8 +973,8 @@ inline RankOneResult rank_one_sweep(const std::vector<double>& x, const std::vec
   RankOneResult r;
   if (detail::solve_rescaled(x, y, fx, fy, quantize_y, window, r,
                              [&](const std::vector<double>& xs, const std::vector<double>& ys) {
-        return rank_one_sweep_unscaled(xs, ys, fx, fy, quantize_y, gx, gy, window);
-      }))
+                               return rank_one_sweep_unscaled(xs, ys, fx, fy, quantize_y, gx, gy, window);
+                             }))
     return r;
   return rank_one_sweep_unscaled(x, y, fx, fy, quantize_y, gx, gy, window);
 }
@@ -1030,16 +1029,15 @@ inline RankOneResult rank_one_reference_unscaled(const std::vector<double>& x, c
 }
 
 // rank_one_reference_unscaled with the prescaling of rank_one_sweep.
-inline RankOneResult rank_one_reference(const std::vector<double>& x, const std::vector<double>& y,
-                                        const Format& fx, const Format& fy, bool quantize_y = true,
-                                        LamWindow window = {}) {
+inline RankOneResult rank_one_reference(const std::vector<double>& x, const std::vector<double>& y, const Format& fx,
+                                        const Format& fy, bool quantize_y = true, LamWindow window = {}) {
   detail::check_vector(x, "x");
   detail::check_vector(y, "y");
   RankOneResult r;
   if (detail::solve_rescaled(x, y, fx, fy, quantize_y, window, r,
                              [&](const std::vector<double>& xs, const std::vector<double>& ys) {
-        return rank_one_reference_unscaled(xs, ys, fx, fy, quantize_y, window);
-      }))
+                               return rank_one_reference_unscaled(xs, ys, fx, fy, quantize_y, window);
+                             }))
     return r;
   return rank_one_reference_unscaled(x, y, fx, fy, quantize_y, window);
 }

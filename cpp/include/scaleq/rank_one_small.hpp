@@ -112,7 +112,7 @@ struct SmallY {
   SmallSide s;
   const double* y = nullptr;  // original units
   std::size_t n = 0;
-  double scale2 = 1.0;        // 4^−Ey: (original units)² → normalized
+  double scale2 = 1.0;  // 4^−Ey: (original units)² → normalized
   Rounder round{Format::unbounded(53)};
   bool bounded = false, subnormals = true;
 
@@ -167,8 +167,7 @@ inline DD small_cost(DD A, DD B, const SmallY* y, DD x2, DD x2y2) {
 
 // The exact group of the next breakpoints when keys are near-equal: the exact minimum
 // among the near keys and every breakpoint exactly equal to it (rare: kept out of line).
-inline void exact_group(const SmallSide& sx, int n, const std::uint32_t* k, const double* key, double near,
-                        bool* adv) {
+inline void exact_group(const SmallSide& sx, int n, const std::uint32_t* k, const double* key, double near, bool* adv) {
   int lo = -1;
   for (int i = 0; i < n; ++i)
     if (key[i] <= near && (lo < 0 || sx.compare(i, k[i], lo, k[lo]) < 0)) lo = i;
@@ -270,7 +269,7 @@ struct SmallSweep {
       const double bp = power == 1 ? B : B * B;
       if (!y) {
         if (fb > limit * bp) return;
-      } else if (direct_scale) {  // (far-off exponents: every state exact)
+      } else if (direct_scale) {           // (far-off exponents: every state exact)
         if (fb * y2 > limit * bp) return;  // the lower bound alone: no division
         const double mu = (A * sa) / (B * sb);
         if ((fb / bp) * y2 + (B * sb) * y->rounding_error2(mu) > limit) return;
@@ -379,8 +378,7 @@ inline void joint_two(const SmallSide& sx, const SmallY& y, SmallSweep<2>& sw) {
   double V0[kChunk], V1[kChunk], cost[kChunk];  // values stored as merged: contiguous loads
   int count = 0;
   const double* vals = sx.grid->vals.data();
-  const JointTwo q{sx.w[0], sx.w[1], sx.c[0], sx.c[1], sx.m[0], sx.m[1], sw.sa, sw.sb,
-                   y.y[0],  y.y[1],  y.scale2, sw.y2};
+  const JointTwo q{sx.w[0], sx.w[1], sx.c[0], sx.c[1], sx.m[0], sx.m[1], sw.sa, sw.sb, y.y[0], y.y[1], y.scale2, sw.y2};
   with_rounding(*y.s.fmt, [&](auto round_one) {
     auto flush = [&] {
       simd_dispatch([&] { joint_two_costs(q, round_one, V0, V1, cost, count); });
@@ -591,9 +589,12 @@ void small_sweep(const SmallSide& sx, const SmallY* y, std::uint32_t* best_k) {
 
 inline void small_sweep_any(const SmallSide& sx, const SmallY* y, std::uint32_t* best_k) {
   switch (sx.count) {
-    case 1: return small_sweep<1>(sx, y, best_k);
-    case 2: return small_sweep<2>(sx, y, best_k);
-    default: return small_sweep<0>(sx, y, best_k);
+    case 1:
+      return small_sweep<1>(sx, y, best_k);
+    case 2:
+      return small_sweep<2>(sx, y, best_k);
+    default:
+      return small_sweep<0>(sx, y, best_k);
   }
 }
 
@@ -654,10 +655,9 @@ struct SmallScalings {
   std::size_t breakpoints = 0;  // only when asked for
 };
 
-inline SmallScalings rank_one_small(const double* x, std::size_t m, const double* y, std::size_t n,
-                                    const Format& fx, const Format& fy, const detail::Grid& gx,
-                                    const detail::Grid* gy, LamWindow window, double* xh, double* yh,
-                                    bool count_breakpoints = false) {
+inline SmallScalings rank_one_small(const double* x, std::size_t m, const double* y, std::size_t n, const Format& fx,
+                                    const Format& fy, const detail::Grid& gx, const detail::Grid* gy, LamWindow window,
+                                    double* xh, double* yh, bool count_breakpoints = false) {
   using namespace detail;
   if (m == 0 || m > kSmallRankOne || (y && (n == 0 || n > kSmallRankOne)))
     throw std::invalid_argument("rank_one_small: vectors must have 1 to 8 entries");
@@ -723,8 +723,8 @@ inline RankOneResult rank_one_small_unscaled(const std::vector<double>& x, const
   const auto gx = detail::make_grid(fx);
   const auto gy = quantize_y ? detail::make_grid(fy) : nullptr;
   std::vector<double> xh(x.size()), yh(y.size());
-  const SmallScalings s = rank_one_small(x.data(), x.size(), quantize_y ? y.data() : nullptr, y.size(), fx, fy,
-                                         *gx, gy.get(), window, xh.data(), yh.data(), true);
+  const SmallScalings s = rank_one_small(x.data(), x.size(), quantize_y ? y.data() : nullptr, y.size(), fx, fy, *gx,
+                                         gy.get(), window, xh.data(), yh.data(), true);
   RankOneResult r = detail::finish(x, y, xh, s.lam, detail::max_exponent(x), fx, fy, quantize_y);
   r.breakpoints = s.breakpoints;
   return r;
@@ -738,8 +738,8 @@ inline RankOneResult rank_one_small(const std::vector<double>& x, const std::vec
   RankOneResult r;
   if (detail::solve_rescaled(x, y, fx, fy, quantize_y, window, r,
                              [&](const std::vector<double>& xs, const std::vector<double>& ys) {
-        return rank_one_small_unscaled(xs, ys, fx, fy, quantize_y, window);
-      }))
+                               return rank_one_small_unscaled(xs, ys, fx, fy, quantize_y, window);
+                             }))
     return r;
   return rank_one_small_unscaled(x, y, fx, fy, quantize_y, window);
 }

@@ -69,10 +69,10 @@ inline void check_stable(double cmax, const SigmaDeltaParams& P) {
   const double margin = stability_margin(P.levels, P.order);
   if (!(cmax <= margin * P.step))
     throw std::invalid_argument(
-        "step " + std::to_string(P.step) + " is unstable for levels=" + std::to_string(P.levels) +
-        ", order=" + std::to_string(P.order) + ": need max|c| <= " + (P.order == 1 ? "(levels - 1/2)" : "(levels - 3/2)") +
-        "*step, but max|c| = " + std::to_string(cmax) + " (use step >= " +
-        std::to_string(smallest_stable_step(cmax, P.levels, P.order)) + " or more levels)");
+        "step " + std::to_string(P.step) + " is unstable for levels=" + std::to_string(P.levels) + ", order=" +
+        std::to_string(P.order) + ": need max|c| <= " + (P.order == 1 ? "(levels - 1/2)" : "(levels - 3/2)") +
+        "*step, but max|c| = " + std::to_string(cmax) +
+        " (use step >= " + std::to_string(smallest_stable_step(cmax, P.levels, P.order)) + " or more levels)");
 }
 
 namespace sd_detail {
@@ -112,7 +112,7 @@ inline __attribute__((always_inline)) void step4(double* u1p, double* u2p, doubl
     t = t < lo ? lo : t;
     t = hi < t ? hi : t;
     const v4d n = __builtin_convertvector(__builtin_convertvector(t, v4i), v4d);  // truncation
-    code = 2.0 * (n > t ? n - 1.0 : n) + 1.0;                                      // floor, exact in doubles
+    code = 2.0 * (n > t ? n - 1.0 : n) + 1.0;                                     // floor, exact in doubles
   }
   const v4d value = (code * 0.5) * step;
   const v4d u = v - value;
@@ -175,10 +175,10 @@ inline double max_abs(const double* x, std::int64_t n) {
   const std::int64_t chunks = (n + chunk - 1) / chunk;
   double m = 0.0;
 #pragma omp parallel for reduction(max : m) schedule(static) num_threads(detail::team_size())
-  for (std::int64_t c = 0; c < chunks; ++c) m = std::max(m, sd_detail::max_abs_chunk(x + c * chunk, std::min(chunk, n - c * chunk)));
+  for (std::int64_t c = 0; c < chunks; ++c)
+    m = std::max(m, sd_detail::max_abs_chunk(x + c * chunk, std::min(chunk, n - c * chunk)));
   return m;
 }
-
 
 template <int Order, bool OneBit>
 inline __attribute__((always_inline)) void sigma_delta_block_impl(const double* C, std::int64_t rs, std::int64_t cs,
@@ -240,8 +240,8 @@ void sigma_delta_block_dispatch(const double* C, std::int64_t rs, std::int64_t c
 // given, its value to qout[p(k)·rs + j·cs] (same layout as C; qout may be C). umax[j] = max_k |u_k|
 // of column j.
 inline void sigma_delta_block(const double* C, std::int64_t rs, std::int64_t cs, std::int64_t N, std::int64_t nb,
-                              const std::int64_t* perm, const SigmaDeltaParams& P, std::int8_t* codes,
-                              std::int64_t ldq, double* qout, double* umax) {
+                              const std::int64_t* perm, const SigmaDeltaParams& P, std::int8_t* codes, std::int64_t ldq,
+                              double* qout, double* umax) {
   if (P.order == 2)  // needs K ≥ 2
     sigma_delta_block_dispatch<2, false>(C, rs, cs, N, nb, perm, P.step, P.levels, codes, ldq, qout, umax);
   else if (P.levels == 1)
@@ -315,12 +315,13 @@ inline FrameSigmaDelta frame_sigma_delta(const HarmonicFrame& F, const double* W
   std::vector<double> block_max(std::size_t(blocks), 0.0);
   std::vector<char> block_finite(std::size_t(blocks), 1);
   const std::int64_t w_len = F.d * kLaneRow;  // doubles in a lane-layout W block
-  std::unique_ptr<double[]> all;  // uninitialized on purpose: every entry is written by pass 1
-  bool have_max = false;  // pass 1 ran: the block maxima are known
+  std::unique_ptr<double[]> all;              // uninitialized on purpose: every entry is written by pass 1
+  bool have_max = false;                      // pass 1 ran: the block maxima are known
   const auto analyze = [&](BlockWork& k, std::int64_t c0, std::int64_t nb, double* out) {
     gather_columns(W, F.d, m, c0, nb, k.w.data(), F.w_layout());
     if (!have_max)  // the lane layout's unused columns are zeros
-      block_finite[std::size_t(c0 / kFrameBlock)] = sd_detail::all_finite_chunk(k.w.data(), F.w_layout().lanes() ? w_len : F.d * nb);
+      block_finite[std::size_t(c0 / kFrameBlock)] =
+          sd_detail::all_finite_chunk(k.w.data(), F.w_layout().lanes() ? w_len : F.d * nb);
     k.ops.analyze(k.w.data(), nb, out);
     // the lane layout's unused columns are zero; the column-major one's are stale
     if (!have_max) block_max[std::size_t(c0 / kFrameBlock)] = max_abs(out, L.lanes() ? block_len : N * nb);

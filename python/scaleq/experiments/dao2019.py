@@ -81,8 +81,11 @@ def run(transforms=TRANSFORMS, ns=(64, 256, 1024, 4096), order: str = "balanced"
     for name in transforms:
         for n in ns:
             M, perm = matrix(name, n)
-            p = {None: None, "bitrev": bit_reversal_permutation(n),
-                 "makhoul-bitrev": makhoul_permutation(n)[bit_reversal_permutation(n)]}[perm]
+            p = {
+                None: None,
+                "bitrev": bit_reversal_permutation(n),
+                "makhoul-bitrev": makhoul_permutation(n)[bit_reversal_permutation(n)],
+            }[perm]
             t0 = time.perf_counter()
             vals = butterfly_factorize(M, order=order, perm=p)
             dt = time.perf_counter() - t0
@@ -93,20 +96,32 @@ def run(transforms=TRANSFORMS, ns=(64, 256, 1024, 4096), order: str = "balanced"
             err = np.linalg.norm(approx - target) / np.linalg.norm(target)
             # certificate for non-butterflies: the best single split bounds the optimum below
             lb = split_lower_bound(target) if (err > 1e-8 and n <= 1024 and name != "dct2-lift") else float("nan")
-            rows.append({"transform": name, "n": n, "perm": perm or "none", "error": float(err), "seconds": dt,
-                         "lower_bound": lb})
+            rows.append(
+                {
+                    "transform": name,
+                    "n": n,
+                    "perm": perm or "none",
+                    "error": float(err),
+                    "seconds": dt,
+                    "lower_bound": lb,
+                }
+            )
             if progress is not None:
                 progress.update(1)
     return rows
 
 
 def format_table(rows: list[dict]) -> str:
-    lines = [f"{'transform':>10} {'n':>6} {'perm':>14} | {'rel. error':>10} {'time (s)':>9} | {'lower bnd':>9} {'ratio':>6}",
-             "-" * 78]
+    lines = [
+        f"{'transform':>10} {'n':>6} {'perm':>14} | {'rel. error':>10} {'time (s)':>9} | {'lower bnd':>9} {'ratio':>6}",
+        "-" * 78,
+    ]
     for r in rows:
         lb = r["lower_bound"]
         extra = f"{lb:>9.3f} {r['error'] / lb:>6.3f}" if lb == lb and lb > 0 else f"{'-':>9} {'-':>6}"
-        lines.append(f"{r['transform']:>10} {r['n']:>6} {r['perm']:>14} | {r['error']:>10.2e} {r['seconds']:>9.3f} | {extra}")
+        lines.append(
+            f"{r['transform']:>10} {r['n']:>6} {r['perm']:>14} | {r['error']:>10.2e} {r['seconds']:>9.3f} | {extra}"
+        )
     lines.append("")
     lines.append("Dao et al. (2019) report recovery to machine precision of the DFT, Hadamard, DCT... for")
     lines.append("N <= 1024 after gradient-descent training (with learned permutations).")
@@ -118,9 +133,7 @@ def format_table(rows: list[dict]) -> str:
 
 
 def _main(args) -> int:
-    from ..cli import _progress
-
-    from ..cli import int_list
+    from ..cli import _progress, int_list
 
     ns = int_list(args.n, "--n", low=2)
     bad = [v for v in ns if v & (v - 1)]

@@ -21,8 +21,9 @@ ALL_METHODS = ("rtn", "l2r", "r2l", "pairwise", "m2m", "lookahead", "best")
 DEFAULT_METHODS = ("rtn", "l2r")  # the paper's figure; add r2l,pairwise,lookahead,best with --methods
 
 
-def run(n: int = 8192, instances: int = 10, ts=range(2, 12), methods=DEFAULT_METHODS, seed: int = 0,
-        progress=None) -> dict:
+def run(
+    n: int = 8192, instances: int = 10, ts=range(2, 12), methods=DEFAULT_METHODS, seed: int = 0, progress=None
+) -> dict:
     """Mean (over instances) exact relative product error for each method and t."""
     # "best" needs every method; otherwise compute only what was asked
     computed = [m for m in ALL_METHODS if m != "best"] if "best" in methods else list(methods)
@@ -52,8 +53,7 @@ def format_table(res: dict) -> str:
     head = f"{'t':>3} | " + " ".join(f"{m:>10}" for m in methods)
     if "rtn" in methods and "l2r" in methods:
         head += f" | {'rtn/l2r':>8}"
-    lines = [f"n = {res['n']}, {res['instances']} instances, mean exact relative product error", head,
-             "-" * len(head)]
+    lines = [f"n = {res['n']}, {res['instances']} instances, mean exact relative product error", head, "-" * len(head)]
     for k, t in enumerate(res["t"]):
         row = f"{t:>3} | " + " ".join(f"{res['mean'][m][k]:>10.3e}" for m in methods)
         if "rtn" in methods and "l2r" in methods:
@@ -92,9 +92,7 @@ def parse_ts(spec: str) -> list[int]:
 
 
 def _main(args) -> int:
-    from ..cli import _progress
-
-    from ..cli import int_list
+    from ..cli import _progress, int_list
 
     ts = int_list(args.t, "--t", low=1)
     if max(ts) > 53:
@@ -129,8 +127,11 @@ def add_parser(subparsers) -> None:
     p.add_argument("--n", type=int_range(2), default=8192)
     p.add_argument("--instances", type=int_range(1), default=10)
     p.add_argument("--t", default="2..11", help="'2..11' or a comma list")
-    p.add_argument("--methods", default=",".join(DEFAULT_METHODS),
-                   help=f"comma list from {','.join(ALL_METHODS)} (default: the paper's rtn,l2r)")
+    p.add_argument(
+        "--methods",
+        default=",".join(DEFAULT_METHODS),
+        help=f"comma list from {','.join(ALL_METHODS)} (default: the paper's rtn,l2r)",
+    )
     p.add_argument("--seed", type=int_range(0), default=0)
     p.add_argument("--plot", metavar="PNG")
     p.add_argument("--json", metavar="FILE")

@@ -31,8 +31,19 @@ PAPER_1BIT_RES = {1000: 14.12, 2000: 31.52, 3000: 66.93, 4000: 86.47, 5000: 92.8
 
 
 # ----------------------------------------------------------------- training
-def train_resnet(x: np.ndarray, y: np.ndarray, hidden: int, n_out: int, *, blocks: int = 2, epochs: int = 30,
-                 batch: int = 64, lr: float = 1e-3, weight_decay: float = 1e-4, seed: int = 0) -> ResidualNet:
+def train_resnet(
+    x: np.ndarray,
+    y: np.ndarray,
+    hidden: int,
+    n_out: int,
+    *,
+    blocks: int = 2,
+    epochs: int = 30,
+    batch: int = 64,
+    lr: float = 1e-3,
+    weight_decay: float = 1e-4,
+    seed: int = 0,
+) -> ResidualNet:
     """Softmax cross-entropy, Adam, He initialisation (second block layers scaled by 1/2 so that
     blocks start near the identity); deterministic for a given seed.
 
@@ -58,14 +69,14 @@ def train_resnet(x: np.ndarray, y: np.ndarray, hidden: int, n_out: int, *, block
     for _ in range(epochs):
         order = rng.permutation(len(y))
         for k in range(0, len(y), batch):
-            idx = order[k:k + batch]
+            idx = order[k : k + batch]
             xb = x[idx]
             A, a = params[0], params[1]
             z0 = xb @ A.T + a
             h = np.maximum(z0, 0.0)
             cache = []
             for i in range(blocks):
-                W1, b1, W2, b2 = params[2 + 4 * i:6 + 4 * i]
+                W1, b1, W2, b2 = params[2 + 4 * i : 6 + 4 * i]
                 s = np.maximum(h @ W1.T + b1, 0.0)
                 pre = h + s @ W2.T + b2
                 cache.append((h, s, pre))
@@ -96,7 +107,7 @@ def train_resnet(x: np.ndarray, y: np.ndarray, hidden: int, n_out: int, *, block
                 m1[j] = 0.9 * m1[j] + 0.1 * g_
                 m2[j] = 0.999 * m2[j] + 0.001 * g_ * g_
                 p_ -= lr * (m1[j] / (1 - 0.9**step)) / (np.sqrt(m2[j] / (1 - 0.999**step)) + 1e-8)
-    blks = [tuple(params[2 + 4 * i:6 + 4 * i]) for i in range(blocks)]
+    blks = [tuple(params[2 + 4 * i : 6 + 4 * i]) for i in range(blocks)]
     return ResidualNet(params[0], params[1], blks, params[-2], params[-1])
 
 
@@ -135,17 +146,38 @@ class Cell:
     bits_per_weight: float  # ΣΔ storage / number of parameters
 
 
-def run(dataset: str = "digits", *, trainings: int = 10, hidden: int = 64, epochs: int = 30,
-        Ns: list[int] | None = None, multi_Ns: list[int] | None = None, levels: tuple = (2, 4, 8),
-        archs=("fnn", "res"), progress=None):
+def run(
+    dataset: str = "digits",
+    *,
+    trainings: int = 10,
+    hidden: int = 64,
+    epochs: int = 30,
+    Ns: list[int] | None = None,
+    multi_Ns: list[int] | None = None,
+    levels: tuple = (2, 4, 8),
+    archs=("fnn", "res"),
+    progress=None,
+):
     """Train ``trainings`` networks per architecture and fill every table. Returns a dict."""
     data = load_dataset(dataset)
     xte, yte = data[2], data[3]
     Ns = Ns or paper_frame_sizes(hidden)
     multi_Ns = multi_Ns or Ns[:3]
     configs = [(N, 1) for N in Ns] + [(N, K) for K in levels for N in multi_Ns]
-    out = {"float": {}, "sign": {}, "cells": [], "train_s": 0.0, "errors": None, "Ns": Ns, "multi_Ns": multi_Ns,
-           "levels": list(levels), "hidden": hidden, "n_train": len(data[1]), "n_test": len(yte), "n_in": data[0].shape[1]}
+    out = {
+        "float": {},
+        "sign": {},
+        "cells": [],
+        "train_s": 0.0,
+        "errors": None,
+        "Ns": Ns,
+        "multi_Ns": multi_Ns,
+        "levels": list(levels),
+        "hidden": hidden,
+        "n_train": len(data[1]),
+        "n_test": len(yte),
+        "n_in": data[0].shape[1],
+    }
     for arch in archs:
         cells = {c: Cell(arch, c[0], c[1], [], [], [], 0.0) for c in configs}
         out["float"][arch], out["sign"][arch] = [], []
@@ -181,8 +213,14 @@ def error_vs_N(net, Ns: list[int]) -> list[tuple]:
     rows = []
     for N in Ns:
         q = frame_quantize(M, N)
-        rows.append((N, float(q.error.max()), float(q.error_bound.max()),
-                     float(np.linalg.norm(q.reconstruct() - M) / np.linalg.norm(M))))
+        rows.append(
+            (
+                N,
+                float(q.error.max()),
+                float(q.error_bound.max()),
+                float(np.linalg.norm(q.reconstruct() - M) / np.linalg.norm(M)),
+            )
+        )
     return rows
 
 
@@ -199,22 +237,30 @@ def format_tables(res: dict) -> str:
         cells = [c for c in res["cells"] if c.arch == arch]
         lines.append(f"== {names[arch]}: float {_ms(fl)} %, memoryless 1-bit sign·mean|w| {_ms(sg)} %")
         paper = PAPER_1BIT_FNN if arch == "fnn" else PAPER_1BIT_RES
-        lines.append(f"-- 1 bit (K = 1), paper Table {3 if arch == 'fnn' else 4}; RTN at the same stored bits per weight")
+        lines.append(
+            f"-- 1 bit (K = 1), paper Table {3 if arch == 'fnn' else 4}; RTN at the same stored bits per weight"
+        )
         head = f"{'N':>6} {'N/d':>6} {'bits/w':>7} | {'ΣΔ acc %':>15} | {'RTN acc %':>15} {'RTN b':>5} | {'paper (MNIST, N·784/d)':>22}"
         lines += [head, "-" * len(head)]
         d = res["hidden"]
         for i, c in enumerate(x for x in cells if x.levels == 1):
             pk = list(paper)[i] if i < len(paper) else None
             ptxt = f"{paper[pk]:.2f} % (N={pk})" if pk else ""
-            lines.append(f"{c.N:>6} {c.N / d:>6.2f} {c.bits_per_weight:>7.2f} | {_ms(c.sd):>15} | {_ms(c.rtn):>15} "
-                         f"{np.mean(c.rtn_bits):>5.0f} | {ptxt:>22}")
-        lines.append(f"-- K levels per sign (log2(2K) bits per code), δ = max|c|/(K − ½) per layer; paper Table "
-                     f"{1 if arch == 'fnn' else 2}")
+            lines.append(
+                f"{c.N:>6} {c.N / d:>6.2f} {c.bits_per_weight:>7.2f} | {_ms(c.sd):>15} | {_ms(c.rtn):>15} "
+                f"{np.mean(c.rtn_bits):>5.0f} | {ptxt:>22}"
+            )
+        lines.append(
+            f"-- K levels per sign (log2(2K) bits per code), δ = max|c|/(K − ½) per layer; paper Table "
+            f"{1 if arch == 'fnn' else 2}"
+        )
         head = f"{'K':>3} {'N':>6} {'bits/w':>7} | {'ΣΔ acc %':>15} | {'RTN acc %':>15} {'RTN b':>5}"
         lines += [head, "-" * len(head)]
         for c in (x for x in cells if x.levels > 1):
-            lines.append(f"{c.levels:>3} {c.N:>6} {c.bits_per_weight:>7.2f} | {_ms(c.sd):>15} | {_ms(c.rtn):>15} "
-                         f"{np.mean(c.rtn_bits):>5.0f}")
+            lines.append(
+                f"{c.levels:>3} {c.N:>6} {c.bits_per_weight:>7.2f} | {_ms(c.sd):>15} | {_ms(c.rtn):>15} "
+                f"{np.mean(c.rtn_bits):>5.0f}"
+            )
         lines.append("")
     if res["errors"]:
         lines.append("-- first FNN layer [W | b], 1 bit: max column error ‖w − ŵ‖ vs the bound (d/N)(δ/2)(σ+1)")
@@ -243,8 +289,14 @@ def plot(res: dict, path: str) -> None:
     for arch, mk in (("fnn", "o-"), ("res", "s-")):
         cells = [c for c in res["cells"] if c.arch == arch and c.levels == 1]
         if cells:
-            a2.errorbar([c.N for c in cells], [100 * np.mean(c.sd) for c in cells],
-                        yerr=[100 * np.std(c.sd) for c in cells], fmt=mk, label=f"{arch} ΣΔ 1 bit", capsize=3)
+            a2.errorbar(
+                [c.N for c in cells],
+                [100 * np.mean(c.sd) for c in cells],
+                yerr=[100 * np.std(c.sd) for c in cells],
+                fmt=mk,
+                label=f"{arch} ΣΔ 1 bit",
+                capsize=3,
+            )
             a2.axhline(100 * np.mean(res["float"][arch]), ls=":", color="gray")
     a2.set_xlabel("N")
     a2.set_ylabel("test accuracy %")
@@ -254,11 +306,25 @@ def plot(res: dict, path: str) -> None:
 
 
 def to_json(res: dict) -> dict:
-    return {"dataset_sizes": {"train": res["n_train"], "test": res["n_test"], "inputs": res["n_in"]},
-            "float": res["float"], "sign": res["sign"], "train_seconds": res["train_s"],
-            "cells": [{"arch": c.arch, "N": c.N, "levels": c.levels, "sigma_delta": c.sd, "rtn": c.rtn,
-                       "rtn_bits": c.rtn_bits, "bits_per_weight": c.bits_per_weight} for c in res["cells"]],
-            "error_vs_N": [dict(zip(("N", "max_error", "bound", "relative_frobenius"), r)) for r in res["errors"] or []]}
+    return {
+        "dataset_sizes": {"train": res["n_train"], "test": res["n_test"], "inputs": res["n_in"]},
+        "float": res["float"],
+        "sign": res["sign"],
+        "train_seconds": res["train_s"],
+        "cells": [
+            {
+                "arch": c.arch,
+                "N": c.N,
+                "levels": c.levels,
+                "sigma_delta": c.sd,
+                "rtn": c.rtn,
+                "rtn_bits": c.rtn_bits,
+                "bits_per_weight": c.bits_per_weight,
+            }
+            for c in res["cells"]
+        ],
+        "error_vs_N": [dict(zip(("N", "max_error", "bound", "relative_frobenius"), r)) for r in res["errors"] or []],
+    }
 
 
 # ----------------------------------------------------------------- CLI
@@ -291,16 +357,17 @@ def _main(args) -> int:
         raise ValueError(f"--dataset must be 'digits' or 'mnist:PATH', got {args.dataset!r}")
     t0 = time.perf_counter()
     bar = _progress(2 * trainings, "na2024")
-    res = run(args.dataset, trainings=trainings, hidden=args.hidden, epochs=epochs, Ns=Ns, levels=levels,
-              progress=bar)
+    res = run(args.dataset, trainings=trainings, hidden=args.hidden, epochs=epochs, Ns=Ns, levels=levels, progress=bar)
     if bar is not None:
         bar.close()
-    print(f"Na (2024) frame quantization, dataset {args.dataset} ({res['n_train']} train / {res['n_test']} test, "
-          f"{res['n_in']} inputs), hidden width {args.hidden}, {trainings} trainings per network "
-          f"({epochs} epochs, seeds 0..{trainings - 1}, {res['train_s']:.1f} s of training), harmonic frames in "
-          "identity order, all layers [W | b] quantized with the same N.\nAccuracy in % as mean ± std over trainings; "
-          "bits/w = ΣΔ stored bits / parameters; RTN b = RTN bits per weight of the hidden layers "
-          "(floor of ΣΔ's N·log2(2K)/d).\n")
+    print(
+        f"Na (2024) frame quantization, dataset {args.dataset} ({res['n_train']} train / {res['n_test']} test, "
+        f"{res['n_in']} inputs), hidden width {args.hidden}, {trainings} trainings per network "
+        f"({epochs} epochs, seeds 0..{trainings - 1}, {res['train_s']:.1f} s of training), harmonic frames in "
+        "identity order, all layers [W | b] quantized with the same N.\nAccuracy in % as mean ± std over trainings; "
+        "bits/w = ΣΔ stored bits / parameters; RTN b = RTN bits per weight of the hidden layers "
+        "(floor of ΣΔ's N·log2(2K)/d).\n"
+    )
     print(format_tables(res))
     print(f"\n({time.perf_counter() - t0:.1f} s)")
     if args.json:

@@ -7,10 +7,10 @@ import os
 
 import numpy as np
 
+from .._validation import as_float_array
 from ..butterfly import Butterfly, relative_error
 from ..chain_quant import quantize_chain
 from ..factorize import bit_reversal_permutation, butterfly_factorize
-from .._validation import as_float_array
 from ..formats import as_format, round_nearest
 
 
@@ -37,20 +37,24 @@ def load_matrix(spec: str, n: int) -> tuple[np.ndarray, str | None]:
 
 def _rtn_dense(M: np.ndarray, fmt) -> np.ndarray:
     """Entrywise rounding with one power-of-two scale for the whole matrix (bounded formats)."""
+
     def rnd(A):
         s = 1.0
         if fmt.bounded and np.abs(A).max() > 0:
             s = 2.0 ** np.floor(np.log2(fmt.max_value / np.abs(A).max()))
         return round_nearest(A * s, fmt) / s
+
     return rnd(M.real) + 1j * rnd(M.imag) if np.iscomplexobj(M) else rnd(M)
 
 
 def _main(args) -> int:
     fmt = as_format(int(args.format) if args.format.isdigit() else args.format, "--format")
-    fmt._core  # formats without zero or sign: refused here, before any work
+    _ = fmt._core  # formats without zero or sign: refused here, before any work
     if args.transform == "dft":  # refused before the factorization, not after
-        raise ValueError("quantize-transform: the DFT is complex and complex butterflies cannot be quantized "
-                         "yet; use hadamard or a real FILE.npy")
+        raise ValueError(
+            "quantize-transform: the DFT is complex and complex butterflies cannot be quantized "
+            "yet; use hadamard or a real FILE.npy"
+        )
     if args.n < 2 or args.n & (args.n - 1):
         raise ValueError(f"--n must be a power of two >= 2, got {args.n}")
     M, perm = load_matrix(args.transform, args.n)
@@ -67,21 +71,24 @@ def _main(args) -> int:
     print(f"RTN of the dense matrix         {dense_rtn:.3e}  ({per * n * n * bits} bits)")
     if B.is_complex:
         vals = [_rtn_dense(v, fmt) for v in B.ks_values]
-        print(f"RTN of the factors (Re, Im)     {relative_error(target, Butterfly(vals)):.3e}  ({2 * B.nnz * bits} bits)")
+        print(
+            f"RTN of the factors (Re, Im)     {relative_error(target, Butterfly(vals)):.3e}  ({2 * B.nnz * bits} bits)"
+        )
         raise ValueError("rank-one methods need a real chain: complex factors are not quantized by them yet")
     r = quantize_chain(B, fmt, "rtn")
     print(f"RTN of the factors              {relative_error(target, r.chain):.3e}  ({B.nnz * bits} bits)")
     q = quantize_chain(B, fmt, args.method)
     extra = f" (winner: {q.method})" if args.method == "best" else ""
-    print(f"{args.method:<6} quantized factors         {relative_error(target, q.chain):.3e}  "
-          f"({B.nnz * bits} bits + {len(B)} power-of-two scales){extra}")
+    print(
+        f"{args.method:<6} quantized factors         {relative_error(target, q.chain):.3e}  "
+        f"({B.nnz * bits} bits + {len(B)} power-of-two scales){extra}"
+    )
     return 0
 
 
 def add_parser(subparsers) -> None:
     """Register ``scaleq quantize-transform``."""
-    p = subparsers.add_parser("quantize-transform",
-                              help="factor a transform into a butterfly and quantize it (vs RTN)")
+    p = subparsers.add_parser("quantize-transform", help="factor a transform into a butterfly and quantize it (vs RTN)")
     p.add_argument("transform", help="hadamard, dft, or a FILE.npy holding a real square matrix")
     from ..cli import int_range
 

@@ -38,20 +38,34 @@ def run(ns=(4, 16, 64, 256), ts=range(2, 9), pairs: int = 100, seed: int = 0, pr
                 r = quantize_rank_one(wide_range_vector(rng, n), wide_range_vector(rng, n), t)
                 rtn.append(r.rtn_error)
                 opt.append(r.error)
-            rows.append(Fig3Row(n, t, max(rtn), float(np.mean(rtn)), max(opt), float(np.mean(opt)),
-                                product_set_worst_case(t), rtn_worst_case(t)))
+            rows.append(
+                Fig3Row(
+                    n,
+                    t,
+                    max(rtn),
+                    float(np.mean(rtn)),
+                    max(opt),
+                    float(np.mean(opt)),
+                    product_set_worst_case(t),
+                    rtn_worst_case(t),
+                )
+            )
             if progress is not None:
                 progress.update(1)
     return rows
 
 
 def format_table(rows: list[Fig3Row]) -> str:
-    head = f"{'n':>5} {'t':>3} | {'RTN worst':>10} {'OPT worst':>10} | {'RTN mean':>10} {'OPT mean':>10} | " \
-           f"{'eps(FtFt)':>10} {'2v+v^2':>10}"
+    head = (
+        f"{'n':>5} {'t':>3} | {'RTN worst':>10} {'OPT worst':>10} | {'RTN mean':>10} {'OPT mean':>10} | "
+        f"{'eps(FtFt)':>10} {'2v+v^2':>10}"
+    )
     lines = [head, "-" * len(head)]
     for r in rows:
-        lines.append(f"{r.n:>5} {r.t:>3} | {r.rtn_worst:>10.3e} {r.opt_worst:>10.3e} | {r.rtn_mean:>10.3e} "
-                     f"{r.opt_mean:>10.3e} | {r.lower_bound:>10.3e} {r.upper_bound:>10.3e}")
+        lines.append(
+            f"{r.n:>5} {r.t:>3} | {r.rtn_worst:>10.3e} {r.opt_worst:>10.3e} | {r.rtn_mean:>10.3e} "
+            f"{r.opt_mean:>10.3e} | {r.lower_bound:>10.3e} {r.upper_bound:>10.3e}"
+        )
     return "\n".join(lines)
 
 

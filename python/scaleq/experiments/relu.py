@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import sys
 import time
 from dataclasses import dataclass
 
@@ -29,8 +28,9 @@ def load_digits_split(seed: int = 0, test: int = 450):
     try:
         from sklearn.datasets import load_digits
     except ImportError:
-        raise SystemExit("scaleq reproduce relu needs scikit-learn for the digits data set: "
-                         "pip install scikit-learn") from None
+        raise SystemExit(
+            "scaleq reproduce relu needs scikit-learn for the digits data set: pip install scikit-learn"
+        ) from None
     d = load_digits()
     x, y = d.data / 16.0, d.target.astype(int)
     perm = np.random.default_rng(seed).permutation(len(y))
@@ -38,8 +38,17 @@ def load_digits_split(seed: int = 0, test: int = 450):
     return x[tr], y[tr], x[te], y[te]
 
 
-def train_mlp(x: np.ndarray, y: np.ndarray, sizes=(64, 256, 256, 10), *, epochs: int = 30, batch: int = 64,
-              lr: float = 1e-3, weight_decay: float = 1e-4, seed: int = 0):
+def train_mlp(
+    x: np.ndarray,
+    y: np.ndarray,
+    sizes=(64, 256, 256, 10),
+    *,
+    epochs: int = 30,
+    batch: int = 64,
+    lr: float = 1e-3,
+    weight_decay: float = 1e-4,
+    seed: int = 0,
+):
     """Softmax cross-entropy, Adam, He initialisation; deterministic for a given seed."""
     rng = np.random.default_rng(seed)
     ws = [rng.standard_normal((o, i)) * math.sqrt(2.0 / i) for i, o in zip(sizes[:-1], sizes[1:])]
@@ -52,7 +61,7 @@ def train_mlp(x: np.ndarray, y: np.ndarray, sizes=(64, 256, 256, 10), *, epochs:
     for _ in range(epochs):
         order = rng.permutation(len(y))
         for k in range(0, len(y), batch):
-            idx = order[k:k + batch]
+            idx = order[k : k + batch]
             hs = [x[idx]]
             for l, (w, b) in enumerate(zip(ws, bs)):
                 z = hs[-1] @ w.T + b
@@ -120,8 +129,15 @@ class Row:
     seconds: float
 
 
-def run(formats: str = DEFAULT_FORMATS, *, seed: int = 0, epochs: int = 30, calibration: int = 256,
-        methods=METHODS, progress=None):
+def run(
+    formats: str = DEFAULT_FORMATS,
+    *,
+    seed: int = 0,
+    epochs: int = 30,
+    calibration: int = 256,
+    methods=METHODS,
+    progress=None,
+):
     """Train (seeded), then quantize with every method and format.
 
     Returns (float test accuracy, rows, training seconds). The calibration batch for
@@ -141,9 +157,18 @@ def run(formats: str = DEFAULT_FORMATS, *, seed: int = 0, epochs: int = 30, cali
             dt = time.perf_counter() - t1
             out = q.forward(xte)
             pred = np.argmax(out, axis=1)
-            rows.append(Row(name, method, float(np.mean(pred == yte)), float(np.mean(pred == ref_pred)),
-                            float(np.linalg.norm(out - ref) / np.linalg.norm(ref)), q.path_error,
-                            list(q.layer_errors), dt))
+            rows.append(
+                Row(
+                    name,
+                    method,
+                    float(np.mean(pred == yte)),
+                    float(np.mean(pred == ref_pred)),
+                    float(np.linalg.norm(out - ref) / np.linalg.norm(ref)),
+                    q.path_error,
+                    list(q.layer_errors),
+                    dt,
+                )
+            )
             if progress is not None:
                 progress.update(1)
     return float(np.mean(ref_pred == yte)), rows, train_s
@@ -153,23 +178,38 @@ def average(runs: list[list[Row]]) -> list[Row]:
     """Mean of each metric over seeds (rows in the same order in every run)."""
     out = []
     for rs in zip(*runs):
-        out.append(Row(rs[0].fmt, rs[0].method, *(float(np.mean([getattr(r, k) for r in rs]))
-                                                   for k in ("accuracy", "agreement", "output_error", "path_error")),
-                       list(np.mean([r.layer_errors for r in rs], axis=0)), float(np.mean([r.seconds for r in rs]))))
+        out.append(
+            Row(
+                rs[0].fmt,
+                rs[0].method,
+                *(
+                    float(np.mean([getattr(r, k) for r in rs]))
+                    for k in ("accuracy", "agreement", "output_error", "path_error")
+                ),
+                list(np.mean([r.layer_errors for r in rs], axis=0)),
+                float(np.mean([r.seconds for r in rs])),
+            )
+        )
     return out
 
 
 def format_table(rows: list[Row]) -> str:
     nl = len(rows[0].layer_errors)
-    head = (f"{'format':>9} {'method':>8} | {'test acc':>8} {'agree':>7} {'out err':>9} {'path err':>9} | "
-            + " ".join(f"{'after L' + str(l + 1):>9}" for l in range(nl)) + f" | {'s':>5}")
+    head = (
+        f"{'format':>9} {'method':>8} | {'test acc':>8} {'agree':>7} {'out err':>9} {'path err':>9} | "
+        + " ".join(f"{'after L' + str(l + 1):>9}" for l in range(nl))
+        + f" | {'s':>5}"
+    )
     lines = [head, "-" * len(head)]
     for i, r in enumerate(rows):
         if i and r.fmt != rows[i - 1].fmt:
             lines.append("")
-        lines.append(f"{r.fmt:>9} {r.method:>8} | {100 * r.accuracy:>7.2f}% {100 * r.agreement:>6.2f}% "
-                     f"{r.output_error:>9.3e} {r.path_error:>9.3e} | " + " ".join(f"{e:>9.3e}" for e in r.layer_errors)
-                     + f" | {r.seconds:>5.2f}")
+        lines.append(
+            f"{r.fmt:>9} {r.method:>8} | {100 * r.accuracy:>7.2f}% {100 * r.agreement:>6.2f}% "
+            f"{r.output_error:>9.3e} {r.path_error:>9.3e} | "
+            + " ".join(f"{e:>9.3e}" for e in r.layer_errors)
+            + f" | {r.seconds:>5.2f}"
+        )
     return "\n".join(lines)
 
 
@@ -204,10 +244,15 @@ def brute_force_neuron(x: np.ndarray, y: np.ndarray, t: int) -> float:
 
 
 def neuron_table(ts=(2, 3, 4), neurons: int = 20, n_in: int = 2, n_out: int = 2, seed: int = 0) -> str:
-    head = (f"{'t':>3} {'neurons':>7} | {'RTN mean':>9} {'scaleq mean':>11} {'brute mean':>10} | "
-            f"{'max |scaleq-brute|':>18} {'equal (1e-9)':>12}")
-    lines = [f"single neuron f(x) = v·ReLU(wᵀx + b), w ∈ R^{n_in}, v ∈ R^{n_out}: quantize_neuron vs "
-             "exhaustive search", head, "-" * len(head)]
+    head = (
+        f"{'t':>3} {'neurons':>7} | {'RTN mean':>9} {'scaleq mean':>11} {'brute mean':>10} | "
+        f"{'max |scaleq-brute|':>18} {'equal (1e-9)':>12}"
+    )
+    lines = [
+        f"single neuron f(x) = v·ReLU(wᵀx + b), w ∈ R^{n_in}, v ∈ R^{n_out}: quantize_neuron vs exhaustive search",
+        head,
+        "-" * len(head),
+    ]
     for t in ts:
         rng = np.random.default_rng([seed, t])
         rtn, opt, bf, diff, exact = [], [], [], 0.0, 0
@@ -220,8 +265,10 @@ def neuron_table(ts=(2, 3, 4), neurons: int = 20, n_in: int = 2, n_out: int = 2,
             bf.append(best)
             diff = max(diff, abs(q.error - best))
             exact += abs(q.error - best) <= 1e-9 * best + 1e-15
-        lines.append(f"{t:>3} {neurons:>7} | {np.mean(rtn):>9.3e} {np.mean(opt):>11.3e} {np.mean(bf):>10.3e} | "
-                     f"{diff:>18.1e} {f'{exact}/{neurons}':>12}")
+        lines.append(
+            f"{t:>3} {neurons:>7} | {np.mean(rtn):>9.3e} {np.mean(opt):>11.3e} {np.mean(bf):>10.3e} | "
+            f"{diff:>18.1e} {f'{exact}/{neurons}':>12}"
+        )
     return "\n".join(lines)
 
 
@@ -230,8 +277,9 @@ def _main(args) -> int:
     try:
         import sklearn  # noqa: F401
     except ImportError:
-        raise ImportError("scaleq reproduce relu needs scikit-learn for the digits data set: "
-                          "pip install scikit-learn") from None
+        raise ImportError(
+            "scaleq reproduce relu needs scikit-learn for the digits data set: pip install scikit-learn"
+        ) from None
     n_fmt = len(parse_formats(args.formats))  # ValueError: reported by the CLI
     from ..cli import _progress
 
@@ -239,19 +287,24 @@ def _main(args) -> int:
     bar = _progress(len(seeds) * n_fmt * len(METHODS), "relu")
     accs, runs, train = [], [], 0.0
     for seed in seeds:
-        acc, rows, train_s = run(args.formats, seed=seed, epochs=args.epochs, calibration=args.calibration,
-                                 progress=bar)
+        acc, rows, train_s = run(
+            args.formats, seed=seed, epochs=args.epochs, calibration=args.calibration, progress=bar
+        )
         accs.append(acc)
         runs.append(rows)
         train += train_s
     if bar is not None:
         bar.close()
-    print(f"ReLU MLP 64-256-256-10 on sklearn digits (1347 train / 450 test), trained in numpy "
-          f"({args.epochs} epochs, seeds {args.seeds}, {train:.1f} s of training in all): float64 test accuracy "
-          + ", ".join(f"{100 * a:.2f}%" for a in accs))
-    print("test acc, agree (= float network's prediction), out err = ||f(X) - f^(X)||_F / ||f(X)||_F on the "
-          "test set,\npath err = ||Phi - Phi^|| / ||Phi||, 'after Lk' = path error with layers 1..k quantized, "
-          "the rest float" + (f"; means over {len(seeds)} seeds" if len(seeds) > 1 else "") + "\n")
+    print(
+        f"ReLU MLP 64-256-256-10 on sklearn digits (1347 train / 450 test), trained in numpy "
+        f"({args.epochs} epochs, seeds {args.seeds}, {train:.1f} s of training in all): float64 test accuracy "
+        + ", ".join(f"{100 * a:.2f}%" for a in accs)
+    )
+    print(
+        "test acc, agree (= float network's prediction), out err = ||f(X) - f^(X)||_F / ||f(X)||_F on the "
+        "test set,\npath err = ||Phi - Phi^|| / ||Phi||, 'after Lk' = path error with layers 1..k quantized, "
+        "the rest float" + (f"; means over {len(seeds)} seeds" if len(seeds) > 1 else "") + "\n"
+    )
     print(format_table(average(runs)))
     print()
     print(neuron_table())
@@ -269,8 +322,9 @@ def add_parser(subparsers) -> None:
     """Register ``scaleq reproduce relu``."""
     from ..cli import int_range
 
-    p = subparsers.add_parser("relu", help="quantize a ReLU MLP (digits) by RTN, CLE, rescaling and data-aware "
-                                           "rescaling")
+    p = subparsers.add_parser(
+        "relu", help="quantize a ReLU MLP (digits) by RTN, CLE, rescaling and data-aware rescaling"
+    )
     p.add_argument("--formats", default=DEFAULT_FORMATS, help=f"comma list (default {DEFAULT_FORMATS})")
     p.add_argument("--seeds", default="0", help="training seeds, e.g. 0 or 0..4 (tables average over them)")
     p.add_argument("--epochs", type=int_range(1), default=30)

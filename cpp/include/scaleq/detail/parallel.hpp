@@ -149,8 +149,7 @@ inline int free_cores() noexcept {
   static std::atomic<long long> stamp{0};  // steady_clock ns of the last read; 0: never
   static std::atomic<int> cached{1};
   const long long now =
-      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
-          .count();
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
   const long long last = stamp.load(std::memory_order_relaxed);
   if (last != 0 && now - last < std::chrono::nanoseconds(kLoadRefresh).count())
     return cached.load(std::memory_order_relaxed);
