@@ -47,6 +47,22 @@ class RankOneResult:
     fmt: Format
     fmt_y: Format
 
+    @classmethod
+    def _from_core(cls, d: dict, method: str, fx: Format, fy: Format) -> RankOneResult:
+        """The result of a ``_core`` rank-one solver (a dict) as a RankOneResult."""
+        return cls(
+            x=d["x"],
+            y=d["y"],
+            lam=float(d["lam"]),
+            mu=float(d["mu"]),
+            error=float(d["error"]),
+            rtn_error=float(d["rtn_error"]),
+            method=method,
+            breakpoints=int(d["breakpoints"]),
+            fmt=fx,
+            fmt_y=fy,
+        )
+
     @property
     def gain(self) -> float:
         """RTN error divided by the optimal error (inf when the optimum is exact)."""
@@ -140,18 +156,7 @@ def quantize_rank_one(
     lo, hi = (0.0, float("inf")) if lam_window is None else _window(lam_window)
     solver = _core.rank_one_sweep if method == "sweep" else _core.rank_one_reference
     d = solver(xv, yv, fx._core, fy._core, bool(quantize_y), lo, hi)
-    return RankOneResult(
-        x=d["x"],
-        y=d["y"],
-        lam=float(d["lam"]),
-        mu=float(d["mu"]),
-        error=float(d["error"]),
-        rtn_error=float(d["rtn_error"]),
-        method=method,
-        breakpoints=int(d["breakpoints"]),
-        fmt=fx,
-        fmt_y=fy,
-    )
+    return RankOneResult._from_core(d, method, fx, fy)
 
 
 def _window(lam_window: object) -> tuple[float, float]:
@@ -197,21 +202,7 @@ def quantize_rank_one_batch(
     if not isinstance(quantize_y, (bool, np.bool_)):
         raise TypeError("quantize_y must be a bool")
     ds = _core.rank_one_batch(xv, yv, fx._core, fy._core, bool(quantize_y))
-    return [
-        RankOneResult(
-            x=d["x"],
-            y=d["y"],
-            lam=float(d["lam"]),
-            mu=float(d["mu"]),
-            error=float(d["error"]),
-            rtn_error=float(d["rtn_error"]),
-            method="sweep",
-            breakpoints=int(d["breakpoints"]),
-            fmt=fx,
-            fmt_y=fy,
-        )
-        for d in ds
-    ]
+    return [RankOneResult._from_core(d, "sweep", fx, fy) for d in ds]
 
 
 def rank_one_error(x: object, y: object, x_hat: object, y_hat: object) -> float:

@@ -820,6 +820,18 @@ bool solve_rescaled(const std::vector<double>& x, const std::vector<double>& y, 
   return true;
 }
 
+// The public solvers' common front: checks x and y, then runs solve on them, on a prescaled
+// copy (solve_rescaled) when they reach beyond 2^±900.
+template <class Solve>
+RankOneResult solve_checked(const std::vector<double>& x, const std::vector<double>& y, const Format& fx,
+                            const Format& fy, bool quantize_y, const LamWindow& window, Solve&& solve) {
+  check_vector(x, "x");
+  check_vector(y, "y");
+  RankOneResult r;
+  if (solve_rescaled(x, y, fx, fy, quantize_y, window, r, solve)) return r;
+  return solve(x, y);
+}
+
 }  // namespace detail
 
 // The fast solver. fx, fy: formats of x̂ and ŷ; quantize_y = false leaves ŷ = μy free.
@@ -968,15 +980,10 @@ inline RankOneResult rank_one_sweep(const std::vector<double>& x, const std::vec
                                     const Format& fy, bool quantize_y = true,
                                     std::shared_ptr<const detail::Grid> gx = nullptr,
                                     std::shared_ptr<const detail::Grid> gy = nullptr, LamWindow window = {}) {
-  detail::check_vector(x, "x");
-  detail::check_vector(y, "y");
-  RankOneResult r;
-  if (detail::solve_rescaled(x, y, fx, fy, quantize_y, window, r,
-                             [&](const std::vector<double>& xs, const std::vector<double>& ys) {
-                               return rank_one_sweep_unscaled(xs, ys, fx, fy, quantize_y, gx, gy, window);
-                             }))
-    return r;
-  return rank_one_sweep_unscaled(x, y, fx, fy, quantize_y, gx, gy, window);
+  return detail::solve_checked(x, y, fx, fy, quantize_y, window,
+                               [&](const std::vector<double>& xs, const std::vector<double>& ys) {
+                                 return rank_one_sweep_unscaled(xs, ys, fx, fy, quantize_y, gx, gy, window);
+                               });
 }
 
 // The paper's Algorithm 1, literally: for every midpoint λ of consecutive breakpoints,
@@ -1031,15 +1038,10 @@ inline RankOneResult rank_one_reference_unscaled(const std::vector<double>& x, c
 // rank_one_reference_unscaled with the prescaling of rank_one_sweep.
 inline RankOneResult rank_one_reference(const std::vector<double>& x, const std::vector<double>& y, const Format& fx,
                                         const Format& fy, bool quantize_y = true, LamWindow window = {}) {
-  detail::check_vector(x, "x");
-  detail::check_vector(y, "y");
-  RankOneResult r;
-  if (detail::solve_rescaled(x, y, fx, fy, quantize_y, window, r,
-                             [&](const std::vector<double>& xs, const std::vector<double>& ys) {
-                               return rank_one_reference_unscaled(xs, ys, fx, fy, quantize_y, window);
-                             }))
-    return r;
-  return rank_one_reference_unscaled(x, y, fx, fy, quantize_y, window);
+  return detail::solve_checked(x, y, fx, fy, quantize_y, window,
+                               [&](const std::vector<double>& xs, const std::vector<double>& ys) {
+                                 return rank_one_reference_unscaled(xs, ys, fx, fy, quantize_y, window);
+                               });
 }
 
 // Many independent problems (x_k, y_k) — e.g. the columns of a butterfly factor or the

@@ -733,15 +733,10 @@ inline RankOneResult rank_one_small_unscaled(const std::vector<double>& x, const
 // rank_one_small with rank_one_sweep's prescaling of F_t sides (detail::solve_rescaled).
 inline RankOneResult rank_one_small(const std::vector<double>& x, const std::vector<double>& y, const Format& fx,
                                     const Format& fy, bool quantize_y = true, LamWindow window = {}) {
-  detail::check_vector(x, "x");
-  detail::check_vector(y, "y");
-  RankOneResult r;
-  if (detail::solve_rescaled(x, y, fx, fy, quantize_y, window, r,
-                             [&](const std::vector<double>& xs, const std::vector<double>& ys) {
-                               return rank_one_small_unscaled(xs, ys, fx, fy, quantize_y, window);
-                             }))
-    return r;
-  return rank_one_small_unscaled(x, y, fx, fy, quantize_y, window);
+  return detail::solve_checked(x, y, fx, fy, quantize_y, window,
+                               [&](const std::vector<double>& xs, const std::vector<double>& ys) {
+                                 return rank_one_small_unscaled(xs, ys, fx, fy, quantize_y, window);
+                               });
 }
 
 }  // namespace scaleq
