@@ -24,6 +24,9 @@ class RankOneResult:
         The solver sweeps the breakpoints of the shorter vector (x when m <= n or when y
         is not quantized): that side's scaling is the optimal midpoint λ*, the other is
         the least-squares ratio (e.g. ``mu = x_inᵀx / ||x||²``).
+        ``lam`` is ``inf`` when the scaling exceeds the double range: a bounded format's
+        smallest value is more than 2^1024 times ``|x_in|`` (subnormal inputs); ``x`` is then
+        what ``round(lam * x_in)`` is in exact arithmetic.
     error : float
         ``||x_in y_inᵀ − x yᵀ||_F / ||x_in y_inᵀ||_F``, recomputed from the returned vectors.
     rtn_error : float
