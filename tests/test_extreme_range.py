@@ -486,3 +486,17 @@ def test_rank_one_bounded_format_reaching_dbl_max():
     r = scaleq.quantize_rank_one(x, y, wide)
     assert r.error <= r.rtn_error
     assert r.error == pytest.approx(ref.error, rel=1e-12)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known: a bounded x̂ format with x beyond 2^-900 is prescaled by up to 2^537, and the sweep "
+    "then returns x̂ or ŷ = 0 where RTN is exact, or lam = inf with x̂ = 0; found by tests/test_fuzz.py",
+)
+@pytest.mark.parametrize("x, y, fmt_y", [([5e-324, 1.0], [1.0], 1), ([5e-324], [5e-324], None)])
+def test_bounded_sweep_extreme_known_bugs(x, y, fmt_y):
+    r = scaleq.quantize_rank_one(x, y, "fp16", fmt_y=fmt_y)
+    ref = scaleq.quantize_rank_one(x, y, "fp16", fmt_y=fmt_y, method="reference")
+    assert r.error <= r.rtn_error * (1 + 1e-12) + 1e-15
+    assert r.error == pytest.approx(ref.error, rel=1e-12, abs=1e-300)
+    assert np.isfinite(r.lam) or np.any(r.x != 0)
