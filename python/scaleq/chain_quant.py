@@ -76,6 +76,21 @@ def _run(chain: Butterfly, fmt: Format, method: str) -> tuple[Butterfly, dict]:
     return Butterfly(d["values"]), d
 
 
+def _result(q, d: dict, method: str, f, chain, measure, **extra) -> ChainQuantResult:
+    """A ChainQuantResult from one method's run (_run's quantized chain and dict)."""
+    return ChainQuantResult(
+        chain=q,
+        method=method,
+        fmt=f,
+        scales=[float(s) for s in d["scales"]],
+        lam=list(d["lam"]),
+        mu=list(d["mu"]),
+        _original=chain,
+        _measure=measure,
+        **extra,
+    )
+
+
 def quantize_chain(chain: Butterfly, fmt: FormatLike, method: str = "l2r", *, error: str = "exact") -> ChainQuantResult:
     """Quantize every factor of a chain so that the *product* stays accurate.
 
@@ -139,16 +154,7 @@ def quantize_chain(chain: Butterfly, fmt: FormatLike, method: str = "l2r", *, er
     measure = relative_error if error == "exact" else relative_error_probe
     if method != "best":
         q, d = _run(chain, f, method)
-        return ChainQuantResult(
-            chain=q,
-            method=method,
-            fmt=f,
-            scales=[float(s) for s in d["scales"]],
-            lam=list(d["lam"]),
-            mu=list(d["mu"]),
-            _original=chain,
-            _measure=measure,
-        )
+        return _result(q, d, method, f, chain, measure)
     results = {}
     for m in METHODS[:-1]:
         try:
@@ -161,16 +167,14 @@ def quantize_chain(chain: Butterfly, fmt: FormatLike, method: str = "l2r", *, er
     errs = {m: float(measure(chain, q)) for m, (q, _) in results.items()}
     winner = min(errs, key=lambda m: (errs[m], METHODS.index(m)))
     q, d = results[winner]
-    return ChainQuantResult(
-        chain=q,
-        method=winner,
-        fmt=f,
-        scales=[float(s) for s in d["scales"]],
-        lam=list(d["lam"]),
-        mu=list(d["mu"]),
+    return _result(
+        q,
+        d,
+        winner,
+        f,
+        chain,
+        measure,
         errors=errs,
-        _original=chain,
-        _measure=measure,
         _error=errs[winner],
         _rtn_error=errs["rtn"],
     )
