@@ -342,27 +342,17 @@ def case_rank_one(p):
     fy = scaleq.as_format(fmt_y) if fmt_y is not None else fx
     check(r.x.shape == x.shape and r.y.shape == y.shape, "shapes")
 
-    # Known bug, not fixed yet: a bounded format on a side whose input reaches beyond 2^±900 can
-    # get a non-optimal sweep or an inconsistent lam/mu (tests/test_extreme_range.py::test_bounded_sweep_extreme_known_bugs,
-    # strict xfails); the other invariants are still checked there.
-    def extreme(v):
-        nz = np.abs(v[v != 0])
-        return bool(nz.size and (nz.min() < 2.0**-900 or nz.max() > 2.0**900))
-
-    known_bug = p["method"] == "sweep" and ((fx.bounded and extreme(x)) or (p["qy"] and fy.bounded and extreme(y)))
     # lam is +inf only when the scaling that x̂ needs is beyond the double range (a bounded
     # x̂ of subnormal x: the nonzero x̂ of the optimum is at least 2^1024 times x)
     with np.errstate(over="ignore"):
         lam_overflows = bool(np.any(r.x != 0)) and not math.isfinite(np.max(np.abs(r.x)) / np.max(np.abs(x)))
     check(
-        known_bug
-        or ((math.isfinite(r.lam) or (r.lam == math.inf and lam_overflows)) and r.lam > 0 and math.isfinite(r.mu)),
+        (math.isfinite(r.lam) or (r.lam == math.inf and lam_overflows)) and r.lam > 0 and math.isfinite(r.mu),
         f"lam {r.lam!r} mu {r.mu!r}",
     )
     in_format(r.x, fx, "x_hat")
     check(
-        known_bug
-        or not math.isfinite(r.lam * np.max(np.abs(x)))
+        not math.isfinite(r.lam * np.max(np.abs(x)))
         or np.array_equal(scaleq.round_nearest(r.lam * x, fx), r.x),
         f"x_hat != round(lam*x) (lam={r.lam!r})",
     )
@@ -376,11 +366,10 @@ def case_rank_one(p):
         if not fx.bounded and not fy.bounded:
             rtn = frac_rank_one_error(x, y, round_ref_array(x, fx.t), round_ref_array(y, fy.t))
             close_err(r.rtn_error, rtn, "rtn_error")
-        if p["window"] is None and not known_bug:
+        if p["window"] is None:
             check(r.error <= r.rtn_error * (1 + 1e-12) + 1e-15, f"optimum {r.error!r} > RTN {r.rtn_error!r}")
         if (
             p["window"] is None
-            and not known_bug
             and p["method"] == "sweep"
             and len(x) <= 6
             and len(y) <= 6

@@ -615,7 +615,9 @@ inline RankOneResult finish(const std::vector<double>& x, const std::vector<doub
                             double lam, int E, const Format& fx, const Format& fy, bool quantize_y) {
   RankOneResult r;
   r.x = std::move(xh);
-  r.lam = lam;
+  // x̂ = 0 beyond the double range means every breakpoint is, so λ = 1 rounds x to 0 too
+  const bool zero = std::all_of(r.x.begin(), r.x.end(), [](double v) { return v == 0.0; });
+  r.lam = (zero && !std::isfinite(lam)) ? 1.0 : lam;
   r.mu = optimal_mu(x, r.x, E);
   r.y = y_side(y, r.mu, fy, quantize_y);
   r.error = relative_error(x, y, r.x, r.y);
@@ -820,6 +822,28 @@ bool solve_rescaled(const std::vector<double>& x, const std::vector<double>& y, 
   return true;
 }
 
+// The fast solvers (sweep, rank_one_small) keep a bounded side in normalized units: entries
+// m ∈ [2^−span, 2), breakpoints λ' = mid/m, exact double-double sums of m·v and v² over grid
+// values v. All of that is exact only while it stays within 2^±1000, i.e. while the format's
+// values stay within 2^±480 and the entries span less than 2^1000 minus the format's reach.
+// Outside (a wide bounded format, or entries 2^1000 apart), breakpoints overflow and sums
+// round: those problems go to the reference, which evaluates every state's error from
+// scratch (relative_error holds at any scale). A prescaling cannot help: a bounded format
+// is not scale invariant, and the span is the vector's own.
+inline bool fast_solver_in_range(const std::vector<double>& v, const Format& f) {
+  if (!f.bounded) return true;
+  const ExpRange r = exp_range(v);
+  if (!r.any) return true;
+  const int top = std::ilogb(f.max_value) + 1;
+  const int bottom = f.subnormals ? f.emin - f.t + 1 : f.emin;
+  const int span = r.hi - r.lo + 1;
+  return top <= 480 && bottom >= -480 && top + span <= 1000 && span - bottom <= 1000;
+}
+inline bool fast_solver_in_range(const std::vector<double>& x, const std::vector<double>& y, const Format& fx,
+                                 const Format& fy, bool quantize_y) {
+  return fast_solver_in_range(x, fx) && (!quantize_y || fast_solver_in_range(y, fy));
+}
+
 // The public solvers' common front: checks x and y, then runs solve on them, on a prescaled
 // copy (solve_rescaled) when they reach beyond 2^±900.
 template <class Solve>
@@ -974,18 +998,6 @@ inline RankOneResult rank_one_sweep_unscaled(const std::vector<double>& x, const
   return r;
 }
 
-// The fast solver with F_t sides prescaled to a safe exponent range (detail::solve_rescaled):
-// the optimum over F_t within the double range for subnormal, huge and mixed-range inputs.
-inline RankOneResult rank_one_sweep(const std::vector<double>& x, const std::vector<double>& y, const Format& fx,
-                                    const Format& fy, bool quantize_y = true,
-                                    std::shared_ptr<const detail::Grid> gx = nullptr,
-                                    std::shared_ptr<const detail::Grid> gy = nullptr, LamWindow window = {}) {
-  return detail::solve_checked(x, y, fx, fy, quantize_y, window,
-                               [&](const std::vector<double>& xs, const std::vector<double>& ys) {
-                                 return rank_one_sweep_unscaled(xs, ys, fx, fy, quantize_y, gx, gy, window);
-                               });
-}
-
 // The paper's Algorithm 1, literally: for every midpoint λ of consecutive breakpoints,
 // x̂ = round(λx), μ = xᵀx̂/‖x̂‖², ŷ = round(μy), keep the smallest cost. O((m+n)·#breakpoints).
 inline RankOneResult rank_one_reference_unscaled(const std::vector<double>& x, const std::vector<double>& y,
@@ -1033,6 +1045,21 @@ inline RankOneResult rank_one_reference_unscaled(const std::vector<double>& x, c
   RankOneResult r = finish(x, y, std::move(best_xh), best_lam, sx.E, fx, fy, quantize_y);
   r.breakpoints = ends.size() - 1;
   return r;
+}
+
+// The fast solver with F_t sides prescaled to a safe exponent range (detail::solve_rescaled):
+// the optimum over F_t within the double range for subnormal, huge and mixed-range inputs;
+// bounded sides beyond the fast solvers' exact range go to the reference (fast_solver_in_range).
+inline RankOneResult rank_one_sweep(const std::vector<double>& x, const std::vector<double>& y, const Format& fx,
+                                    const Format& fy, bool quantize_y = true,
+                                    std::shared_ptr<const detail::Grid> gx = nullptr,
+                                    std::shared_ptr<const detail::Grid> gy = nullptr, LamWindow window = {}) {
+  return detail::solve_checked(x, y, fx, fy, quantize_y, window,
+                               [&](const std::vector<double>& xs, const std::vector<double>& ys) {
+                                 if (!detail::fast_solver_in_range(xs, ys, fx, fy, quantize_y))
+                                   return rank_one_reference_unscaled(xs, ys, fx, fy, quantize_y, window);
+                                 return rank_one_sweep_unscaled(xs, ys, fx, fy, quantize_y, gx, gy, window);
+                               });
 }
 
 // rank_one_reference_unscaled with the prescaling of rank_one_sweep.

@@ -735,6 +735,8 @@ inline RankOneResult rank_one_small(const std::vector<double>& x, const std::vec
                                     const Format& fy, bool quantize_y = true, LamWindow window = {}) {
   return detail::solve_checked(x, y, fx, fy, quantize_y, window,
                                [&](const std::vector<double>& xs, const std::vector<double>& ys) {
+                                 if (!detail::fast_solver_in_range(xs, ys, fx, fy, quantize_y))
+                                   return rank_one_reference_unscaled(xs, ys, fx, fy, quantize_y, window);
                                  return rank_one_small_unscaled(xs, ys, fx, fy, quantize_y, window);
                                });
 }
