@@ -22,8 +22,8 @@ import warnings
 import numpy as np
 
 import scaleq
+from scaleq.butterfly.factorize import ks_apply
 from scaleq.experiments.dao2019 import hadamard, random_butterfly
-from scaleq.factorize import ks_apply
 
 warnings.filterwarnings("ignore")
 

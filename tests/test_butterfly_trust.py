@@ -14,7 +14,7 @@ import pytest
 import scaleq
 from oracles_chain import chain_dense, ks_dense
 from scaleq import Butterfly, _core, butterfly_factorize, relative_error
-from scaleq.interop import candidate_patterns
+from scaleq.butterfly.interop import candidate_patterns
 
 
 def run_isolated(code: str, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -279,7 +279,7 @@ def test_pyfaust_fdb_reference():
         F = fdb(V, n_factors=5, rank=2)
     ref = dense_rel(V, F.toarray())
     assert ref < 1e-12
-    C = scaleq.interop.from_faust(F)
+    C = scaleq.butterfly.interop.from_faust(F)
     assert dense_rel(V, dense(C)) == pytest.approx(ref, abs=1e-12)
     for pats in (C.patterns, DFT8_LOWRANK):
         vals = butterfly_factorize(V, patterns=pats)
@@ -288,7 +288,7 @@ def test_pyfaust_fdb_reference():
 
 # ---------------------------------------------------------------------- 5. pyfaust round trips
 def test_choose_patterns_labels_diagonal_to_nest():
-    from scaleq.interop import _choose_patterns
+    from scaleq.butterfly.interop import _choose_patterns
 
     n = 8
     r = c = np.arange(n)
@@ -320,7 +320,7 @@ def zeroed(B: Butterfly, rng) -> Butterfly:
 )
 def test_faust_round_trip_with_zeros(make):
     pytest.importorskip("pyfaust", reason="pyfaust not installed")
-    from scaleq.interop import from_faust, to_faust
+    from scaleq.butterfly.interop import from_faust, to_faust
 
     rng = np.random.default_rng(6)
     B = zeroed(make(rng), rng)
@@ -342,7 +342,7 @@ def test_faust_round_trip_with_zeros(make):
 
 def test_from_faust_explicit_patterns_checked():
     pytest.importorskip("pyfaust", reason="pyfaust not installed")
-    from scaleq.interop import from_faust, to_faust
+    from scaleq.butterfly.interop import from_faust, to_faust
 
     F = to_faust(Butterfly.random(8, seed=2))
     with pytest.raises(ValueError, match=r"patterns\[0\].*misses"):
@@ -357,7 +357,7 @@ def test_faust_diagonal_factor_nests():
     pyfaust = pytest.importorskip("pyfaust", reason="pyfaust not installed")
     import scipy.sparse as sp
 
-    from scaleq.interop import from_faust
+    from scaleq.butterfly.interop import from_faust
 
     B = Butterfly.random(8, seed=1)
     D = sp.diags(np.arange(1.0, 9.0)).tocsr()

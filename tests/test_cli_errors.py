@@ -114,12 +114,12 @@ def test_bad_npy_files(capsys, tmp_path):
 
 
 def test_memory_error_is_reported(capsys, monkeypatch):
-    from scaleq.experiments import fig61
+    from scaleq.experiments import fig6_1
 
     def boom(*a, **k):
         raise MemoryError
 
-    monkeypatch.setattr(fig61, "run", boom)
+    monkeypatch.setattr(fig6_1, "run", boom)
     _assert_refused(capsys, ["reproduce", "fig6.1", "--n", "8", "--instances", "1", "--t", "2"], "out of memory")
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import scaleq
-from scaleq.factorize import butterfly_factorize, dft_ks_values
+from scaleq.butterfly.factorize import butterfly_factorize, dft_ks_values
 
 
 def ks_dense(v: np.ndarray) -> np.ndarray:
@@ -125,7 +125,7 @@ def test_bad_input(M, kw, exc, match):
 
 def test_lower_bound_certificate():
     rng = np.random.default_rng(4)
-    from scaleq.factorize import ks_apply, split_lower_bound
+    from scaleq.butterfly.factorize import ks_apply, split_lower_bound
 
     for n in (16, 64):
         M = rng.standard_normal((n, n))
@@ -138,7 +138,7 @@ def test_lower_bound_certificate():
 
 
 def test_ks_apply_matches_dense():
-    from scaleq.factorize import ks_apply
+    from scaleq.butterfly.factorize import ks_apply
 
     rng = np.random.default_rng(5)
     vals = random_chain([(1, 2, 3, 4), (3, 4, 2, 1)], rng)

@@ -352,8 +352,7 @@ def case_rank_one(p):
     )
     in_format(r.x, fx, "x_hat")
     check(
-        not math.isfinite(r.lam * np.max(np.abs(x)))
-        or np.array_equal(scaleq.round_nearest(r.lam * x, fx), r.x),
+        not math.isfinite(r.lam * np.max(np.abs(x))) or np.array_equal(scaleq.round_nearest(r.lam * x, fx), r.x),
         f"x_hat != round(lam*x) (lam={r.lam!r})",
     )
     if p["qy"]:
@@ -368,14 +367,7 @@ def case_rank_one(p):
             close_err(r.rtn_error, rtn, "rtn_error")
         if p["window"] is None:
             check(r.error <= r.rtn_error * (1 + 1e-12) + 1e-15, f"optimum {r.error!r} > RTN {r.rtn_error!r}")
-        if (
-            p["window"] is None
-            and p["method"] == "sweep"
-            and len(x) <= 6
-            and len(y) <= 6
-            and fx.t <= 6
-            and fy.t <= 6
-        ):
+        if p["window"] is None and p["method"] == "sweep" and len(x) <= 6 and len(y) <= 6 and fx.t <= 6 and fy.t <= 6:
             ref = call(scaleq.quantize_rank_one, x, y, fmt, fmt_y=fmt_y, method="reference")
             close_err(r.error, ref.error, "sweep vs reference (both optimal)")
     else:
@@ -718,7 +710,9 @@ def case_equalize(p):
     rng, ws, bs = random_mlp(p)
     w2, b2, lam = call(scaleq.equalize_mlp, ws, bs)
     check(all(np.all(np.isfinite(w)) for w in w2 + b2), "non-finite equalized weights")
-    check(all(np.all(np.isfinite(v) & (v > 0)) for v in lam), f"lam {lam}")
+    # lam saturates (documented) only when the layers' weights are more than 2^1000 apart
+    spread = max(p["scales"]) - min(p["scales"]) if p["scales"] else 0
+    check(spread >= 1000 or all(np.all(np.isfinite(v) & (v > 0)) for v in lam), f"lam {lam}")
     x = rng.standard_normal((4, p["dims"][0]))
 
     def fwd(ws, bs, x):  # scaled forward: positive homogeneity of ReLU, exact powers of two
@@ -763,7 +757,7 @@ def case_network(p):
 
 def case_misc(p):
     import scaleq
-    from scaleq import bounds, frame_quant
+    from scaleq import bounds, frames
 
     what, a = p["what"], p["args"]
     if what == "bitrev":
@@ -790,10 +784,10 @@ def case_misc(p):
         v = call(bounds.product_set_worst_case, *a)
         check(0 <= v < 1, f"{v!r}")
     elif what == "stable_step":
-        s = call(frame_quant.smallest_stable_step, *a)
+        s = call(frames.smallest_stable_step, *a)
         check(s >= 0 and math.isfinite(s), f"step {s!r}")
     elif what == "stable_levels":
-        k = call(frame_quant.smallest_stable_levels, *a)
+        k = call(frames.smallest_stable_levels, *a)
         cmax, step = a[0], a[1]
         check(1 <= k <= 64 and (k - 0.5) * step >= cmax, f"levels {k!r}")
 

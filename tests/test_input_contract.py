@@ -234,7 +234,7 @@ def test_fnuz_formats_have_no_negative_zero():
 
 # ----------------------------------------------------------------- hangs (closed forms)
 def test_smallest_stable_levels_does_not_hang():
-    fq = scaleq.frame_quant
+    fq = scaleq.frames
     with pytest.raises(ValueError, match="at most 64"):
         fq.smallest_stable_levels(1.0, 1e-25)
     with pytest.raises(ValueError, match="at most 64"):
@@ -249,7 +249,7 @@ def test_smallest_stable_levels_does_not_hang():
 
 @pytest.mark.parametrize("order", [1, 2])
 def test_smallest_stable_levels_is_the_smallest(order):
-    fq = scaleq.frame_quant
+    fq = scaleq.frames
     rng = np.random.default_rng(0)
     off = 0.5 if order == 1 else 1.5
     kmin = 1 if order == 1 else 2
@@ -295,9 +295,9 @@ BAD = [
     (scaleq.frame_quantize, (np.ones((4, 3)), 16), {"levels": None}, ValueError, "needs a step"),
     (scaleq.frame_quantize, (np.ones((4, 3)), 16), {"axis": 2}, ValueError, "axis"),
     (scaleq.frame_quantize, (np.ones((4, 3)), 16), {"method": "fftw"}, ValueError, "method"),
-    (scaleq.frame_quant.smallest_stable_step, ("1", 2), {}, TypeError, "cmax"),
-    (scaleq.frame_quant.smallest_stable_step, (float("nan"), 2), {}, ValueError, "cmax"),
-    (scaleq.frame_quant.smallest_stable_levels, (1.0, 0.0), {}, ValueError, "step"),
+    (scaleq.frames.smallest_stable_step, ("1", 2), {}, TypeError, "cmax"),
+    (scaleq.frames.smallest_stable_step, (float("nan"), 2), {}, ValueError, "cmax"),
+    (scaleq.frames.smallest_stable_levels, (1.0, 0.0), {}, ValueError, "step"),
     (scaleq.sigma_delta, ([0.1, 0.2], 1.0), {"perm": [0, 0]}, ValueError, "perm"),
     (scaleq.frame_quantize, (np.ones((4, 3)), 16), {"perm": [[1, 2], [3]]}, ValueError, "perm must be"),
     (scaleq.quantize_neuron, ([1.0, 2.0], [[1, 2], [3]], 1.0, 4), {}, ValueError, "b must be"),

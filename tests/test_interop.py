@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import scaleq
-from scaleq.interop import _support_csr, infer_pattern
+from scaleq.butterfly.interop import _support_csr, infer_pattern
 
 
 @pytest.mark.parametrize(
@@ -51,27 +51,27 @@ def test_faust_round_trip_without_pyfaust():
     sp = pytest.importorskip("scipy.sparse")
     B = scaleq.Butterfly.random(32, kind="gaussian", seed=2)
     mats = [sp.csr_matrix(scaleq.Butterfly([v]).to_dense()) for v in B.ks_values]
-    C = scaleq.interop.from_faust(_FakeFaust(mats))
+    C = scaleq.butterfly.interop.from_faust(_FakeFaust(mats))
     assert C.patterns == B.patterns
     assert all(np.array_equal(u, v) for u, v in zip(B.ks_values, C.ks_values))
 
 
 def test_bad_input():
     with pytest.raises(TypeError, match="chain"):
-        scaleq.interop.to_faust(np.eye(4))
+        scaleq.butterfly.interop.to_faust(np.eye(4))
     with pytest.raises(TypeError, match="op"):
-        scaleq.interop.from_lazylinop(np.eye(4))
+        scaleq.butterfly.interop.from_lazylinop(np.eye(4))
     with pytest.raises(TypeError, match="F"):
-        scaleq.interop.from_faust(np.eye(4))
+        scaleq.butterfly.interop.from_faust(np.eye(4))
 
 
 def test_lazylinop_round_trip():
     pytest.importorskip("lazylinop")
     B = scaleq.Butterfly.random(64, seed=1)
-    L = scaleq.interop.to_lazylinop(B)
+    L = scaleq.butterfly.interop.to_lazylinop(B)
     X = np.random.default_rng(0).standard_normal((64, 3))
     np.testing.assert_allclose(L @ X, B @ X, rtol=1e-12, atol=1e-12)
-    C = scaleq.interop.from_lazylinop(L)
+    C = scaleq.butterfly.interop.from_lazylinop(L)
     assert all(np.array_equal(u, v) for u, v in zip(B.ks_values, C.ks_values))
 
 
@@ -80,12 +80,12 @@ def test_pyfaust_round_trip_and_its_butterfly_factorization():
     pytest.importorskip("pyfaust.fact")  # a submodule, not imported by pyfaust itself
 
     B = scaleq.Butterfly.random(64, seed=1)
-    F = scaleq.interop.to_faust(B)
+    F = scaleq.butterfly.interop.to_faust(B)
     np.testing.assert_allclose(F.toarray(), B.to_dense(), rtol=1e-12, atol=1e-12)
-    C = scaleq.interop.from_faust(F)
+    C = scaleq.butterfly.interop.from_faust(F)
     assert C.patterns == B.patterns
     # a butterfly computed by pyfaust converts and quantizes like any chain
     H = scaleq.Butterfly.hadamard(64).to_dense()
-    G = scaleq.interop.from_faust(pyfaust.fact.butterfly(H, type="bbtree"))
+    G = scaleq.butterfly.interop.from_faust(pyfaust.fact.butterfly(H, type="bbtree"))
     assert scaleq.relative_error(H, G) < 1e-10
     assert scaleq.quantize_chain(G, 4).error <= scaleq.quantize_chain(G, 4, "rtn").error

@@ -283,7 +283,7 @@ def test_cli_relu_without_sklearn(monkeypatch, capsys):
 # ------------------------------------------------------------ PyTorch bridge (optional)
 def test_torch_bridge():
     torch = pytest.importorskip("torch")
-    from scaleq.relu_torch import quantize_sequential, sequential_to_mlp
+    from scaleq.nn import quantize_sequential, sequential_to_mlp
 
     torch.manual_seed(0)
     m = torch.nn.Sequential(

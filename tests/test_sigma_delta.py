@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import scaleq
-from scaleq.frame_quant import smallest_stable_levels, smallest_stable_step
+from scaleq.frames import smallest_stable_levels, smallest_stable_step
 
 
 def midrise(v, step, K):

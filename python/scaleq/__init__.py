@@ -1,5 +1,30 @@
 """scaleq: principled low-precision quantization by scaling invariance.
 
+Everything below is importable from ``scaleq`` directly; the subpackages group it.
+
+Formats and rounding (:mod:`scaleq.formats`)
+    :class:`Format`, :func:`as_format`, :func:`round_nearest`, :func:`to_dtype`
+Optimal rank-one quantization (:mod:`scaleq.rank_one`, :mod:`scaleq.bounds`)
+    :func:`quantize_rank_one`, :func:`quantize_rank_one_batch`, :class:`RankOneResult`,
+    :func:`rank_one_error`
+Butterfly / Kronecker-sparse chains (:mod:`scaleq.butterfly`)
+    :class:`Butterfly`, :func:`square_dyadic_patterns`, :func:`monarch_patterns`,
+    :func:`relative_error`, :func:`relative_error_probe`, :func:`butterfly_factorize`,
+    :func:`bit_reversal_permutation`, :func:`quantize_chain`, :class:`ChainQuantResult`,
+    :func:`to_lazylinop`, :func:`from_lazylinop`, :func:`to_faust`, :func:`from_faust`
+Frames and Sigma-Delta (:mod:`scaleq.frames`)
+    :func:`harmonic_frame`, :func:`frame_variation`, :func:`sigma_delta`,
+    :func:`frame_quantize`, :class:`FrameQuantization`
+Neural networks (:mod:`scaleq.nn`)
+    :func:`quantize_mlp`, :class:`MLPQuantization`, :func:`quantize_neuron`,
+    :class:`NeuronQuantization`, :func:`equalize_mlp`, :func:`rescale_mlp`, :func:`mlp_forward`,
+    :func:`path_lifting_error`, :func:`quantize_network`, :func:`quantize_sequential`
+Data and experiments
+    :mod:`scaleq.datasets`; :mod:`scaleq.experiments` (one module per ``scaleq reproduce``
+    command); the CLI is :mod:`scaleq.cli`
+C++ headers
+    :func:`get_include`, :func:`cmake_dir`
+
 Quick tour
 ----------
 >>> import numpy as np, scaleq
@@ -39,24 +64,37 @@ def _load_core():
 
 _core = _load_core()
 
-from . import bounds, datasets, frame_quant, frames, interop, nn, relu_torch
-from .butterfly import Butterfly, monarch_patterns, relative_error, relative_error_probe, square_dyadic_patterns
-from .chain_quant import ChainQuantResult, quantize_chain
-from .factorize import bit_reversal_permutation, butterfly_factorize
+from . import bounds, butterfly, datasets, frames, nn
+from .butterfly import (
+    Butterfly,
+    ChainQuantResult,
+    bit_reversal_permutation,
+    butterfly_factorize,
+    from_faust,
+    from_lazylinop,
+    monarch_patterns,
+    quantize_chain,
+    relative_error,
+    relative_error_probe,
+    square_dyadic_patterns,
+    to_faust,
+    to_lazylinop,
+)
 from .formats import Format, as_format, round_nearest, to_dtype
-from .frame_quant import FrameQuantization, frame_quantize, sigma_delta
-from .frames import frame_variation, harmonic_frame
-from .rank_one import RankOneResult, quantize_rank_one, quantize_rank_one_batch, rank_one_error
-from .relu import (
+from .frames import FrameQuantization, frame_quantize, frame_variation, harmonic_frame, sigma_delta
+from .nn import (
     MLPQuantization,
     NeuronQuantization,
     equalize_mlp,
     mlp_forward,
     path_lifting_error,
     quantize_mlp,
+    quantize_network,
     quantize_neuron,
+    quantize_sequential,
     rescale_mlp,
 )
+from .rank_one import RankOneResult, quantize_rank_one, quantize_rank_one_batch, rank_one_error
 
 __version__ = "0.1.0"
 
@@ -64,6 +102,7 @@ __all__ = [
     "as_format",
     "bit_reversal_permutation",
     "bounds",
+    "butterfly",
     "Butterfly",
     "butterfly_factorize",
     "ChainQuantResult",
@@ -71,14 +110,14 @@ __all__ = [
     "datasets",
     "equalize_mlp",
     "Format",
-    "frame_quant",
     "frame_quantize",
     "frame_variation",
     "FrameQuantization",
     "frames",
+    "from_faust",
+    "from_lazylinop",
     "get_include",
     "harmonic_frame",
-    "interop",
     "mlp_forward",
     "MLPQuantization",
     "monarch_patterns",
@@ -87,19 +126,22 @@ __all__ = [
     "path_lifting_error",
     "quantize_chain",
     "quantize_mlp",
+    "quantize_network",
     "quantize_neuron",
     "quantize_rank_one",
     "quantize_rank_one_batch",
+    "quantize_sequential",
     "rank_one_error",
     "RankOneResult",
     "relative_error",
     "relative_error_probe",
-    "relu_torch",
     "rescale_mlp",
     "round_nearest",
     "sigma_delta",
     "square_dyadic_patterns",
     "to_dtype",
+    "to_faust",
+    "to_lazylinop",
 ]
 
 

@@ -9,6 +9,7 @@ import time
 import zlib
 
 from ._validation import output_file
+from .experiments._common import int_range, progress
 
 PROG = "scaleq"
 
@@ -20,37 +21,6 @@ class ArgumentParser(argparse.ArgumentParser):
         self.print_usage(sys.stderr)
         sub = self.prog[len(PROG) :].strip()
         self.exit(2, f"{PROG}: error: {sub + ': ' if sub else ''}{message}\n")
-
-
-def int_range(low: int, high: int | None = None):
-    """An argparse ``type`` for an integer in [low, high], refused by argparse otherwise."""
-
-    def parse(text: str) -> int:
-        try:
-            v = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-        if v < low or (high is not None and v > high):
-            bound = f">= {low}" if high is None else f"in [{low}, {high}]"
-            raise argparse.ArgumentTypeError(f"must be {bound}, got {v}")
-        return v
-
-    parse.__name__ = "integer"
-    return parse
-
-
-def int_list(text: str, name: str, low: int = 0) -> list[int]:
-    """``"3"``, ``"2,4,8"`` or ``"2..11"`` → list of ints >= low, or a ValueError naming ``name``."""
-    out = []
-    try:
-        for item in str(text).split(","):
-            lo, hi = item.split("..") if ".." in item else (item, item)
-            out += list(range(int(lo), int(hi) + 1))
-    except ValueError:
-        raise ValueError(f"{name}: expected integers as '3', '2,4,8' or '2..11', got {text!r}") from None
-    if not out or min(out) < low:
-        raise ValueError(f"{name}: expected integers >= {low} (and a non-empty range), got {text!r}")
-    return out
 
 
 def _precheck(args: argparse.Namespace) -> None:
@@ -69,42 +39,33 @@ def _precheck(args: argparse.Namespace) -> None:
         raise ValueError(f"--dataset: MNIST directory {dataset[6:]!r} does not exist")
 
 
-def _progress(total: int, desc: str):
-    try:
-        from tqdm import tqdm
-
-        return tqdm(total=total, desc=desc, leave=False, file=sys.stderr)
-    except ImportError:
-        return None
-
-
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from .experiments import rank_one_fig3
+    from .experiments import fig3_1
 
     t0 = time.perf_counter()
     print("Optimal rank-one quantization vs round-to-nearest (paper §3, Fig 3.1/3.2)")
     print(f"relative error ||xy^T - x^y^^T||/||xy^T|| over {args.pairs} random pairs, entries U[0,1]*10^U[-2,2]\n")
     ns, ts = (4, 16, 64, 256), range(2, 9)
-    bar = _progress(len(ns) * len(ts), "rank-one")
-    rows = rank_one_fig3.run(ns, ts, pairs=args.pairs, seed=args.seed, progress=bar)
+    bar = progress(len(ns) * len(ts), "rank-one")
+    rows = fig3_1.run(ns, ts, pairs=args.pairs, seed=args.seed, progress=bar)
     if bar is not None:
         bar.close()
-    print(rank_one_fig3.format_table(rows))
+    print(fig3_1.format_table(rows))
     print(f"\n({time.perf_counter() - t0:.1f} s)")
 
-    from .experiments import fig61
+    from .experiments import fig6_1
 
     t1 = time.perf_counter()
     print("\nButterfly quantization (paper §6, Fig 6.1, quick version): random orthonormal butterflies")
-    bar = _progress(3 * 10, "fig6.1")
-    res = fig61.run(n=1024, instances=3, ts=range(2, 12), methods=("rtn", "l2r"), seed=args.seed, progress=bar)
+    bar = progress(3 * 10, "fig6.1")
+    res = fig6_1.run(n=1024, instances=3, ts=range(2, 12), methods=("rtn", "l2r"), seed=args.seed, progress=bar)
     if bar is not None:
         bar.close()
-    print(fig61.format_table(res))
+    print(fig6_1.format_table(res))
     print(f"({time.perf_counter() - t1:.1f} s; the full run: scaleq reproduce fig6.1)")
     _demo_sigma_delta(args.seed)
     if args.plot:
-        rank_one_fig3.plot(rows, args.plot)
+        fig3_1.plot(rows, args.plot)
         print(f"figure written to {args.plot}")
     return 0
 
@@ -113,7 +74,7 @@ def _demo_sigma_delta(seed: int) -> None:
     """Na (2024): 1-bit ΣΔ codes of a weight matrix on harmonic frames, error vs the bound."""
     import numpy as np
 
-    from .frame_quant import frame_quantize
+    from .frames import frame_quantize
 
     t0 = time.perf_counter()
     W = np.random.default_rng(seed).standard_normal((64, 256))
@@ -129,9 +90,9 @@ def _demo_sigma_delta(seed: int) -> None:
     )
 
 
-# Experiments that `scaleq reproduce NAME` runs: module (under scaleq.experiments) whose
-# add_parser(subparsers) registers NAME with its options and sets func.
-REPRODUCIBLE = ("rank_one_fig3", "fig61", "dao2019", "relu", "na2024")
+# The registry: each module of scaleq.experiments registers its command (`scaleq reproduce
+# fig6.1` is experiments/fig6_1.py) through add_parser(subparsers), which sets func.
+REPRODUCIBLE = ("fig3_1", "fig6_1", "dao2019", "relu", "na2024")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from ..factorize import bit_reversal_permutation, butterfly_factorize, ks_apply, split_lower_bound
+from ..butterfly.factorize import bit_reversal_permutation, butterfly_factorize, ks_apply, split_lower_bound
 
 TRANSFORMS = ("dft", "idft", "hadamard", "dct2", "dct2-lift", "butterfly", "gaussian")
 
@@ -133,7 +133,7 @@ def format_table(rows: list[dict]) -> str:
 
 
 def _main(args) -> int:
-    from ..cli import _progress, int_list
+    from ._common import int_list, progress
 
     ns = int_list(args.n, "--n", low=2)
     bad = [v for v in ns if v & (v - 1)]
@@ -143,7 +143,7 @@ def _main(args) -> int:
     for t in transforms:
         if t not in TRANSFORMS:
             raise SystemExit(f"--transforms: unknown {t!r}; choose from {', '.join(TRANSFORMS)}")
-    bar = _progress(len(ns) * len(transforms), "factorize")
+    bar = progress(len(ns) * len(transforms), "factorize")
     rows = run(transforms, ns, order=args.order, progress=bar)
     if bar is not None:
         bar.close()

@@ -23,7 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..datasets import load_dataset
-from ..nn import FeedForwardNet, ResidualNet, quantize_network
+from ..nn.sigma_delta import FeedForwardNet, ResidualNet, quantize_network
+from ._common import softmax_gradient, train_adam
 from .relu import train_mlp
 
 PAPER_1BIT_FNN = {1000: 36.18, 2000: 74.09, 3000: 88.47, 4000: 94.62, 5000: 96.04, 6000: 96.83, 7000: 97.29}
@@ -62,51 +63,38 @@ def train_resnet(
     for _ in range(blocks):
         params += [he(hidden, hidden), np.zeros(hidden), he(hidden, hidden, 0.5), np.zeros(hidden)]
     params += [he(n_out, hidden), np.zeros(n_out)]
-    m1 = [np.zeros_like(p) for p in params]
-    m2 = [np.zeros_like(p) for p in params]
     onehot = np.eye(n_out)[y]
-    step = 0
-    for _ in range(epochs):
-        order = rng.permutation(len(y))
-        for k in range(0, len(y), batch):
-            idx = order[k : k + batch]
-            xb = x[idx]
-            A, a = params[0], params[1]
-            z0 = xb @ A.T + a
-            h = np.maximum(z0, 0.0)
-            cache = []
-            for i in range(blocks):
-                W1, b1, W2, b2 = params[2 + 4 * i : 6 + 4 * i]
-                s = np.maximum(h @ W1.T + b1, 0.0)
-                pre = h + s @ W2.T + b2
-                cache.append((h, s, pre))
-                h = np.maximum(pre, 0.0)
-            B, c = params[-2], params[-1]
-            z = h @ B.T + c
-            z -= z.max(axis=1, keepdims=True)
-            p = np.exp(z)
-            p /= p.sum(axis=1, keepdims=True)
-            g = (p - onehot[idx]) / len(idx)
-            grads = [None] * len(params)
-            grads[-2], grads[-1] = g.T @ h, g.sum(axis=0)
-            gh = g @ B
-            for i in range(blocks - 1, -1, -1):
-                hin, s, pre = cache[i]
-                W1, W2 = params[2 + 4 * i], params[4 + 4 * i]
-                gp = gh * (pre > 0)
-                grads[4 + 4 * i], grads[5 + 4 * i] = gp.T @ s, gp.sum(axis=0)
-                gs = (gp @ W2) * (s > 0)
-                grads[2 + 4 * i], grads[3 + 4 * i] = gs.T @ hin, gs.sum(axis=0)
-                gh = gp + gs @ W1
-            gz = gh * (z0 > 0)
-            grads[0], grads[1] = gz.T @ xb, gz.sum(axis=0)
-            step += 1
-            for j, (p_, g_) in enumerate(zip(params, grads)):
-                if p_.ndim == 2:
-                    g_ = g_ + weight_decay * p_
-                m1[j] = 0.9 * m1[j] + 0.1 * g_
-                m2[j] = 0.999 * m2[j] + 0.001 * g_ * g_
-                p_ -= lr * (m1[j] / (1 - 0.9**step)) / (np.sqrt(m2[j] / (1 - 0.999**step)) + 1e-8)
+
+    def gradients(idx: np.ndarray) -> list[np.ndarray]:
+        xb = x[idx]
+        A, a = params[0], params[1]
+        z0 = xb @ A.T + a
+        h = np.maximum(z0, 0.0)
+        cache = []
+        for i in range(blocks):
+            W1, b1, W2, b2 = params[2 + 4 * i : 6 + 4 * i]
+            s = np.maximum(h @ W1.T + b1, 0.0)
+            pre = h + s @ W2.T + b2
+            cache.append((h, s, pre))
+            h = np.maximum(pre, 0.0)
+        B, c = params[-2], params[-1]
+        g = softmax_gradient(h @ B.T + c, onehot[idx])
+        grads = [None] * len(params)
+        grads[-2], grads[-1] = g.T @ h, g.sum(axis=0)
+        gh = g @ B
+        for i in range(blocks - 1, -1, -1):
+            hin, s, pre = cache[i]
+            W1, W2 = params[2 + 4 * i], params[4 + 4 * i]
+            gp = gh * (pre > 0)
+            grads[4 + 4 * i], grads[5 + 4 * i] = gp.T @ s, gp.sum(axis=0)
+            gs = (gp @ W2) * (s > 0)
+            grads[2 + 4 * i], grads[3 + 4 * i] = gs.T @ hin, gs.sum(axis=0)
+            gh = gp + gs @ W1
+        gz = gh * (z0 > 0)
+        grads[0], grads[1] = gz.T @ xb, gz.sum(axis=0)
+        return grads
+
+    train_adam(params, gradients, len(y), rng, epochs=epochs, batch=batch, lr=lr, weight_decay=weight_decay)
     blks = [tuple(params[2 + 4 * i : 6 + 4 * i]) for i in range(blocks)]
     return ResidualNet(params[0], params[1], blks, params[-2], params[-1])
 
@@ -208,7 +196,7 @@ def error_vs_N(net, Ns: list[int]) -> list[tuple]:
     """(N, max column error, its bound, relative error ‖W−Ŵ‖_F/‖W‖_F) of the first layer's [W | b], 1 bit."""
     W, b = net.layers()[0]
     M = np.column_stack([W, b])
-    from ..frame_quant import frame_quantize
+    from ..frames import frame_quantize
 
     rows = []
     for N in Ns:
@@ -339,7 +327,7 @@ def _ints(spec: str, name: str) -> list[int]:
 
 
 def _main(args) -> int:
-    from ..cli import _progress
+    from ._common import progress
 
     if args.trainings < 1:
         raise ValueError(f"--trainings must be >= 1, got {args.trainings}")
@@ -356,7 +344,7 @@ def _main(args) -> int:
     if not args.dataset.startswith("mnist:") and args.dataset != "digits":
         raise ValueError(f"--dataset must be 'digits' or 'mnist:PATH', got {args.dataset!r}")
     t0 = time.perf_counter()
-    bar = _progress(2 * trainings, "na2024")
+    bar = progress(2 * trainings, "na2024")
     res = run(args.dataset, trainings=trainings, hidden=args.hidden, epochs=epochs, Ns=Ns, levels=levels, progress=bar)
     if bar is not None:
         bar.close()
@@ -388,7 +376,7 @@ def _main(args) -> int:
 
 def add_parser(subparsers) -> None:
     """Register ``scaleq reproduce na2024``."""
-    from ..cli import int_range
+    from ._common import int_range
 
     p = subparsers.add_parser("na2024", help="Sigma-Delta quantization of networks on harmonic frames (Na 2024)")
     p.add_argument("--dataset", default="digits", help="digits (scikit-learn, offline) or mnist:PATH (IDX files)")

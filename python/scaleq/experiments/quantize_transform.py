@@ -8,9 +8,8 @@ import os
 import numpy as np
 
 from .._validation import as_float_array
-from ..butterfly import Butterfly, relative_error
-from ..chain_quant import quantize_chain
-from ..factorize import bit_reversal_permutation, butterfly_factorize
+from ..butterfly import Butterfly, quantize_chain, relative_error
+from ..butterfly.factorize import bit_reversal_permutation, butterfly_factorize
 from ..formats import as_format, round_nearest
 
 
@@ -90,7 +89,7 @@ def add_parser(subparsers) -> None:
     """Register ``scaleq quantize-transform``."""
     p = subparsers.add_parser("quantize-transform", help="factor a transform into a butterfly and quantize it (vs RTN)")
     p.add_argument("transform", help="hadamard, dft, or a FILE.npy holding a real square matrix")
-    from ..cli import int_range
+    from ._common import int_range
 
     p.add_argument("--n", type=int_range(2), default=1024, help="size for hadamard/dft (power of two)")
     p.add_argument("--format", default="fp8_e4m3", help="a format name, a dtype name or an int t")

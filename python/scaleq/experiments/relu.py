@@ -16,28 +16,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..datasets import load_digits
 from ..formats import Format, as_format
-from ..relu import METHODS, mlp_forward, quantize_mlp, quantize_neuron
+from ..nn.rescaling import METHODS, mlp_forward, quantize_mlp, quantize_neuron
+from ._common import softmax_gradient, train_adam
 
 DEFAULT_FORMATS = "t=2..6,fp8_e4m3,fp4_e2m1"
 
 
 # ----------------------------------------------------------------- data and training
-def load_digits_split(seed: int = 0, test: int = 450):
-    """sklearn digits scaled to [0, 1], split by a seeded permutation."""
-    try:
-        from sklearn.datasets import load_digits
-    except ImportError:
-        raise SystemExit(
-            "scaleq reproduce relu needs scikit-learn for the digits data set: pip install scikit-learn"
-        ) from None
-    d = load_digits()
-    x, y = d.data / 16.0, d.target.astype(int)
-    perm = np.random.default_rng(seed).permutation(len(y))
-    te, tr = perm[:test], perm[test:]
-    return x[tr], y[tr], x[te], y[te]
-
-
 def train_mlp(
     x: np.ndarray,
     y: np.ndarray,
@@ -53,34 +40,23 @@ def train_mlp(
     rng = np.random.default_rng(seed)
     ws = [rng.standard_normal((o, i)) * math.sqrt(2.0 / i) for i, o in zip(sizes[:-1], sizes[1:])]
     bs = [np.zeros(o) for o in sizes[1:]]
-    params = ws + bs
-    m1 = [np.zeros_like(p) for p in params]
-    m2 = [np.zeros_like(p) for p in params]
-    step = 0
     onehot = np.eye(sizes[-1])[y]
-    for _ in range(epochs):
-        order = rng.permutation(len(y))
-        for k in range(0, len(y), batch):
-            idx = order[k : k + batch]
-            hs = [x[idx]]
-            for l, (w, b) in enumerate(zip(ws, bs)):
-                z = hs[-1] @ w.T + b
-                hs.append(np.maximum(z, 0.0) if l < len(ws) - 1 else z)
-            z = hs[-1] - hs[-1].max(axis=1, keepdims=True)
-            p = np.exp(z)
-            p /= p.sum(axis=1, keepdims=True)
-            g = (p - onehot[idx]) / len(idx)
-            gw, gb = [None] * len(ws), [None] * len(ws)
-            for l in range(len(ws) - 1, -1, -1):
-                gw[l] = g.T @ hs[l] + weight_decay * ws[l]
-                gb[l] = g.sum(axis=0)
-                if l:
-                    g = (g @ ws[l]) * (hs[l] > 0)
-            step += 1
-            for i, (p_, g_) in enumerate(zip(params, gw + gb)):
-                m1[i] = 0.9 * m1[i] + 0.1 * g_
-                m2[i] = 0.999 * m2[i] + 0.001 * g_ * g_
-                p_ -= lr * (m1[i] / (1 - 0.9**step)) / (np.sqrt(m2[i] / (1 - 0.999**step)) + 1e-8)
+
+    def gradients(idx: np.ndarray) -> list[np.ndarray]:
+        hs = [x[idx]]
+        for l, (w, b) in enumerate(zip(ws, bs)):
+            z = hs[-1] @ w.T + b
+            hs.append(np.maximum(z, 0.0) if l < len(ws) - 1 else z)
+        g = softmax_gradient(hs[-1], onehot[idx])
+        gw, gb = [None] * len(ws), [None] * len(ws)
+        for l in range(len(ws) - 1, -1, -1):
+            gw[l] = g.T @ hs[l]
+            gb[l] = g.sum(axis=0)
+            if l:
+                g = (g @ ws[l]) * (hs[l] > 0)
+        return gw + gb
+
+    train_adam(ws + bs, gradients, len(y), rng, epochs=epochs, batch=batch, lr=lr, weight_decay=weight_decay)
     return ws, bs
 
 
@@ -142,7 +118,7 @@ def run(
 
     Returns (float test accuracy, rows, training seconds). The calibration batch for
     ``"data"`` is ``calibration`` training rows."""
-    xtr, ytr, xte, yte = load_digits_split(seed)
+    xtr, ytr, xte, yte = load_digits(seed)
     t0 = time.perf_counter()
     ws, bs = train_mlp(xtr, ytr, epochs=epochs, seed=seed)
     train_s = time.perf_counter() - t0
@@ -281,10 +257,10 @@ def _main(args) -> int:
             "scaleq reproduce relu needs scikit-learn for the digits data set: pip install scikit-learn"
         ) from None
     n_fmt = len(parse_formats(args.formats))  # ValueError: reported by the CLI
-    from ..cli import _progress
+    from ._common import progress
 
     seeds = _parse_seeds(args.seeds)
-    bar = _progress(len(seeds) * n_fmt * len(METHODS), "relu")
+    bar = progress(len(seeds) * n_fmt * len(METHODS), "relu")
     accs, runs, train = [], [], 0.0
     for seed in seeds:
         acc, rows, train_s = run(
@@ -313,14 +289,14 @@ def _main(args) -> int:
 
 def _parse_seeds(spec: str) -> list[int]:
     """``"0"``, ``"0,3"`` or ``"0..4"``."""
-    from ..cli import int_list
+    from ._common import int_list
 
     return int_list(spec, "--seeds", low=0)
 
 
 def add_parser(subparsers) -> None:
     """Register ``scaleq reproduce relu``."""
-    from ..cli import int_range
+    from ._common import int_range
 
     p = subparsers.add_parser(
         "relu", help="quantize a ReLU MLP (digits) by RTN, CLE, rescaling and data-aware rescaling"

@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from .butterfly import Butterfly, Pattern, validate_patterns
+from .chain import Butterfly, Pattern, validate_patterns
 
 
 def _require(module: str, extra: str):
@@ -31,7 +31,7 @@ def to_lazylinop(chain: Butterfly):
     Examples
     --------
     >>> B = scaleq.Butterfly.random(16, seed=0)
-    >>> L = scaleq.interop.to_lazylinop(B)          # doctest: +SKIP
+    >>> L = scaleq.to_lazylinop(B)          # doctest: +SKIP
     >>> np.allclose(L @ np.eye(16), B.to_dense())   # doctest: +SKIP
     True
     """
@@ -47,7 +47,7 @@ def from_lazylinop(op: object) -> Butterfly:
     Examples
     --------
     >>> B = scaleq.Butterfly.random(16, seed=0)
-    >>> C = scaleq.interop.from_lazylinop(scaleq.interop.to_lazylinop(B))  # doctest: +SKIP
+    >>> C = scaleq.from_lazylinop(scaleq.to_lazylinop(B))  # doctest: +SKIP
     >>> all(np.array_equal(u, v) for u, v in zip(B.ks_values, C.ks_values))  # doctest: +SKIP
     True
     """
@@ -71,7 +71,7 @@ def to_faust(chain: Butterfly):
     Examples
     --------
     >>> B = scaleq.Butterfly.random(16, seed=0)
-    >>> F = scaleq.interop.to_faust(B)              # doctest: +SKIP
+    >>> F = scaleq.to_faust(B)              # doctest: +SKIP
     >>> np.allclose(F.toarray(), B.to_dense())      # doctest: +SKIP
     True
     """
@@ -104,7 +104,7 @@ def candidate_patterns(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int
 
     Examples
     --------
-    >>> scaleq.interop.candidate_patterns([0, 1], [0, 1], (2, 2))
+    >>> scaleq.butterfly.interop.candidate_patterns([0, 1], [0, 1], (2, 2))
     [(1, 1, 1, 2), (2, 1, 1, 1), (1, 2, 2, 1)]
     """
     m, n = int(shape[0]), int(shape[1])
@@ -127,7 +127,7 @@ def infer_pattern(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) ->
     --------
     >>> B = scaleq.Butterfly.random(8, seed=0)
     >>> r, c = np.nonzero(scaleq.Butterfly([B.ks_values[1]]).to_dense())
-    >>> scaleq.interop.infer_pattern(r, c, (8, 8))
+    >>> scaleq.butterfly.interop.infer_pattern(r, c, (8, 8))
     (2, 2, 2, 2)
     """
     return candidate_patterns(rows, cols, shape)[0]
@@ -193,7 +193,7 @@ def from_faust(F: object, patterns: list[Pattern] | None = None) -> Butterfly:
     Examples
     --------
     >>> B = scaleq.Butterfly.random(16, seed=0)
-    >>> C = scaleq.interop.from_faust(scaleq.interop.to_faust(B))  # doctest: +SKIP
+    >>> C = scaleq.from_faust(scaleq.to_faust(B))  # doctest: +SKIP
     >>> C.patterns == B.patterns                                   # doctest: +SKIP
     True
     """

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _core
-from ._validation import _asarray, as_float_array, as_int, choice
+from .. import _core
+from .._validation import _asarray, as_float_array, as_int, choice
 
 METHODS = ("auto", "direct", "fft")
 

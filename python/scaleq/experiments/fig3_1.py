@@ -109,7 +109,7 @@ def _main(args) -> int:
 
 def add_parser(subparsers) -> None:
     """Register ``scaleq reproduce fig3.1``."""
-    from ..cli import int_range
+    from ._common import int_range
 
     p = subparsers.add_parser("fig3.1", help="Gribonval-Mary-Riccietti Fig 3.1/3.2: RTN vs optimal rank-one")
     p.add_argument("--pairs", type=int_range(1), default=100)

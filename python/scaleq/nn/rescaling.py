@@ -18,10 +18,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _scaled
-from ._validation import as_float_array, as_vector, choice
-from .formats import Format, FormatLike, as_format, round_nearest
-from .rank_one import quantize_rank_one, quantize_rank_one_batch
+from .. import _scaled
+from .._validation import as_float_array, as_vector, choice
+from ..formats import Format, FormatLike, as_format, round_nearest
+from ..rank_one import quantize_rank_one, quantize_rank_one_batch
 
 METHODS = ("rescale", "rtn", "cle", "data")
 
@@ -342,7 +342,10 @@ def equalize_mlp(
     layer pairs until the factors are 1 to ``tol`` (dead neurons keep 1).
 
     Returns ``(weights, biases, lam)`` with ``lam[l]`` the total factor applied to the rows
-    of hidden layer l (the function is unchanged).
+    of hidden layer l (the function is unchanged). The weights are rescaled by exact powers of
+    two times factors near 1, so they stay exact at any scale; ``lam`` itself is a product over
+    all sweeps and saturates to 0 or inf when it leaves the double range (a network whose
+    layers' weights are more than about 2^1000 apart), while the returned weights stay exact.
 
     Examples
     --------

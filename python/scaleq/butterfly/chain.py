@@ -6,8 +6,8 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from . import _core, _scaled
-from ._validation import as_int, choice
+from .. import _core, _scaled
+from .._validation import as_int, choice
 
 Pattern = tuple[int, int, int, int]
 

@@ -29,9 +29,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import _core, _scaled
-from ._validation import as_float_array, as_int, choice
-from .frames import METHODS, _check_dims, as_permutation, frame_analysis, frame_variation
+from .. import _core, _scaled
+from .._validation import as_float_array, as_int, choice
+from .harmonic import METHODS, _check_dims, as_permutation, frame_analysis, frame_variation
 
 
 def _margin(levels: int, order: int) -> float:
@@ -60,7 +60,7 @@ def smallest_stable_step(cmax: float, levels: int = 1, order: int = 1) -> float:
 
     Examples
     --------
-    >>> scaleq.frame_quant.smallest_stable_step(1.5, levels=2)
+    >>> scaleq.frames.smallest_stable_step(1.5, levels=2)
     1.0
     """
     levels, order = _check_levels_order(levels, order)
@@ -87,7 +87,7 @@ def smallest_stable_levels(cmax: float, step: float, order: int = 1) -> int:
 
     Examples
     --------
-    >>> scaleq.frame_quant.smallest_stable_levels(1.0, 0.25)  # 1 <= (K - 1/2)/4
+    >>> scaleq.frames.smallest_stable_levels(1.0, 0.25)  # 1 <= (K - 1/2)/4
     5
     """
     cmax = _check_cmax(cmax)
@@ -178,7 +178,7 @@ class FrameQuantization:
         (8, 3)
         """
         if self._recon is None:
-            from .frames import frame_synthesis
+            from .harmonic import frame_synthesis
 
             # synthesize at step·2^-e ∈ [1/2, 1) and scale back (exact): code·step/2 may
             # overflow for steps near the double maximum, or be subnormal for tiny ones
@@ -267,6 +267,9 @@ def frame_quantize(
     e = _scaled.pow2_exponent(amax) if (amax > 2.0**900 or 0.0 < amax < 2.0**-900) else 0
     if e == 0 and s > 0.0 and not (2.0**-900 < s < 2.0**900):
         e = _scaled.pow2_exponent(s)
+    if s > 0.0:  # δ·2^-e must stay finite and normal: W then gives way (its |c|/δ is what matters)
+        es = _scaled.pow2_exponent(s)
+        e = min(max(e, es - 1000), es + 1000)
     Xs = np.ldexp(X, -e) if e else X
     r = _core.frame_sigma_delta(Xs, N, math.ldexp(s, -e), levels, order, p, True, method)
     unscale = (lambda a: np.ldexp(a, e)) if e else (lambda a: a)  # noqa: E731

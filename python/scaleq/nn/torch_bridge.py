@@ -5,8 +5,8 @@ torch is imported only when these functions are called; it is not a dependency.
 
 from __future__ import annotations
 
-from .formats import FormatLike
-from .relu import MLPQuantization, quantize_mlp
+from ..formats import FormatLike
+from .rescaling import MLPQuantization, quantize_mlp
 
 
 def sequential_to_mlp(model: object) -> tuple[list, list]:
@@ -18,7 +18,7 @@ def sequential_to_mlp(model: object) -> tuple[list, list]:
     --------
     >>> import torch  # doctest: +SKIP
     >>> m = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2))  # doctest: +SKIP
-    >>> [w.shape for w in scaleq.relu_torch.sequential_to_mlp(m)[0]]  # doctest: +SKIP
+    >>> [w.shape for w in scaleq.nn.sequential_to_mlp(m)[0]]  # doctest: +SKIP
     [(4, 3), (2, 4)]
     """
     import numpy as np
@@ -55,7 +55,7 @@ def quantize_sequential(
     --------
     >>> import torch  # doctest: +SKIP
     >>> m = torch.nn.Sequential(torch.nn.Linear(3, 8), torch.nn.ReLU(), torch.nn.Linear(8, 2))  # doctest: +SKIP
-    >>> qm, res = scaleq.relu_torch.quantize_sequential(m, "fp8_e4m3")  # doctest: +SKIP
+    >>> qm, res = scaleq.nn.quantize_sequential(m, "fp8_e4m3")  # doctest: +SKIP
     >>> res.path_error < 0.1  # doctest: +SKIP
     True
     """

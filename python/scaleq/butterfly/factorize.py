@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _core
-from ._validation import as_int, choice
-from .butterfly import validate_patterns
+from .. import _core
+from .._validation import as_int, choice
+from .chain import validate_patterns
 
 Pattern = tuple[int, int, int, int]
 
@@ -127,7 +127,7 @@ def dft_ks_values(n: int) -> list[np.ndarray]:
 
     Examples
     --------
-    >>> vals = scaleq.factorize.dft_ks_values(4)
+    >>> vals = scaleq.butterfly.factorize.dft_ks_values(4)
     >>> [v.shape for v in vals]
     [(1, 2, 2, 2), (2, 2, 2, 1)]
     """
@@ -153,8 +153,8 @@ def ks_apply(values: list[np.ndarray], X: np.ndarray) -> np.ndarray:
 
     Examples
     --------
-    >>> vals = scaleq.factorize.dft_ks_values(8)
-    >>> np.allclose(scaleq.factorize.ks_apply(vals, np.eye(8)), np.fft.fft(np.eye(8))[:, scaleq.bit_reversal_permutation(8)])
+    >>> vals = scaleq.butterfly.factorize.dft_ks_values(8)
+    >>> np.allclose(scaleq.butterfly.factorize.ks_apply(vals, np.eye(8)), np.fft.fft(np.eye(8))[:, scaleq.bit_reversal_permutation(8)])
     True
     """
     Y = np.asarray(X)
@@ -175,9 +175,9 @@ def split_lower_bound(M: object, patterns: list[Pattern] | None = None, perm: np
     Examples
     --------
     >>> M = np.random.default_rng(0).standard_normal((16, 16))
-    >>> lb = scaleq.factorize.split_lower_bound(M)
+    >>> lb = scaleq.butterfly.factorize.split_lower_bound(M)
     >>> vals = scaleq.butterfly_factorize(M)
-    >>> err = np.linalg.norm(scaleq.factorize.ks_apply(vals, np.eye(16)) - M) / np.linalg.norm(M)
+    >>> err = np.linalg.norm(scaleq.butterfly.factorize.ks_apply(vals, np.eye(16)) - M) / np.linalg.norm(M)
     >>> bool(lb <= err + 1e-12)
     True
     """

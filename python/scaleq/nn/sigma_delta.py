@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validation import as_float_array, as_int, choice
-from .frame_quant import FrameQuantization, frame_quantize
+from .._validation import as_float_array, as_int, choice
+from ..frames.quantize import FrameQuantization, frame_quantize
 
 METHODS = ("sigma_delta", "rtn", "sign")
 

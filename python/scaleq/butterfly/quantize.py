@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import _core
-from ._validation import choice
-from .butterfly import Butterfly, relative_error, relative_error_probe
-from .formats import Format, FormatLike, as_format
+from .. import _core
+from .._validation import choice
+from ..formats import Format, FormatLike, as_format
+from .chain import Butterfly, relative_error, relative_error_probe
 
 METHODS = ("rtn", "l2r", "r2l", "pairwise", "m2m", "lookahead", "best")
 

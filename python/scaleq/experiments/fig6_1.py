@@ -13,11 +13,10 @@ import time
 
 import numpy as np
 
-from .. import _core
-from ..butterfly import Butterfly, relative_error
+from ..butterfly import Butterfly, quantize_chain, relative_error
+from ..butterfly.quantize import METHODS as ALL_METHODS
 from ..formats import as_format
 
-ALL_METHODS = ("rtn", "l2r", "r2l", "pairwise", "m2m", "lookahead", "best")
 DEFAULT_METHODS = ("rtn", "l2r")  # the paper's figure; add r2l,pairwise,lookahead,best with --methods
 
 
@@ -31,10 +30,9 @@ def run(
     for i in range(instances):
         B = Butterfly.random(n, kind="orthonormal", seed=seed + i)
         for k, t in enumerate(ts):
-            f = as_format(t)._core
+            f = as_format(t)
             for m in computed:
-                Q = Butterfly(_core.quantize_chain(B._values, f, m)["values"])
-                errs[m][i, k] = relative_error(B, Q)
+                errs[m][i, k] = relative_error(B, quantize_chain(B, f, m).chain)
             if "best" in methods:
                 errs["best"][i, k] = min(errs[m][i, k] for m in computed)
             if progress is not None:
@@ -83,16 +81,8 @@ def plot(res: dict, path: str) -> None:
     plt.close(fig)
 
 
-def parse_ts(spec: str) -> list[int]:
-    """'2..11' or '2,4,8'."""
-    if ".." in spec:
-        a, b = spec.split("..")
-        return list(range(int(a), int(b) + 1))
-    return [int(v) for v in spec.split(",")]
-
-
 def _main(args) -> int:
-    from ..cli import _progress, int_list
+    from ._common import int_list, progress
 
     ts = int_list(args.t, "--t", low=1)
     if max(ts) > 53:
@@ -104,7 +94,7 @@ def _main(args) -> int:
     if args.n < 2 or args.n & (args.n - 1):
         raise SystemExit(f"--n must be a power of two >= 2, got {args.n}")
     t0 = time.perf_counter()
-    bar = _progress(args.instances * len(ts), "fig6.1")
+    bar = progress(args.instances * len(ts), "fig6.1")
     res = run(args.n, args.instances, ts, methods, seed=args.seed, progress=bar)
     if bar is not None:
         bar.close()
@@ -121,7 +111,7 @@ def _main(args) -> int:
 
 def add_parser(subparsers) -> None:
     """Register ``scaleq reproduce fig6.1``."""
-    from ..cli import int_range
+    from ._common import int_range
 
     p = subparsers.add_parser("fig6.1", help="Gribonval-Mary-Riccietti Fig 6.1: quantized orthonormal butterflies")
     p.add_argument("--n", type=int_range(2), default=8192)

@@ -1,0 +1,55 @@
+"""Butterfly / Kronecker-sparse chains: build, apply, factorize, quantize, convert.
+
+Chains
+    :class:`Butterfly`, :func:`square_dyadic_patterns`, :func:`monarch_patterns`,
+    :func:`validate_patterns` (module :mod:`.chain`)
+Errors of chain products
+    :func:`relative_error` (exact), :func:`relative_error_probe` (randomized estimate)
+Factorization of dense matrices
+    :func:`butterfly_factorize`, :func:`bit_reversal_permutation` (module :mod:`.factorize`)
+Quantization by chains of rank-one problems
+    :func:`quantize_chain`, :class:`ChainQuantResult` (module :mod:`.quantize`)
+Peers (optional dependencies)
+    :func:`to_lazylinop`, :func:`from_lazylinop`, :func:`to_faust`, :func:`from_faust`
+    (module :mod:`.interop`)
+
+Examples
+--------
+>>> from scaleq.butterfly import Butterfly, quantize_chain
+>>> B = Butterfly.random(16, seed=0)
+>>> quantize_chain(B, "fp8_e4m3").error < 0.1
+True
+"""
+
+from __future__ import annotations
+
+from .chain import (
+    Butterfly,
+    Pattern,
+    monarch_patterns,
+    relative_error,
+    relative_error_probe,
+    square_dyadic_patterns,
+    validate_patterns,
+)
+from .factorize import bit_reversal_permutation, butterfly_factorize
+from .interop import from_faust, from_lazylinop, to_faust, to_lazylinop
+from .quantize import ChainQuantResult, quantize_chain
+
+__all__ = [
+    "bit_reversal_permutation",
+    "Butterfly",
+    "butterfly_factorize",
+    "ChainQuantResult",
+    "from_faust",
+    "from_lazylinop",
+    "monarch_patterns",
+    "Pattern",
+    "quantize_chain",
+    "relative_error",
+    "relative_error_probe",
+    "square_dyadic_patterns",
+    "to_faust",
+    "to_lazylinop",
+    "validate_patterns",
+]
