@@ -70,6 +70,19 @@ def as_complex_array(value: object, name: str, *, allow_nonfinite: bool = False)
     return as_float_array(arr, name, allow_nonfinite=allow_nonfinite)
 
 
+def as_permutation(perm: object, N: int, name: str = "perm") -> np.ndarray | None:
+    """``None`` (identity order) or a 0-based permutation of range(N) as int64."""
+    if perm is None:
+        return None
+    p = _asarray(perm, name)
+    if p.shape != (N,) or not np.issubdtype(p.dtype, np.integer):
+        raise ValueError(f"{name} must be an integer array of shape ({N},), got {p.dtype} {p.shape}")
+    p = np.ascontiguousarray(p, dtype=np.int64)
+    if not np.array_equal(np.sort(p), np.arange(N)):
+        raise ValueError(f"{name} must be a permutation of 0..{N - 1}")
+    return p
+
+
 def as_vector(value: object, name: str) -> np.ndarray:
     """A non-empty, finite, 1-D float64 vector."""
     arr = as_float_array(value, name)

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from .. import _core, _scaled
-from .._validation import as_int, choice
+from .._validation import as_complex_array, as_int, choice
 
 Pattern = tuple[int, int, int, int]
 
@@ -296,11 +296,9 @@ class Butterfly:
 def _dense_or_chain(M: object, name: str) -> Butterfly | np.ndarray:
     if isinstance(M, Butterfly):
         return M
-    A = np.asarray(M)
+    A = as_complex_array(M, name)
     if A.ndim != 2:
         raise ValueError(f"{name} must be a Butterfly or a 2-D array, got shape {A.shape}")
-    if not np.all(np.isfinite(A)):
-        raise ValueError(f"{name} contains NaN or Inf")
     return A
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _core
-from .._validation import as_int, choice
+from .._validation import as_complex_array, as_int, as_permutation, choice
 from .chain import validate_patterns
 
 Pattern = tuple[int, int, int, int]
@@ -92,30 +92,17 @@ def butterfly_factorize(
     >>> [f.shape for f in factors][:2]
     [(1, 2, 2, 8), (2, 2, 2, 4)]
     """
-    A = np.asarray(M)
+    A = as_complex_array(M, "M")
     if A.ndim != 2:
         raise ValueError(f"M must be 2-D, got shape {A.shape}")
-    if not (np.issubdtype(A.dtype, np.number) or A.dtype == np.bool_):
-        raise TypeError(f"M must be numeric, got dtype {A.dtype}")
     is_complex = np.iscomplexobj(A)
-    A = np.ascontiguousarray(A, dtype=np.complex128 if is_complex else np.float64)
-    if not np.all(np.isfinite(A)):
-        raise ValueError("M contains NaN or Inf")
     choice(order, "order", ("balanced", "l2r", "r2l"))
-    perm_list: list[int] = []
-    if perm is not None:
-        if isinstance(perm, str):
-            if perm != "bitrev":
-                raise ValueError(f"perm must be an index array, 'bitrev' or None, got {perm!r}")
-            perm = bit_reversal_permutation(A.shape[1])
-        p = np.asarray(perm)
-        if (
-            p.shape != (A.shape[1],)
-            or not np.issubdtype(p.dtype, np.integer)
-            or not np.array_equal(np.sort(p), np.arange(A.shape[1]))
-        ):
-            raise ValueError(f"perm must be a permutation of range({A.shape[1]})")
-        perm_list = p.astype(np.int64).tolist()  # applied in C++ while copying M
+    if isinstance(perm, str):
+        if perm != "bitrev":
+            raise ValueError(f"perm must be an index array, 'bitrev' or None, got {perm!r}")
+        perm = bit_reversal_permutation(A.shape[1])
+    p = as_permutation(perm, A.shape[1])
+    perm_list = [] if p is None else p.tolist()  # applied in C++ while copying M
     pats = _as_patterns(patterns, A.shape)
     f = _core.butterfly_factorize_complex if is_complex else _core.butterfly_factorize_real
     return list(f(A, pats, order, perm_list))

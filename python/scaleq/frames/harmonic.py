@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _core
-from .._validation import _asarray, as_float_array, as_int, choice
+from .._validation import as_float_array, as_int, as_permutation, choice
 
 METHODS = ("auto", "direct", "fft")
 
@@ -43,19 +43,6 @@ def _check_dims(d: object, N: object) -> tuple[int, int]:
             + f", got N={N}"
         )
     return d, N
-
-
-def as_permutation(perm: object, N: int, name: str = "perm") -> np.ndarray | None:
-    """``None`` (identity order) or a 0-based permutation of range(N) as int64."""
-    if perm is None:
-        return None
-    p = _asarray(perm, name)
-    if p.shape != (N,) or not np.issubdtype(p.dtype, np.integer):
-        raise ValueError(f"{name} must be an integer array of shape ({N},), got {p.dtype} {p.shape}")
-    p = np.ascontiguousarray(p, dtype=np.int64)
-    if not np.array_equal(np.sort(p), np.arange(N)):
-        raise ValueError(f"{name} must be a permutation of 0..{N - 1}")
-    return p
 
 
 def harmonic_frame(d: int, N: int) -> np.ndarray:

@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import _core, _scaled
-from .._validation import as_float_array, as_int, choice
-from .harmonic import METHODS, _check_dims, as_permutation, frame_analysis, frame_variation
+from .._validation import as_float_array, as_int, as_permutation, choice
+from .harmonic import METHODS, _check_dims, frame_analysis, frame_variation
 
 
 def _margin(levels: int, order: int) -> float:

@@ -178,16 +178,17 @@ def path_lifting_error(weights: list, biases: list, weights_hat: list, biases_ha
 # ----------------------------------------------------------------- formats and scales
 def _pow2_scale(a: np.ndarray, fmt: Format) -> float:
     """1 for unbounded F_t; for a bounded format the smallest power of two s with
-    max|a| / s <= fmt.max_value (1 when a = 0)."""
+    max|a| / s <= fmt.max_value (1 when a = 0), clamped to the double range. Exponents are
+    compared with ldexp, so amax of 1e-320 or 1e300 neither underflows nor overflows."""
     amax = float(np.max(np.abs(a))) if a.size else 0.0
     if not fmt.bounded or amax == 0.0:
         return 1.0
-    s = 2.0 ** math.ceil(math.log2(amax / fmt.max_value))
-    while amax / s > fmt.max_value:
-        s *= 2.0
-    while amax / (s / 2.0) <= fmt.max_value:
-        s /= 2.0
-    return s
+    k = math.frexp(amax)[1] - math.frexp(fmt.max_value)[1]
+    while math.ldexp(amax, -k) > fmt.max_value:
+        k += 1
+    while math.ldexp(amax, 1 - k) <= fmt.max_value:
+        k -= 1
+    return math.ldexp(1.0, min(max(k, -1074), 1023))
 
 
 def _rtn(a: np.ndarray, fmt: Format, s: float) -> np.ndarray:
