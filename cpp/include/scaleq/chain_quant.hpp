@@ -28,7 +28,6 @@
 #include "scaleq/format.hpp"
 #include "scaleq/kron_sparse.hpp"
 #include "scaleq/rank_one.hpp"
-#include "scaleq/rank_one_small.hpp"
 
 namespace scaleq {
 

@@ -7,5 +7,4 @@
 #include "scaleq/frames.hpp"
 #include "scaleq/kron_sparse.hpp"
 #include "scaleq/rank_one.hpp"
-#include "scaleq/rank_one_small.hpp"
 #include "scaleq/sigma_delta.hpp"
