@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "scaleq/detail/double_double.hpp"
+#include "scaleq/detail/simd.hpp"
 #include "scaleq/format.hpp"
 #include "scaleq/rank_one/breakpoints.hpp"
 #include "scaleq/rank_one/cost.hpp"
