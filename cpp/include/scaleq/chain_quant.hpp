@@ -125,12 +125,13 @@ inline ChainQuantResult quantize_chain(const std::vector<Pattern>& pats, const s
       return detail::quantize_m2m(pats, vals, f);
     case ChainMethod::lookahead:
       return detail::quantize_lookahead(pats, vals, f);
-    default: {
+    case ChainMethod::rtn: {
       ChainQuantResult r = detail::empty_result(pats.size());
       for (std::size_t k = 0; k < pats.size(); ++k) r.values.push_back(detail::rtn_values(vals[k], f, r.scales[k]));
       return r;
     }
   }
+  throw std::invalid_argument("unknown chain method");
 }
 
 }  // namespace scaleq

@@ -73,7 +73,6 @@ struct Format {
   }
 
   double min_normal() const { return std::ldexp(1.0, emin); }
-  double subnormal_spacing() const { return std::ldexp(1.0, emin - t + 1); }
 
   // Largest element of F_t below DBL_MAX: (2 − 2^(1−t))·2^1023.
   static double unbounded_max(int t) { return std::ldexp(2.0 - std::ldexp(1.0, 1 - std::min(t, 53)), 1023); }

@@ -104,8 +104,8 @@ struct Side {
 
 // LSD radix sort on the bits of the positive double keys (their order is the order of the
 // values), 11 bits a pass, skipping digits that all keys share (e.g. the exponent of
-// λ ∈ (1,2)). Stable, so equal keys keep their generation order. Much faster than a
-// comparison sort on millions of breakpoints.
+// λ ∈ (1,2)). Stable, so equal keys keep their generation order. Linear in the number of
+// breakpoints (millions), where a comparison sort is O(n log n) with unpredictable branches.
 inline void radix_sort_by_lam(std::vector<Breakpoint>& v) {
   constexpr int kBits = 11;
   constexpr std::size_t kBuckets = std::size_t(1) << kBits;
@@ -121,7 +121,7 @@ inline void radix_sort_by_lam(std::vector<Breakpoint>& v) {
   std::vector<Breakpoint> tmp(v.size());
   std::vector<std::size_t> count(kBuckets);
   for (int shift = 0; shift < 64; shift += kBits) {
-    poll_interrupt();  // a pass over 2^26 keys takes ~0.2 s
+    poll_interrupt();  // once a pass: a pass over millions of keys is a long loop
     std::fill(count.begin(), count.end(), 0);
     for (const Breakpoint& b : v) ++count[(key(b) >> shift) & (kBuckets - 1)];
     if (std::find(count.begin(), count.end(), v.size()) != count.end()) continue;  // constant digit
