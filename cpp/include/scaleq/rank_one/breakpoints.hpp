@@ -262,9 +262,9 @@ inline Side prepare_side(const std::vector<double>& v, const Format& f, std::sha
     auto by_lam = [](const Breakpoint& a, const Breakpoint& b) { return a.lam < b.lam; };
     for (std::size_t width = 1; width + 1 < run_starts.size(); width *= 2)
       for (std::size_t r = 0; r + width + 1 < run_starts.size(); r += 2 * width) {
-        const std::size_t hi = std::min(r + 2 * width, run_starts.size() - 1);
+        const std::size_t last = std::min(r + 2 * width, run_starts.size() - 1);
         std::inplace_merge(s.bps.begin() + run_starts[r], s.bps.begin() + run_starts[r + width],
-                           s.bps.begin() + run_starts[hi], by_lam);
+                           s.bps.begin() + run_starts[last], by_lam);
       }
   } else {
     radix_sort_by_lam(s.bps);
