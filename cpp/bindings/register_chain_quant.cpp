@@ -5,6 +5,7 @@
 
 #include "common.hpp"
 #include "scaleq/chain_quant.hpp"
+#include "scaleq/kron_sparse_error.hpp"
 
 using scaleq::ChainMethod;
 using scaleq::Format;

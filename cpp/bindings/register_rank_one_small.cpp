@@ -3,7 +3,7 @@
 #include <limits>
 
 #include "common.hpp"
-#include "scaleq/rank_one_small.hpp"
+#include "scaleq/rank_one.hpp"
 
 namespace {
 

@@ -16,6 +16,7 @@
 #include <string>
 
 #include "scaleq/detail/parallel.hpp"
+#include "scaleq/detail/simd.hpp"
 
 namespace scaleq {
 
@@ -72,7 +73,6 @@ struct Format {
   }
 
   double min_normal() const { return std::ldexp(1.0, emin); }
-  double subnormal_spacing() const { return std::ldexp(1.0, emin - t + 1); }
 
   // Largest element of F_t below DBL_MAX: (2 − 2^(1−t))·2^1023.
   static double unbounded_max(int t) { return std::ldexp(2.0 - std::ldexp(1.0, 1 - std::min(t, 53)), 1023); }
@@ -240,39 +240,9 @@ inline std::ptrdiff_t round_chunk(const double* in, double* out, std::ptrdiff_t 
   return nonfinite;
 }
 
-// The masks need 64-bit integer compares/blends, which plain x86-64 (SSE2) lacks: run a
-// loop body through AVX2 and SSE4.2 copies picked at run time, so a portable wheel still
-// vectorizes it (the body, a lambda, is inlined into each copy). Elsewhere it runs as is.
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(SCALEQ_NO_DISPATCH)
-template <class Body>
-__attribute__((target("avx2"))) void run_avx2(Body& body) {
-  body();
-}
-template <class Body>
-__attribute__((target("sse4.2"))) void run_sse42(Body& body) {
-  body();
-}
-inline int simd_level() {
-  static const int level = __builtin_cpu_supports("avx2") ? 2 : __builtin_cpu_supports("sse4.2") ? 1 : 0;
-  return level;
-}
-template <class Body>
-void simd_dispatch(Body&& body) {
-  const int level = simd_level();
-  if (level == 2)
-    run_avx2(body);
-  else if (level == 1)
-    run_sse42(body);
-  else
-    body();
-}
-#else
-template <class Body>
-void simd_dispatch(Body&& body) {
-  body();
-}
-#endif
-
+// The masks need 64-bit integer compares/blends, which plain x86-64 (SSE2) lacks: the chunk
+// runs through the AVX2 and SSE4.2 copies of detail/simd.hpp, so a portable wheel still
+// vectorizes it.
 template <class Op>
 std::ptrdiff_t round_chunk_dispatch(const double* in, double* out, std::ptrdiff_t n, Op op) {
   std::ptrdiff_t nonfinite = 0;

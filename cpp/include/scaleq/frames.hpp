@@ -113,8 +113,8 @@ inline std::int64_t largest_prime_factor(std::int64_t n) {
   return std::max(p, n);
 }
 
-// Auto: FFT when it wins (measured on a 2-core EPYC with N = 4d: dense GEMM is 2× faster at
-// d ≤ 48, the FFT 1.7× faster at d = 64 and 4× at d = 784); dense for N with a large prime factor.
+// Auto: the FFT from d = 64 on, where its O(N log N) per column overtakes the dense GEMM's
+// O(d·N) (below, the GEMM's better constant wins); dense for N with a large prime factor.
 inline FrameMethod choose_method(std::int64_t d, std::int64_t N, FrameMethod m) {
   if (N < 2) return FrameMethod::Direct;  // kissfft does not take size 1 (an FFT of size 1 is the identity)
   if (m != FrameMethod::Auto) return m;
@@ -297,8 +297,8 @@ class HarmonicOps {
   // Synthesis: the forward DIF FFT of the q columns as they stand (row i = frame index i + 1)
   // leaves Σ_i q_i e^{−2πik·i/N} in row rev[k]; times exp(−2πi·k/N) it is the spectrum X[k] of
   // the sequence indexed by frame index, split into the two real columns as in synthesize().
-  // (Finishing the last DIF stage here for the bins read, the way the analysis starts its FFT,
-  // measured no faster: the split then loses its direct row reads.)
+  // (Not finishing the last DIF stage here for the bins read, the way the analysis starts its
+  // FFT: the split would then lose its direct row reads.)
   void synthesize_lanes(double* x, double* w) const {
     const LaneFFTTables& T = *T_;
     lane_fft_dif(x, T, -1.0);

@@ -13,6 +13,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "scaleq/detail/simd.hpp"
+
 namespace scaleq {
 
 constexpr int kLanes = 8;
@@ -41,30 +43,22 @@ struct LaneFFTTables {
   }
 };
 
-namespace lane_detail {
+namespace detail {
 
-// Half a row (4 lanes) as 4-double vectors (GCC/Clang vector extensions: two SSE2 registers
-// each on plain x86-64, one AVX2 register in the avx2 copies below). Written out explicitly
-// because the auto-vectorizer prefers the loop over butterflies (strided twiddles, aliasing
-// checks) to the one over lanes, and is then slower than scalar code.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wpsabi"  // v4d never crosses a call: everything here is inlined
-#endif
-typedef double v4d __attribute__((vector_size(32)));
-typedef double v4d_u __attribute__((vector_size(32), aligned(8), may_alias));  // unaligned access
+// Half a row (4 lanes) as a v4d pair (detail/simd.hpp). Written out explicitly because the
+// auto-vectorizer prefers the loop over butterflies (strided twiddles, aliasing checks) to the
+// one over lanes, and is then slower than scalar code. Everything here is SCALEQ_SIMD_INLINE,
+// so that it is compiled into the dispatched copies of lane_fft_dit/lane_fft_dif.
+SCALEQ_SIMD_BEGIN
 struct Half {
   v4d re, im;
 };
-// Forced inline: otherwise GCC keeps them out of line, compiled for plain x86-64, and the avx2
-// copies below call them.
-#define SCALEQ_LANE_INLINE inline __attribute__((always_inline))
 
 // Lanes [o, o+4) of row p (o = 0 or 4).
-SCALEQ_LANE_INLINE Half load(const double* p, int o) {
+SCALEQ_SIMD_INLINE Half load_half(const double* p, int o) {
   return Half{*reinterpret_cast<const v4d_u*>(p + o), *reinterpret_cast<const v4d_u*>(p + kLanes + o)};
 }
-SCALEQ_LANE_INLINE void store(double* p, int o, const Half& h) {
+SCALEQ_SIMD_INLINE void store_half(double* p, int o, const Half& h) {
   *reinterpret_cast<v4d_u*>(p + o) = h.re;
   *reinterpret_cast<v4d_u*>(p + kLanes + o) = h.im;
 }
@@ -74,20 +68,20 @@ struct Twiddle {
 };
 
 // DIT butterfly (a, b) ← (a + w·b, a − w·b).
-SCALEQ_LANE_INLINE void dit_bf(Half& a, Half& b, Twiddle w) {
+SCALEQ_SIMD_INLINE void dit_bf(Half& a, Half& b, Twiddle w) {
   const v4d br = b.re * w.re - b.im * w.im, bi = b.re * w.im + b.im * w.re;
   b = Half{a.re - br, a.im - bi};
   a = Half{a.re + br, a.im + bi};
 }
 // DIF butterfly (a, b) ← (a + b, w·(a − b)).
-SCALEQ_LANE_INLINE void dif_bf(Half& a, Half& b, Twiddle w) {
+SCALEQ_SIMD_INLINE void dif_bf(Half& a, Half& b, Twiddle w) {
   const v4d dr = a.re - b.re, di = a.im - b.im;
   a = Half{a.re + b.re, a.im + b.im};
   b = Half{dr * w.re - di * w.im, dr * w.im + di * w.re};
 }
 
 // Twiddle of a radix-2 stage whose butterflies span h rows, at offset j < h: exp(∓2πi·j/(2h)).
-SCALEQ_LANE_INLINE Twiddle tw(const LaneFFTTables& T, std::int64_t h, std::int64_t j, double sign) {
+SCALEQ_SIMD_INLINE Twiddle tw(const LaneFFTTables& T, std::int64_t h, std::int64_t j, double sign) {
   const std::size_t t = std::size_t(j * (T.N / (2 * h)));
   return Twiddle{T.wr[t], -sign * T.wi[t]};
 }
@@ -100,7 +94,7 @@ SCALEQ_LANE_INLINE Twiddle tw(const LaneFFTTables& T, std::int64_t h, std::int64
 // kernel exp(−2πi·kn/N), +1 for the inverse (unscaled). Stages h and 2h on rows
 // g+j, g+j+h, g+j+2h, g+j+3h. Starts at stage h0 (1 or 2): the analysis does the first stage
 // (h = 1) itself while building the spectrum, where half the bins are known to be zero.
-SCALEQ_LANE_INLINE void dit(double* x, const LaneFFTTables& T, double sign, std::int64_t h0) {
+SCALEQ_SIMD_INLINE void dit(double* x, const LaneFFTTables& T, double sign, std::int64_t h0) {
   const std::int64_t N = T.N;
   std::int64_t h = h0;
   for (; 4 * h <= N; h *= 4)
@@ -110,12 +104,12 @@ SCALEQ_LANE_INLINE void dit(double* x, const LaneFFTTables& T, double sign, std:
         double* r0 = x + (g + j) * kLaneRow;
         double *r1 = r0 + h * kLaneRow, *r2 = r1 + h * kLaneRow, *r3 = r2 + h * kLaneRow;
         for (int o = 0; o < kLanes; o += 4) {
-          Half a = load(r0, o), b = load(r1, o), c = load(r2, o), d = load(r3, o);
+          Half a = load_half(r0, o), b = load_half(r1, o), c = load_half(r2, o), d = load_half(r3, o);
           dit_bf(a, b, w1);
           dit_bf(c, d, w1);
           dit_bf(a, c, w2);
           dit_bf(b, d, w3);
-          store(r0, o, a), store(r1, o, b), store(r2, o, c), store(r3, o, d);
+          store_half(r0, o, a), store_half(r1, o, b), store_half(r2, o, c), store_half(r3, o, d);
         }
       }
   if (h < N)  // h = N/2
@@ -123,16 +117,16 @@ SCALEQ_LANE_INLINE void dit(double* x, const LaneFFTTables& T, double sign, std:
       const Twiddle w = tw(T, h, j, sign);
       double *r0 = x + j * kLaneRow, *r1 = r0 + h * kLaneRow;
       for (int o = 0; o < kLanes; o += 4) {
-        Half a = load(r0, o), b = load(r1, o);
+        Half a = load_half(r0, o), b = load_half(r1, o);
         dit_bf(a, b, w);
-        store(r0, o, a), store(r1, o, b);
+        store_half(r0, o, a), store_half(r1, o, b);
       }
     }
 }
 
 // Decimation in frequency: natural-order input → bit-reversed output. Stages h and h/2 on rows
 // g+j, g+j+h/2, g+j+h, g+j+3h/2.
-SCALEQ_LANE_INLINE void dif(double* x, const LaneFFTTables& T, double sign) {
+SCALEQ_SIMD_INLINE void dif(double* x, const LaneFFTTables& T, double sign) {
   const std::int64_t N = T.N;
   std::int64_t h = N / 2;
   for (; h >= 2; h /= 4) {
@@ -143,12 +137,12 @@ SCALEQ_LANE_INLINE void dif(double* x, const LaneFFTTables& T, double sign) {
         double* r0 = x + (g + j) * kLaneRow;
         double *r1 = r0 + q * kLaneRow, *r2 = r1 + q * kLaneRow, *r3 = r2 + q * kLaneRow;
         for (int o = 0; o < kLanes; o += 4) {
-          Half a = load(r0, o), b = load(r1, o), c = load(r2, o), d = load(r3, o);
+          Half a = load_half(r0, o), b = load_half(r1, o), c = load_half(r2, o), d = load_half(r3, o);
           dif_bf(a, c, w0);
           dif_bf(b, d, w1);
           dif_bf(a, b, w2);
           dif_bf(c, d, w2);
-          store(r0, o, a), store(r1, o, b), store(r2, o, c), store(r3, o, d);
+          store_half(r0, o, a), store_half(r1, o, b), store_half(r2, o, c), store_half(r3, o, d);
         }
       }
   }
@@ -157,53 +151,26 @@ SCALEQ_LANE_INLINE void dif(double* x, const LaneFFTTables& T, double sign) {
     for (std::int64_t g = 0; g < N; g += 2) {
       double *r0 = x + g * kLaneRow, *r1 = r0 + kLaneRow;
       for (int o = 0; o < kLanes; o += 4) {
-        Half a = load(r0, o), b = load(r1, o);
+        Half a = load_half(r0, o), b = load_half(r1, o);
         dif_bf(a, b, w);
-        store(r0, o, a), store(r1, o, b);
+        store_half(r0, o, a), store_half(r1, o, b);
       }
     }
   }
 }
 
-// Plain x86-64 (SSE2) runs the butterflies two doubles wide; an AVX2 copy (no "fma": results
-// must not depend on the machine) runs them four wide where the CPU has it.
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(SCALEQ_NO_DISPATCH)
-__attribute__((target("avx2"))) inline void dit_avx2(double* x, const LaneFFTTables& T, double sign, std::int64_t h0) {
-  dit(x, T, sign, h0);
-}
-__attribute__((target("avx2"))) inline void dif_avx2(double* x, const LaneFFTTables& T, double sign) {
-  dif(x, T, sign);
-}
-inline bool has_avx2() {
-  static const bool yes = __builtin_cpu_supports("avx2");
-  return yes;
-}
-#else
-inline bool has_avx2() { return false; }
-inline void dit_avx2(double* x, const LaneFFTTables& T, double sign, std::int64_t h0) { dit(x, T, sign, h0); }
-inline void dif_avx2(double* x, const LaneFFTTables& T, double sign) { dif(x, T, sign); }
-#endif
+SCALEQ_SIMD_END
 
-#undef SCALEQ_LANE_INLINE
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
-
-}  // namespace lane_detail
+}  // namespace detail
 
 // In place on a block of N rows (layout above). h0 = 2 skips the first DIT stage (the caller
-// did it; N ≥ 2).
+// did it; N ≥ 2). Plain x86-64 (SSE2) runs the butterflies two doubles wide, the AVX2 copy
+// (detail::simd_dispatch) four wide where the CPU has it.
 inline void lane_fft_dit(double* x, const LaneFFTTables& T, double sign, std::int64_t h0 = 1) {
-  if (lane_detail::has_avx2())
-    lane_detail::dit_avx2(x, T, sign, h0);
-  else
-    lane_detail::dit(x, T, sign, h0);
+  detail::simd_dispatch([&] { detail::dit(x, T, sign, h0); });
 }
 inline void lane_fft_dif(double* x, const LaneFFTTables& T, double sign) {
-  if (lane_detail::has_avx2())
-    lane_detail::dif_avx2(x, T, sign);
-  else
-    lane_detail::dif(x, T, sign);
+  detail::simd_dispatch([&] { detail::dif(x, T, sign); });
 }
 
 }  // namespace scaleq

@@ -6,6 +6,6 @@
 #include "scaleq/format.hpp"
 #include "scaleq/frames.hpp"
 #include "scaleq/kron_sparse.hpp"
+#include "scaleq/kron_sparse_error.hpp"
 #include "scaleq/rank_one.hpp"
-#include "scaleq/rank_one_small.hpp"
 #include "scaleq/sigma_delta.hpp"

@@ -26,6 +26,8 @@
 #include <string>
 #include <vector>
 
+#include "scaleq/detail/parallel.hpp"
+#include "scaleq/detail/simd.hpp"
 #include "scaleq/frames.hpp"
 
 namespace scaleq {
@@ -75,16 +77,8 @@ inline void check_stable(double cmax, const SigmaDeltaParams& P) {
         " (use step >= " + std::to_string(smallest_stable_step(cmax, P.levels, P.order)) + " or more levels)");
 }
 
-namespace sd_detail {
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wpsabi"  // the vectors never cross a call: everything here is inlined
-#endif
-typedef double v4d __attribute__((vector_size(32)));
-typedef double v4d_u __attribute__((vector_size(32), aligned(8), may_alias));
-typedef std::int32_t v4i __attribute__((vector_size(16)));
-typedef double v2d __attribute__((vector_size(16)));
-typedef double v2d_u __attribute__((vector_size(16), aligned(8), may_alias));
+namespace detail {
+SCALEQ_SIMD_BEGIN
 
 // One ΣΔ step on 4 columns, branch-free (signs of c are random: a branch would mispredict half
 // the time), with vector extensions because GCC does not vectorize the scalar form. The code
@@ -98,8 +92,8 @@ typedef double v2d_u __attribute__((vector_size(16), aligned(8), may_alias));
 // and the int32 round trip. The loop is latency-bound (each column's u feeds its next step),
 // so the shorter chain is what counts.
 template <int Order, bool OneBit>
-inline __attribute__((always_inline)) void step4(double* u1p, double* u2p, double* ump, const double* cinp,
-                                                 double* codep, double* valuep, double step, double lo, double hi) {
+SCALEQ_SIMD_INLINE void step4(double* u1p, double* u2p, double* ump, const double* cinp, double* codep, double* valuep,
+                              double step, double lo, double hi) {
   const v4d u1 = *reinterpret_cast<const v4d_u*>(u1p), u2 = *reinterpret_cast<const v4d_u*>(u2p);
   const v4d c = *reinterpret_cast<const v4d_u*>(cinp);
   const v4d v = Order == 1 ? u1 + c : (2.0 * u1 - u2) + c;
@@ -141,7 +135,7 @@ inline double max_abs_chunk(const double* x, std::int64_t n) {
   return m;
 }
 // x − x is +0 for finite x and NaN for ±Inf and NaN, and a NaN stays in the sum: one sum per
-// lane and no branch (the scalar std::isfinite loop cost ~4% of a d = 4096 frame_quantize call).
+// lane and no branch (a scalar std::isfinite loop does not vectorize).
 inline bool all_finite_chunk(const double* x, std::int64_t n) {
   v2d acc0 = {0.0, 0.0}, acc1 = {0.0, 0.0};
   std::int64_t i = 0;
@@ -154,38 +148,13 @@ inline bool all_finite_chunk(const double* x, std::int64_t n) {
   for (; i < n; ++i) s += x[i] - x[i];
   return s == 0.0;
 }
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
-}  // namespace sd_detail
 
-inline void check_finite(const double* x, std::int64_t n, const char* name) {
-  constexpr std::int64_t chunk = 1 << 16;
-  const std::int64_t chunks = (n + chunk - 1) / chunk;
-  bool ok = true;
-#pragma omp parallel for reduction(&& : ok) schedule(static) if (chunks > 4) num_threads(detail::team_size())
-  for (std::int64_t c = 0; c < chunks; ++c)
-    ok = sd_detail::all_finite_chunk(x + c * chunk, std::min(chunk, n - c * chunk)) && ok;
-  if (!ok) throw std::invalid_argument(std::string(name) + " contains NaN or Inf");
-}
-
-inline double max_abs(const double* x, std::int64_t n) {
-  if (n <= (1 << 18)) return sd_detail::max_abs_chunk(x, n);
-  constexpr std::int64_t chunk = 1 << 16;
-  const std::int64_t chunks = (n + chunk - 1) / chunk;
-  double m = 0.0;
-#pragma omp parallel for reduction(max : m) schedule(static) num_threads(detail::team_size())
-  for (std::int64_t c = 0; c < chunks; ++c)
-    m = std::max(m, sd_detail::max_abs_chunk(x + c * chunk, std::min(chunk, n - c * chunk)));
-  return m;
-}
-
+// ΣΔ down nb ≤ kFrameBlock columns (sigma_delta_block), compiled into each copy of
+// simd_dispatch: the step runs two doubles wide on plain x86-64, four wide in the AVX2 copy.
 template <int Order, bool OneBit>
-inline __attribute__((always_inline)) void sigma_delta_block_impl(const double* C, std::int64_t rs, std::int64_t cs,
-                                                                  std::int64_t N, std::int64_t nb,
-                                                                  const std::int64_t* perm, double step, int K,
-                                                                  std::int8_t* codes, std::int64_t ldq, double* qout,
-                                                                  double* umax) {
+SCALEQ_SIMD_INLINE void sigma_delta_block_impl(const double* C, std::int64_t rs, std::int64_t cs, std::int64_t N,
+                                               std::int64_t nb, const std::int64_t* perm, double step, int K,
+                                               std::int8_t* codes, std::int64_t ldq, double* qout, double* umax) {
   // The state is local arrays of fixed width kFrameBlock (lanes ≥ nb are fed zeros and
   // ignored), stepped 4 columns at a time (the recursion runs along k, columns are
   // independent); writes through int8_t* (which may alias anything) happen only after it.
@@ -203,7 +172,7 @@ inline __attribute__((always_inline)) void sigma_delta_block_impl(const double* 
     const double* in = in_place ? c : cin;
     double* out = in_place && qout ? qout + row * rs : value;
     for (std::int64_t j = 0; j < B; j += 4)
-      sd_detail::step4<Order, OneBit>(u1 + j, u2 + j, um + j, in + j, code + j, out + j, step, lo, hi);
+      step4<Order, OneBit>(u1 + j, u2 + j, um + j, in + j, code + j, out + j, step, lo, hi);
     std::int8_t* q = codes + row * ldq;
     for (std::int64_t j = 0; j < nb; ++j) q[j] = std::int8_t(code[j]);
     if (qout && !in_place)
@@ -212,27 +181,28 @@ inline __attribute__((always_inline)) void sigma_delta_block_impl(const double* 
   for (std::int64_t j = 0; j < nb; ++j) umax[j] = um[j];
 }
 
-// The step runs two doubles wide on plain x86-64; an AVX2 copy (no "fma", so the results are
-// bit-identical) runs four wide where the CPU has it.
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(SCALEQ_NO_DISPATCH)
-template <int Order, bool OneBit>
-__attribute__((target("avx2"))) void sigma_delta_block_avx2(const double* C, std::int64_t rs, std::int64_t cs,
-                                                            std::int64_t N, std::int64_t nb, const std::int64_t* perm,
-                                                            double step, int K, std::int8_t* codes, std::int64_t ldq,
-                                                            double* qout, double* umax) {
-  sigma_delta_block_impl<Order, OneBit>(C, rs, cs, N, nb, perm, step, K, codes, ldq, qout, umax);
-}
-#endif
+SCALEQ_SIMD_END
+}  // namespace detail
 
-template <int Order, bool OneBit>
-void sigma_delta_block_dispatch(const double* C, std::int64_t rs, std::int64_t cs, std::int64_t N, std::int64_t nb,
-                                const std::int64_t* perm, double step, int K, std::int8_t* codes, std::int64_t ldq,
-                                double* qout, double* umax) {
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(SCALEQ_NO_DISPATCH)
-  if (lane_detail::has_avx2())
-    return sigma_delta_block_avx2<Order, OneBit>(C, rs, cs, N, nb, perm, step, K, codes, ldq, qout, umax);
-#endif
-  sigma_delta_block_impl<Order, OneBit>(C, rs, cs, N, nb, perm, step, K, codes, ldq, qout, umax);
+inline void check_finite(const double* x, std::int64_t n, const char* name) {
+  constexpr std::int64_t chunk = 1 << 16;
+  const std::int64_t chunks = (n + chunk - 1) / chunk;
+  bool ok = true;
+#pragma omp parallel for reduction(&& : ok) schedule(static) if (chunks > 4) num_threads(detail::team_size())
+  for (std::int64_t c = 0; c < chunks; ++c)
+    ok = detail::all_finite_chunk(x + c * chunk, std::min(chunk, n - c * chunk)) && ok;
+  if (!ok) throw std::invalid_argument(std::string(name) + " contains NaN or Inf");
+}
+
+inline double max_abs(const double* x, std::int64_t n) {
+  if (n <= (1 << 18)) return detail::max_abs_chunk(x, n);
+  constexpr std::int64_t chunk = 1 << 16;
+  const std::int64_t chunks = (n + chunk - 1) / chunk;
+  double m = 0.0;
+#pragma omp parallel for reduction(max : m) schedule(static) num_threads(detail::team_size())
+  for (std::int64_t c = 0; c < chunks; ++c)
+    m = std::max(m, detail::max_abs_chunk(x + c * chunk, std::min(chunk, n - c * chunk)));
+  return m;
 }
 
 // ΣΔ down nb ≤ kFrameBlock columns at once. Entry (k, j) of C is C[k·rs + j·cs], in frame
@@ -243,11 +213,17 @@ inline void sigma_delta_block(const double* C, std::int64_t rs, std::int64_t cs,
                               const std::int64_t* perm, const SigmaDeltaParams& P, std::int8_t* codes, std::int64_t ldq,
                               double* qout, double* umax) {
   if (P.order == 2)  // needs K ≥ 2
-    sigma_delta_block_dispatch<2, false>(C, rs, cs, N, nb, perm, P.step, P.levels, codes, ldq, qout, umax);
+    detail::simd_dispatch([&] {
+      detail::sigma_delta_block_impl<2, false>(C, rs, cs, N, nb, perm, P.step, P.levels, codes, ldq, qout, umax);
+    });
   else if (P.levels == 1)
-    sigma_delta_block_dispatch<1, true>(C, rs, cs, N, nb, perm, P.step, P.levels, codes, ldq, qout, umax);
+    detail::simd_dispatch([&] {
+      detail::sigma_delta_block_impl<1, true>(C, rs, cs, N, nb, perm, P.step, P.levels, codes, ldq, qout, umax);
+    });
   else
-    sigma_delta_block_dispatch<1, false>(C, rs, cs, N, nb, perm, P.step, P.levels, codes, ldq, qout, umax);
+    detail::simd_dispatch([&] {
+      detail::sigma_delta_block_impl<1, false>(C, rs, cs, N, nb, perm, P.step, P.levels, codes, ldq, qout, umax);
+    });
 }
 
 // ΣΔ on every column of C (N×m row-major); codes N×m, umax m. Checks the stability condition.
@@ -321,16 +297,15 @@ inline FrameSigmaDelta frame_sigma_delta(const HarmonicFrame& F, const double* W
     gather_columns(W, F.d, m, c0, nb, k.w.data(), F.w_layout());
     if (!have_max)  // the lane layout's unused columns are zeros
       block_finite[std::size_t(c0 / kFrameBlock)] =
-          sd_detail::all_finite_chunk(k.w.data(), F.w_layout().lanes() ? w_len : F.d * nb);
+          detail::all_finite_chunk(k.w.data(), F.w_layout().lanes() ? w_len : F.d * nb);
     k.ops.analyze(k.w.data(), nb, out);
     // the lane layout's unused columns are zero; the column-major one's are stale
     if (!have_max) block_max[std::size_t(c0 / kFrameBlock)] = max_abs(out, L.lanes() ? block_len : N * nb);
   };
   FrameSigmaDelta r;
   if (step <= 0.0) {
-    // Keep pass 1's coefficients unless the lane FFT makes analyzing again cheaper than the
-    // memory traffic and page faults of an N×m buffer (measured at d = 4096, m = 512: two
-    // analyses are 6% faster on one thread and 40% faster on two).
+    // Keep pass 1's coefficients, except on the lane-FFT path: there analyzing each block again
+    // costs less than the memory traffic and page faults of an N×m buffer.
     if (!L.lanes()) all.reset(new double[std::size_t(block_len * blocks)]);
     for_column_blocks(F, m, [&](BlockWork& k, std::int64_t c0, std::int64_t nb) {
       analyze(k, c0, nb, all ? all.get() + c0 * N : k.c.data());

@@ -84,8 +84,8 @@ inline bool omp_in_parallel_region() {
 // ---- team size on a shared machine ------------------------------------------------------
 //
 // A parallel region ends at a barrier that waits for its slowest thread. When another process
-// holds a core, the thread that needs it waits for a scheduler time slice (milliseconds): a
-// B @ x of 0.3 ms took 250 ms with one busy process per core. team_size() therefore starts
+// holds a core, the thread that needs it waits for a scheduler time slice (milliseconds), far
+// longer than many of the regions themselves. team_size() therefore starts
 // only as many threads as there are cores not held by other runnable tasks right now.
 // No result of scaleq depends on the team size.
 

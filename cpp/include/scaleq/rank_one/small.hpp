@@ -17,13 +17,22 @@
 #pragma once
 
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <limits>
 #include <stdexcept>
+#include <utility>
 #include <vector>
 
-#include "scaleq/rank_one.hpp"
+#include "scaleq/detail/double_double.hpp"
+#include "scaleq/detail/simd.hpp"
+#include "scaleq/format.hpp"
+#include "scaleq/rank_one/breakpoints.hpp"
+#include "scaleq/rank_one/cost.hpp"
+#include "scaleq/rank_one/problem.hpp"
+#include "scaleq/rank_one/reference.hpp"
+#include "scaleq/rank_one/rescale.hpp"
 
 namespace scaleq {
 

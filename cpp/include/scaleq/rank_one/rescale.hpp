@@ -1,0 +1,150 @@
+// The public solvers' common front: inputs beyond 2^±900 solved on a power-of-two rescaled
+// copy, and the test of whether the fast solvers are exact on a bounded side.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "scaleq/format.hpp"
+#include "scaleq/rank_one/cost.hpp"
+#include "scaleq/rank_one/problem.hpp"
+
+namespace scaleq {
+
+namespace detail {
+
+// ---- power-of-two prescaling ------------------------------------------------
+// On an unbounded F_t side (x̂ = round(λx) or ŷ = round(μy), or ŷ = μy free) scaling the
+// input by 2^a scales the optimum by 2^a: the problem is invariant. A bounded side has no
+// such invariance, but {round(λx) : λ > 0} does not depend on the scale of x, so scaling x
+// by 2^a and y by 2^−a (same product) is exact too (not with a λ window, which is in x's
+// units). The solvers, λ and μ, and the double arithmetic of the results (x̂ subnormal, μy
+// overflowing) are only exact in a safe range, so inputs reaching beyond 2^±900 are solved
+// on such a rescaled copy and the result mapped back: x̂ = x̂_s·2^p, ŷ = ŷ_s·2^q with
+// p + q = −(ax + ay), p = 0 on a bounded x side, q = 0 on a bounded y side. When both sides
+// are F_t the split is free and keeps both vectors normal when the double range allows.
+struct ExpRange {
+  int lo = 0, hi = 0;
+  bool any = false;  // some nonzero entry
+};
+inline ExpRange exp_range(const std::vector<double>& v, int shift = 0) {
+  ExpRange r;
+  for (double a : v) {
+    if (a == 0.0 || !std::isfinite(a)) continue;
+    int e;
+    std::frexp(a, &e);
+    e -= 1 + shift;  // |a|·2^−shift ∈ [2^e, 2^(e+1))
+    r.lo = r.any ? std::min(r.lo, e) : e;
+    r.hi = r.any ? std::max(r.hi, e) : e;
+    r.any = true;
+  }
+  return r;
+}
+inline bool extreme(const ExpRange& r) { return r.any && (r.hi >= 900 || r.lo < -900); }
+// The exponent a that centers v's binades at 0, never pushing the largest entry beyond
+// 2^1000 (a vector spanning more than the double range loses its smallest entries).
+inline int centering_shift(const ExpRange& r) { return extreme(r) ? std::min(-(r.lo + r.hi) / 2, 1000 - r.hi) : 0; }
+
+template <class Solve>
+bool solve_rescaled(const std::vector<double>& x, const std::vector<double>& y, const Format& fx, const Format& fy,
+                    bool quantize_y, const LamWindow& window, RankOneResult& out, Solve&& solve) {
+  const bool x_inv = !fx.bounded, y_inv = !quantize_y || !fy.bounded;
+  const bool windowed = fx.bounded && (window.lo > 0.0 || window.hi < std::numeric_limits<double>::infinity());
+  const ExpRange xr = exp_range(x), yr = exp_range(y);
+  // a zero side makes xyᵀ = 0: the solvers' trivial case, nothing to rescale (λ would be 2^±k)
+  if (!xr.any || !yr.any || (!extreme(xr) && !extreme(yr))) return false;
+  int ax = 0, ay = 0;
+  if (x_inv || y_inv) {  // each side may be centered on its own (the F_t side absorbs the rest)
+    ax = (x_inv || !windowed) ? centering_shift(xr) : 0;
+    ay = centering_shift(yr);
+  } else if (!windowed && xr.any && yr.any) {  // both bounded: x·2^a, y·2^−a, both kept in range
+    const int lo = std::max(-1000 - xr.lo, yr.hi - 1000), hi = std::min(1000 - xr.hi, yr.lo + 1000);
+    const int a = ((yr.lo + yr.hi) - (xr.lo + xr.hi)) / 4;  // meet in the middle
+    if (lo <= hi) ax = std::min(std::max(a, lo), hi), ay = -ax;
+  }
+  if (ax == 0 && ay == 0) return false;
+  std::vector<double> xs(x), ys(y);
+  for (double& a : xs) a = std::ldexp(a, ax);
+  for (double& a : ys) a = std::ldexp(a, ay);
+  out = solve(xs, ys);
+  int p = 0, q = 0;
+  if (x_inv && y_inv) {
+    // x̂_s·2^−ax = round(λ_s·x), ŷ_s·2^−ay = round(μ_s·y); then the free split x̂·2^k, ŷ·2^−k
+    int k = 0;
+    const ExpRange A = exp_range(out.x, ax), B = exp_range(out.y, ay);
+    if (A.any && B.any) {
+      const int lo = std::max(-1022 - A.lo, B.hi - 1023), hi = std::min(1023 - A.hi, B.lo + 1022);
+      if (lo <= hi) {
+        k = std::min(std::max(0, lo), hi);
+      } else {  // both cannot be normal: keep the largest entries finite, balance the underflow
+        const int lo2 = B.hi - 1023, hi2 = 1023 - A.hi;
+        k = lo2 <= hi2 ? std::min(std::max((B.lo - A.lo) / 2, lo2), hi2) : (B.hi - A.hi) / 2;
+      }
+    }
+    p = k - ax;
+    q = -k - ay;
+  } else if (x_inv) {
+    p = -(ax + ay);
+  } else if (y_inv) {
+    q = -(ax + ay);
+  }
+  out.lam = std::ldexp(out.lam, ax + p);  // may leave the double range (a bounded x̂ of tiny x)
+  out.mu = std::ldexp(out.mu, ay + q);
+  // the F_t side: x̂ = round(λx) in original units (λ finite), else x̂_s·2^p
+  auto back = [](std::vector<double>& v, const std::vector<double>& orig, double scale, int shift, const Format& f,
+                 bool quantized) {
+    if (shift == 0) return;
+    if (!quantized) {
+      for (std::size_t i = 0; i < v.size(); ++i) v[i] = scale * orig[i];
+    } else if (std::isfinite(scale) && scale > 0.0) {
+      v = round_vector(orig, scale, f);
+    } else {
+      for (double& a : v) a = std::ldexp(a, shift);
+    }
+  };
+  back(out.x, x, out.lam, p, fx, true);
+  back(out.y, y, out.mu, q, fy, quantize_y);
+  out.error = relative_error(x, y, out.x, out.y);
+  out.rtn_error = relative_error(x, y, round_vector(x, 1.0, fx), quantize_y ? round_vector(y, 1.0, fy) : y);
+  return true;
+}
+
+// The fast solvers (sweep, rank_one_small) keep a bounded side in normalized units: entries
+// m ∈ [2^−span, 2), breakpoints λ' = mid/m, exact double-double sums of m·v and v² over grid
+// values v. All of that is exact only while it stays within 2^±1000, i.e. while the format's
+// values stay within 2^±480 and the entries span less than 2^1000 minus the format's reach.
+// Outside (a wide bounded format, or entries 2^1000 apart), breakpoints overflow and sums
+// round: those problems go to the reference, which evaluates every state's error from
+// scratch (relative_error holds at any scale). A prescaling cannot help: a bounded format
+// is not scale invariant, and the span is the vector's own.
+inline bool fast_solver_in_range(const std::vector<double>& v, const Format& f) {
+  if (!f.bounded) return true;
+  const ExpRange r = exp_range(v);
+  if (!r.any) return true;
+  const int top = std::ilogb(f.max_value) + 1;
+  const int bottom = f.subnormals ? f.emin - f.t + 1 : f.emin;
+  const int span = r.hi - r.lo + 1;
+  return top <= 480 && bottom >= -480 && top + span <= 1000 && span - bottom <= 1000;
+}
+inline bool fast_solver_in_range(const std::vector<double>& x, const std::vector<double>& y, const Format& fx,
+                                 const Format& fy, bool quantize_y) {
+  return fast_solver_in_range(x, fx) && (!quantize_y || fast_solver_in_range(y, fy));
+}
+
+// The public solvers' common front: checks x and y, then runs solve on them, on a prescaled
+// copy (solve_rescaled) when they reach beyond 2^±900.
+template <class Solve>
+RankOneResult solve_checked(const std::vector<double>& x, const std::vector<double>& y, const Format& fx,
+                            const Format& fy, bool quantize_y, const LamWindow& window, Solve&& solve) {
+  check_vector(x, "x");
+  check_vector(y, "y");
+  RankOneResult r;
+  if (solve_rescaled(x, y, fx, fy, quantize_y, window, r, solve)) return r;
+  return solve(x, y);
+}
+
+}  // namespace detail
+
+}  // namespace scaleq
