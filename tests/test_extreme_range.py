@@ -486,3 +486,56 @@ def test_bounded_sweep_extreme_range(x, y, fmt_y):
     assert r.error <= r.rtn_error * (1 + 1e-12) + 1e-15
     assert r.error == pytest.approx(ref.error, rel=1e-12, abs=1e-300)
     assert np.isfinite(r.lam) or np.any(r.x != 0)
+
+
+# ------------------------------------------------------------- found by the random-seed fuzz
+def test_rank_one_error_x_hat_nearly_orthogonal_to_x():
+    # c = ‖x̂‖²/(xᵀx̂) is 2^695 here: c² overflowed and the error read 0.0
+    x, y = [0.0, 6.703903964971299e153, 6.502574033978193e21, 0.0], [1.0]
+    xh = [0.0, 0.0, 1.7976931348623157e308, 0.0]
+    ref = exact_rank_one_error(x, y, xh, y)
+    assert ref > 1e154
+    assert scaleq.rank_one_error(x, y, xh, y) == pytest.approx(ref, rel=1e-12)
+
+
+def test_free_y_bounded_x_keeps_mu_y_finite():
+    # the smallest tied λ gave x̂ = 9e-41 and ŷ = μy = inf (error 1 where 0 is exact)
+    r = scaleq.quantize_rank_one([1.0], [1.650920409798954e268], "bf16", quantize_y=False)
+    assert np.all(np.isfinite(r.y)) and r.error == 0.0
+    assert np.array_equal(scaleq.round_nearest(r.lam * np.array([1.0]), "bf16"), r.x)
+    # and the batch (the same solver per problem) gives the same, not NaN
+    x, y = np.array([1.0715086071862673e301]), np.array([0.0, 1.0])
+    one = scaleq.quantize_rank_one(x, y, "fp16", quantize_y=False)
+    (two,) = scaleq.quantize_rank_one_batch([x], [y], "fp16", quantize_y=False)
+    assert np.all(np.isfinite(one.y)) and np.array_equal(one.y, two.y) and one.error == two.error
+
+
+def test_zero_product_reports_consistent_scalings():
+    # xyᵀ = 2^-2148: every representable product is farther from it than 0, so the optimum is 0
+    # (error 1); it used to come with x̂ = 0, ŷ = 1 and μ = inf (round(inf·y) is not 1)
+    r = scaleq.quantize_rank_one([5e-324], [5e-324], 1, fmt_y="fp16")
+    assert r.error == 1.0 and r.rtn_error == 1.0
+    assert math.isfinite(r.lam) and math.isfinite(r.mu) and r.lam > 0
+    assert np.array_equal(scaleq.round_nearest(r.lam * np.array([5e-324]), 1), r.x)
+    assert np.array_equal(scaleq.round_nearest(r.mu * np.array([5e-324]), "fp16"), r.y)
+
+
+def test_frame_quantize_step_far_from_w():
+    # W near 1e-323 with step 0.1: W·2^1073 and step·2^1073 overflowed (OverflowError)
+    q = scaleq.frame_quantize(np.full((2, 3), 5e-324), 4, levels=1, step=0.1)
+    assert np.all(np.isfinite(q.error))
+    # an unstable step far from W: the message says it works in scaled units
+    with pytest.raises(ValueError, match=r"unstable.*in units of 2\^"):
+        scaleq.frame_quantize(np.full((2, 3), 1e300), 4, levels=1, step=1e-300)
+
+
+@pytest.mark.parametrize("scale", [-1070, 1000])
+def test_chain_factor_near_the_double_limits(scale):
+    # the bounded formats' power-of-two factor scale took log2 of max_value/max|B_k|, which
+    # overflows for max|B_k| near 1e-322 (an int conversion of inf)
+    B = scaleq.Butterfly.random(8, seed=1)
+    vals = [np.ldexp(v, scale) if k == 0 else v for k, v in enumerate(B.ks_values)]
+    for method in ("rtn", "l2r"):
+        q = scaleq.quantize_chain(scaleq.Butterfly(vals), "fp8_e4m3", method=method)
+        assert all(np.all(np.isfinite(v)) for v in q.chain.ks_values)
+        assert np.isfinite(q.error) and q.error <= 1.0

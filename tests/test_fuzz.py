@@ -342,12 +342,17 @@ def case_rank_one(p):
     fy = scaleq.as_format(fmt_y) if fmt_y is not None else fx
     check(r.x.shape == x.shape and r.y.shape == y.shape, "shapes")
 
-    # lam is +inf only when the scaling that x̂ needs is beyond the double range (a bounded
-    # x̂ of subnormal x: the nonzero x̂ of the optimum is at least 2^1024 times x)
-    with np.errstate(over="ignore"):
-        lam_overflows = bool(np.any(r.x != 0)) and not math.isfinite(np.max(np.abs(r.x)) / np.max(np.abs(x)))
+    # lam (mu) is +inf only when the scaling that a quantized x̂ (ŷ) needs is beyond the double
+    # range (a bounded x̂ of subnormal x, or an F_t/bounded ŷ of 5e-324: the nonzero value of the
+    # optimum is at least 2^1024 times the input)
+    def overflows(v_hat, v):
+        with np.errstate(over="ignore", divide="ignore"):
+            return bool(np.any(v_hat != 0)) and not math.isfinite(np.max(np.abs(v_hat)) / np.max(np.abs(v)))
+
     check(
-        (math.isfinite(r.lam) or (r.lam == math.inf and lam_overflows)) and r.lam > 0 and math.isfinite(r.mu),
+        (math.isfinite(r.lam) or (r.lam == math.inf and overflows(r.x, x)))
+        and r.lam > 0
+        and (math.isfinite(r.mu) or (p["qy"] and r.mu == math.inf and overflows(r.y, y))),
         f"lam {r.lam!r} mu {r.mu!r}",
     )
     in_format(r.x, fx, "x_hat")

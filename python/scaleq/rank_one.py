@@ -24,9 +24,12 @@ class RankOneResult:
         The solver sweeps the breakpoints of the shorter vector (x when m <= n or when y
         is not quantized): that side's scaling is the optimal midpoint λ*, the other is
         the least-squares ratio (e.g. ``mu = x_inᵀx / ||x||²``).
-        ``lam`` is ``inf`` when the scaling exceeds the double range: a bounded format's
-        smallest value is more than 2^1024 times ``|x_in|`` (subnormal inputs); ``x`` is then
-        what ``round(lam * x_in)`` is in exact arithmetic.
+        ``lam`` (``mu``) is ``inf`` when the scaling exceeds the double range: the optimum's
+        nonzero ``x`` (``y``) is more than 2^1024 times ``|x_in|`` (``|y_in|``), e.g. a bounded
+        format's smallest value against a subnormal input; ``x`` (``y``) is then what
+        ``round(lam * x_in)`` is in exact arithmetic. A zero product (the optimum when every
+        representable ``x yᵀ`` is farther from ``x_in y_inᵀ`` than 0 is) is reported as RTN's
+        with ``lam = mu = 1`` when RTN's product is zero too.
     error : float
         ``||x_in y_inᵀ − x yᵀ||_F / ||x_in y_inᵀ||_F``, recomputed from the returned vectors.
     rtn_error : float

@@ -52,14 +52,22 @@ inline void scale_slice(std::vector<double>& v, Slice s, double mu) {
   for (std::size_t i = 0; i < s.len; ++i) v[s.off + i * s.step] *= mu;
 }
 
-// Power of two 2^e with max|v|·2^e in (max/2, max] for bounded formats; 1 otherwise.
-inline double rtn_scale(const std::vector<double>& v, const Format& f) {
+// The one power-of-two scale of a factor: 2^e with max|v|·2^e in (max/2^(h+1), max/2^h] for a
+// bounded format (h binades of headroom below its largest value), 1 for F_t or v = 0. The
+// exponent is found by exact comparisons (no log2 of a ratio that over- or underflows), and
+// 2^e is kept in the double range.
+inline double pow2_scale(const std::vector<double>& v, const Format& f, int headroom) {
   if (!f.bounded) return 1.0;
   double m = 0.0;
   for (double a : v) m = std::max(m, std::fabs(a));
   if (m == 0.0) return 1.0;
-  return std::ldexp(1.0, int(std::floor(std::log2(f.max_value / m))));
+  int e = std::ilogb(f.max_value) - std::ilogb(m);
+  while (std::ldexp(m, e + 1) <= f.max_value) ++e;  // the largest e with m·2^e <= max
+  while (std::ldexp(m, e) > f.max_value) --e;
+  return std::ldexp(1.0, std::min(std::max(e - headroom, -1074), 1023));
 }
+// RTN's scale: max|v|·2^e in (max/2, max].
+inline double rtn_scale(const std::vector<double>& v, const Format& f) { return pow2_scale(v, f, 0); }
 
 inline std::vector<double> rtn_values(const std::vector<double>& v, const Format& f, double& scale) {
   scale = rtn_scale(v, f);
@@ -71,13 +79,7 @@ inline std::vector<double> rtn_values(const std::vector<double>& v, const Format
 // Bounded formats work on 2^e·B_k, the power of two putting max|B_k| in (max/4, max/2]:
 // one binade of headroom for λ ∈ [1, 2). The codes round(λ·2^e·x) lie in the format and
 // the factor's values are codes/2^e (μ = xᵀx̂/‖x̂‖² is the same in both units).
-inline double working_scale(const std::vector<double>& v, const Format& f) {
-  if (!f.bounded) return 1.0;
-  double m = 0.0;
-  for (double a : v) m = std::max(m, std::fabs(a));
-  if (m == 0.0) return 1.0;
-  return std::ldexp(1.0, int(std::floor(std::log2(f.max_value / m))) - 1);
-}
+inline double working_scale(const std::vector<double>& v, const Format& f) { return pow2_scale(v, f, 1); }
 
 // The working scale leaves one binade of headroom: λ ∈ [1, 2) cannot saturate, and only that
 // binade's breakpoints are swept (bounded formats: 2^(t−1) per entry instead of one binade's

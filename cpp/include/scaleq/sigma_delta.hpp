@@ -20,6 +20,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <limits>
 #include <memory>
 #include <stdexcept>
@@ -67,14 +68,21 @@ inline double smallest_stable_step(double cmax, int levels, int order) {
   return step;
 }
 
+// %.6g: std::to_string's fixed six decimals print 1e-300 as 0.000000
+inline std::string short_number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
+
 inline void check_stable(double cmax, const SigmaDeltaParams& P) {
   const double margin = stability_margin(P.levels, P.order);
   if (!(cmax <= margin * P.step))
-    throw std::invalid_argument(
-        "step " + std::to_string(P.step) + " is unstable for levels=" + std::to_string(P.levels) + ", order=" +
-        std::to_string(P.order) + ": need max|c| <= " + (P.order == 1 ? "(levels - 1/2)" : "(levels - 3/2)") +
-        "*step, but max|c| = " + std::to_string(cmax) +
-        " (use step >= " + std::to_string(smallest_stable_step(cmax, P.levels, P.order)) + " or more levels)");
+    throw std::invalid_argument("step " + short_number(P.step) + " is unstable for levels=" + std::to_string(P.levels) +
+                                ", order=" + std::to_string(P.order) +
+                                ": need max|c| <= " + (P.order == 1 ? "(levels - 1/2)" : "(levels - 3/2)") +
+                                "*step, but max|c| = " + short_number(cmax) + " (use step >= " +
+                                short_number(smallest_stable_step(cmax, P.levels, P.order)) + " or more levels)");
 }
 
 namespace detail {

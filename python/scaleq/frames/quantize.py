@@ -271,7 +271,14 @@ def frame_quantize(
         es = _scaled.pow2_exponent(s)
         e = min(max(e, es - 1000), es + 1000)
     Xs = np.ldexp(X, -e) if e else X
-    r = _core.frame_sigma_delta(Xs, N, math.ldexp(s, -e), levels, order, p, True, method)
+    try:
+        r = _core.frame_sigma_delta(Xs, N, math.ldexp(s, -e), levels, order, p, True, method)
+    except ValueError as exc:
+        if e == 0:
+            raise
+        raise ValueError(
+            f"{exc} [in units of 2^{e}: W and step were scaled by 2^{-e} to stay in the double range]"
+        ) from None
     unscale = (lambda a: np.ldexp(a, e)) if e else (lambda a: a)  # noqa: E731
     return FrameQuantization(
         codes=r["codes"],

@@ -131,7 +131,7 @@ inline double relative_error(const std::vector<double>& x, const std::vector<dou
     dy2 += d * d;
     ydy += std::ldexp(y[j], -ey) * d;
   }
-  const double xh2 = xhxh / (cc * cc);
+  const double xh2 = (xhxh / cc) / cc;                         // cc² alone may overflow (x̂ far from x's direction)
   const double num = xh2 * dy2 + dx2 * yy + 2.0 * xhdx * ydy;  // in units of 4^ed
   if (!(num >= 0.0)) return num < 0.0 ? 0.0 : std::numeric_limits<double>::quiet_NaN();
   return std::ldexp(std::sqrt(num / (xx * yy)), ed);

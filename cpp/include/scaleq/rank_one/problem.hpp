@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "scaleq/format.hpp"
+
 namespace scaleq {
 
 struct RankOneResult {
@@ -29,6 +31,16 @@ struct LamWindow {
 };
 
 namespace detail {
+
+// Which side a solver sweeps when ŷ is quantized (the problem is symmetric then). Sweeping
+// an F_t x over λ ∈ (1, 2) is enough only when ŷ's format is F_t too: a bounded ŷ cannot
+// absorb the power of two that moves x̂ = 2^k·round(λx) (it saturates or underflows), so with
+// one bounded side that side is swept, its λ over all of (0, ∞), and the F_t side is the
+// least-squares one, exact at any scale. Otherwise the shorter side is swept.
+inline bool sweep_y_side(std::size_t m, std::size_t n, const Format& fx, const Format& fy) {
+  if (fx.bounded != fy.bounded) return fy.bounded;
+  return n < m;
+}
 
 inline void check_vector(const std::vector<double>& v, const char* name) {
   if (v.empty()) throw std::invalid_argument(std::string(name) + " must be non-empty");

@@ -27,6 +27,14 @@ inline RankOneResult rank_one_reference_unscaled(const std::vector<double>& x, c
   check_vector(y, "y");
   check_window(window);
   if (is_zero(x) || is_zero(y)) return trivial_result(x, y, fx, fy, quantize_y);
+  // Algorithm 1 sweeps x; an F_t x against a bounded ŷ needs the bounded side swept instead
+  // (sweep_y_side: λ ∈ (1, 2) is then not enough)
+  if (quantize_y && !fx.bounded && fy.bounded) {
+    RankOneResult r = rank_one_reference_unscaled(y, x, fy, fx, true);
+    std::swap(r.x, r.y);
+    std::swap(r.lam, r.mu);
+    return r;
+  }
   const auto gx = make_grid(fx);
   std::size_t entries = 0;
   const std::size_t nx = count_breakpoints(x, fx, *gx, window.lo, window.hi, entries);

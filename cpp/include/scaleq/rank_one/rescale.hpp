@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <stdexcept>
 #include <vector>
 
 #include "scaleq/format.hpp"
@@ -133,16 +134,74 @@ inline bool fast_solver_in_range(const std::vector<double>& x, const std::vector
   return fast_solver_in_range(x, fx) && (!quantize_y || fast_solver_in_range(y, fy));
 }
 
+// ---- results the double range cannot hold as the solver left them ----------------------
+// x̂ = 2^k·x̂' with ŷ = μ'·y/2^k ties exactly when both stay exact. With ŷ = μy free and a
+// bounded x̂ format the solvers pick the smallest such λ, so x̂ may sit 2^1000 below x and
+// μy overflow; the tie nearest x's scale then keeps ŷ finite (unless xyᵀ itself is beyond the
+// double range, which is refused). A zero product (the optimum when every nonzero x̂ŷᵀ is
+// farther from xyᵀ than 0 is, e.g. xyᵀ below 2^-1074) may come with a λ or μ beyond the double
+// range; when RTN's product is zero too, RTN is reported (λ = μ = 1, consistent).
+inline bool all_finite(const std::vector<double>& v) {
+  return std::all_of(v.begin(), v.end(), [](double a) { return std::isfinite(a); });
+}
+// Is 2^k·x̂ in the format and equal to round(2^k·λ·x)?
+inline bool same_state_scaled(const std::vector<double>& x, const std::vector<double>& xh, double lam, int k,
+                              const Format& fx) {
+  const double lk = std::ldexp(lam, k);
+  if (!(std::isfinite(lk) && lk > 0.0)) return false;
+  const std::vector<double> r = round_vector(x, lk, fx);
+  for (std::size_t i = 0; i < xh.size(); ++i)
+    if (r[i] != std::ldexp(xh[i], k) || !std::isfinite(r[i])) return false;
+  return true;
+}
+inline void fit_double_range(const std::vector<double>& x, const std::vector<double>& y, const Format& fx,
+                             const Format& fy, bool quantize_y, const LamWindow& window, RankOneResult& r) {
+  const bool windowed = fx.bounded && (window.lo > 0.0 || window.hi < std::numeric_limits<double>::infinity());
+  if (!quantize_y && fx.bounded && !windowed && !all_finite(r.y) && !is_zero(r.x)) {
+    // the farthest k toward x's scale keeping the same state (the valid k form an interval around 0)
+    const int target = max_exponent(x) - max_exponent(r.x);
+    int good = 0, bad = target + (target > 0 ? 1 : -1);
+    if (same_state_scaled(x, r.x, r.lam, target, fx)) good = target, bad = target;
+    while (std::abs(bad - good) > 1) {
+      const int mid = good + (bad - good) / 2;
+      (same_state_scaled(x, r.x, r.lam, mid, fx) ? good : bad) = mid;
+    }
+    if (good != 0) {
+      for (double& a : r.x) a = std::ldexp(a, good);
+      r.lam = std::ldexp(r.lam, good);
+      r.mu = optimal_mu(x, r.x, max_exponent(x));
+      r.y = y_side(y, r.mu, fy, false);
+      r.error = relative_error(x, y, r.x, r.y);
+    }
+    if (!all_finite(r.y))
+      throw std::invalid_argument(
+          "quantize_y=False: y_hat = mu*y overflows the double range (x y^T is beyond what x_hat in this format "
+          "times a double y_hat can hold); scale x or y down by a power of two");
+  }
+  const bool zero = is_zero(r.x) || is_zero(r.y);
+  if (zero && !(std::isfinite(r.lam) && r.lam > 0.0 && std::isfinite(r.mu))) {
+    std::vector<double> xr = round_vector(x, 1.0, fx), yr = quantize_y ? round_vector(y, 1.0, fy) : y;
+    if (is_zero(xr) || is_zero(yr)) {
+      r.x = std::move(xr);
+      r.y = std::move(yr);
+      r.lam = r.mu = 1.0;
+      r.error = relative_error(x, y, r.x, r.y);
+    }
+  }
+}
+
 // The public solvers' common front: checks x and y, then runs solve on them, on a prescaled
-// copy (solve_rescaled) when they reach beyond 2^±900.
+// copy (solve_rescaled) when they reach beyond 2^±900, and fits the result to the double
+// range (fit_double_range).
 template <class Solve>
 RankOneResult solve_checked(const std::vector<double>& x, const std::vector<double>& y, const Format& fx,
                             const Format& fy, bool quantize_y, const LamWindow& window, Solve&& solve) {
   check_vector(x, "x");
   check_vector(y, "y");
   RankOneResult r;
-  if (solve_rescaled(x, y, fx, fy, quantize_y, window, r, solve)) return r;
-  return solve(x, y);
+  if (!solve_rescaled(x, y, fx, fy, quantize_y, window, r, solve)) r = solve(x, y);
+  fit_double_range(x, y, fx, fy, quantize_y, window, r);
+  return r;
 }
 
 }  // namespace detail

@@ -687,7 +687,7 @@ inline SmallScalings rank_one_small(const double* x, std::size_t m, const double
     for (std::size_t j = 0; y && j < n; ++j) yh[j] = fy.round_saturating(y[j]);
     return {};
   }
-  if (y && n < m && !windowed) {  // sweep the shorter side, as rank_one_sweep does
+  if (y && !windowed && sweep_y_side(m, n, fx, fy)) {  // the side rank_one_sweep sweeps
     SmallScalings s = rank_one_small(y, n, x, m, fy, fx, *gy, &gx, LamWindow{}, yh, xh, count_breakpoints);
     std::swap(s.lam, s.mu);
     return s;
@@ -723,7 +723,7 @@ inline RankOneResult rank_one_small_unscaled(const std::vector<double>& x, const
   detail::check_window(window);
   if (detail::is_zero(x) || detail::is_zero(y)) return detail::trivial_result(x, y, fx, fy, quantize_y);
   const bool windowed = fx.bounded && (window.lo > 0.0 || window.hi < std::numeric_limits<double>::infinity());
-  if (quantize_y && y.size() < x.size() && !windowed) {  // as rank_one_sweep: the shorter side is swept
+  if (quantize_y && !windowed && detail::sweep_y_side(x.size(), y.size(), fx, fy)) {  // as rank_one_sweep
     RankOneResult r = rank_one_small_unscaled(y, x, fy, fx, true);
     std::swap(r.x, r.y);
     std::swap(r.lam, r.mu);

@@ -67,9 +67,8 @@ inline RankOneResult rank_one_sweep_unscaled(const std::vector<double>& x, const
   check_window(window);
   const bool windowed = fx.bounded && (window.lo > 0.0 || window.hi < std::numeric_limits<double>::infinity());
   if (is_zero(x) || is_zero(y)) return trivial_result(x, y, fx, fy, quantize_y);
-  // Loop over the shorter vector's breakpoints (the problem is symmetric when ŷ is quantized;
-  // a λ window is x's, so it pins the sides).
-  if (quantize_y && y.size() < x.size() && !windowed) {
+  // Which side's breakpoints to loop over: sweep_y_side (a λ window is x's, so it pins the sides).
+  if (quantize_y && !windowed && sweep_y_side(x.size(), y.size(), fx, fy)) {
     RankOneResult r = rank_one_sweep_unscaled(y, x, fy, fx, true, gy, gx);
     std::swap(r.x, r.y);
     std::swap(r.lam, r.mu);
