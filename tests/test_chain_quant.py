@@ -91,7 +91,7 @@ def test_single_factor_is_rounded():
         (dict(chain=np.eye(4), fmt=4), TypeError, "Butterfly"),
         (dict(chain=None, fmt=0), ValueError, "t must be in"),
         (dict(chain=None, fmt=4, method="magic"), ValueError, "method"),
-        (dict(chain=None, fmt=4, error="guess"), ValueError, "error"),
+        (dict(chain=None, fmt=4, error_estimate="guess"), ValueError, "error_estimate"),
     ],
 )
 def test_bad_input(kwargs, exc, match):
@@ -159,5 +159,5 @@ def test_product_errors_are_computed_when_read():
     assert r.error == scaleq.relative_error(B, r.chain)
     assert r.rtn_error == scaleq.relative_error(B, scaleq.quantize_chain(B, 5, "rtn").chain)
     assert r.error < r.rtn_error
-    p = scaleq.quantize_chain(B, 5, "l2r", error="probe")
+    p = scaleq.quantize_chain(B, 5, "l2r", error_estimate="probe")
     assert p.error == scaleq.relative_error_probe(B, p.chain)

@@ -69,10 +69,10 @@ def test_fft_equals_direct(d, N):
     for k in (1, 2, 5, 17, 33):  # odd k: a column without an FFT partner
         W = rng.standard_normal((d, k))
         Q = rng.standard_normal((N, k))
-        direct, fft = frame_analysis(W, N, "direct"), frame_analysis(W, N, "fft")
+        direct, fft = frame_analysis(W, N, backend="direct"), frame_analysis(W, N, backend="fft")
         np.testing.assert_allclose(direct, E.T @ W, atol=1e-12 * math.sqrt(d))
         np.testing.assert_allclose(fft, direct, atol=1e-12 * math.sqrt(d))
-        sd, sf = frame_synthesis(Q, d, "direct"), frame_synthesis(Q, d, "fft")
+        sd, sf = frame_synthesis(Q, d, backend="direct"), frame_synthesis(Q, d, backend="fft")
         np.testing.assert_allclose(sd, d / N * E @ Q, atol=1e-12 * math.sqrt(N))
         np.testing.assert_allclose(sf, sd, atol=1e-12 * math.sqrt(N))
     assert frame_analysis(W[:, 0], N).shape == (N,)
@@ -82,8 +82,10 @@ def test_fft_equals_direct(d, N):
 def test_perfect_reconstruction(d, extra, seed):
     N = min_frame_size(d) + extra
     w = np.random.default_rng(seed).standard_normal((d, 3))
-    for method in ("direct", "fft"):
-        np.testing.assert_allclose(frame_synthesis(frame_analysis(w, N, method), d, method), w, atol=1e-11)
+    for backend in ("direct", "fft"):
+        np.testing.assert_allclose(
+            frame_synthesis(frame_analysis(w, N, backend=backend), d, backend=backend), w, atol=1e-11
+        )
 
 
 @pytest.mark.parametrize("d,N", [(2, 3), (5, 9), (8, 50), (7, 7)])
@@ -110,9 +112,9 @@ def test_threads_do_not_change_results():
 
     code = (
         "import numpy as np, scaleq.frames as f; W=np.random.default_rng(0).standard_normal((96, 200)); "
-        "import hashlib; print(hashlib.sha1(f.frame_analysis(W, 384, 'fft').tobytes()"
-        "+f.frame_analysis(W, 384, 'direct').tobytes()+f.frame_analysis(W, 256, 'fft').tobytes()"
-        "+f.frame_synthesis(f.frame_analysis(W, 256, 'fft'), 96, 'fft').tobytes()).hexdigest())"
+        "import hashlib; print(hashlib.sha1(f.frame_analysis(W, 384, backend='fft').tobytes()"
+        "+f.frame_analysis(W, 384, backend='direct').tobytes()+f.frame_analysis(W, 256, backend='fft').tobytes()"
+        "+f.frame_synthesis(f.frame_analysis(W, 256, backend='fft'), 96, backend='fft').tobytes()).hexdigest())"
     )
     outs = {
         subprocess.run(
@@ -136,8 +138,8 @@ def test_bad_input():
         frame_analysis(np.array([1.0, np.nan, 0.0]), 5)
     with pytest.raises(ValueError, match="W must have shape"):
         frame_analysis(np.zeros((2, 2, 2)), 5)
-    with pytest.raises(ValueError, match="method must be"):
-        frame_analysis(np.ones(3), 5, "slow")
+    with pytest.raises(ValueError, match="backend must be"):
+        frame_analysis(np.ones(3), 5, backend="slow")
     with pytest.raises(ValueError, match="perm must be a permutation"):
         scaleq.frame_variation(3, 4, [0, 1, 1, 2])
     with pytest.raises(ValueError, match="perm must be an integer array"):

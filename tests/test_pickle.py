@@ -84,7 +84,7 @@ def _results():
     B = scaleq.Butterfly.random(16, seed=0)
     yield "Butterfly", B
     yield "ChainQuantResult", scaleq.quantize_chain(B, 4, "l2r")
-    yield "ChainQuantResult probe", scaleq.quantize_chain(B, "fp8_e4m3", "rtn", error="probe")
+    yield "ChainQuantResult probe", scaleq.quantize_chain(B, "fp8_e4m3", "rtn", error_estimate="probe")
     best = scaleq.quantize_chain(B, 4, "best")
     yield "ChainQuantResult best", best
     yield "NeuronQuantization", scaleq.quantize_neuron([0.3, -1.7, 2.2], 0.4, [1.3, -0.6], 3)

@@ -1,4 +1,4 @@
-"""The short-vector rank-one solver that chain quantization runs (cpp/include/scaleq/rank_one_small.hpp).
+"""The short-vector rank-one solver that chain quantization runs (cpp/include/scaleq/rank_one/small.hpp).
 
 It must return exactly what rank_one_sweep returns — x̂, ŷ, λ, μ and the breakpoint count —
 on every input (its two-entry ŷ-free path reaches the optimum without sweeping every state),

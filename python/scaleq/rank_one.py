@@ -20,7 +20,9 @@ class RankOneResult:
     x, y : numpy.ndarray
         The quantized vectors (``y`` is ``mu * y`` when ``quantize_y=False``).
     lam, mu : float
-        The scalings of Theorem 2.3: ``x = round(lam * x_in)``, ``y = round(mu * y_in)``.
+        The scalings of Theorem 2.3: ``x = round(lam * x_in)``, ``y = round(mu * y_in)``,
+        rounding with saturation (a format whose overflow is ``"inf"`` still gives its largest
+        value: x and y hold elements of the format, and so does RTN's reference).
         The solver sweeps the breakpoints of the shorter vector (x when m <= n or when y
         is not quantized): that side's scaling is the optimal midpoint λ*, the other is
         the least-squares ratio (e.g. ``mu = x_inᵀx / ||x||²``).

@@ -25,7 +25,7 @@ class ChainQuantResult:
         The quantized chain (the real values the stored codes stand for).
     error, rtn_error : float
         ``||B − B̂||_F / ||B||_F`` of this method and of RTN (exact, or the probe
-        estimate when ``error="probe"``). Computed on first access and kept (except for
+        estimate when ``error_estimate="probe"``). Computed on first access and kept (except for
         ``"best"``, which needs them to choose): the quantization itself costs far less than
         an exact product error at large n.
     method : str
@@ -91,7 +91,9 @@ def _result(q, d: dict, method: str, f, chain, measure, **extra) -> ChainQuantRe
     )
 
 
-def quantize_chain(chain: Butterfly, fmt: FormatLike, method: str = "l2r", *, error: str = "exact") -> ChainQuantResult:
+def quantize_chain(
+    chain: Butterfly, fmt: FormatLike, method: str = "l2r", *, error_estimate: str = "exact"
+) -> ChainQuantResult:
     """Quantize every factor of a chain so that the *product* stays accurate.
 
     Parameters
@@ -119,7 +121,7 @@ def quantize_chain(chain: Butterfly, fmt: FormatLike, method: str = "l2r", *, er
         product error. lookahead's work and memory grow as 2^t: it refuses t > 20 or a
         chain whose candidate lists exceed the memory budget with a ValueError, and
         ``"best"`` then leaves it out.
-    error : {"exact", "probe"}
+    error_estimate : {"exact", "probe"}
         How to measure the product errors, when they are first read: exact (O(n·nnz)) or a
         32-probe estimate.
 
@@ -150,8 +152,8 @@ def quantize_chain(chain: Butterfly, fmt: FormatLike, method: str = "l2r", *, er
         )
     f = as_format(fmt)
     choice(method, "method", METHODS)
-    choice(error, "error", ("exact", "probe"))
-    measure = relative_error if error == "exact" else relative_error_probe
+    choice(error_estimate, "error_estimate", ("exact", "probe"))
+    measure = relative_error if error_estimate == "exact" else relative_error_probe
     if method != "best":
         q, d = _run(chain, f, method)
         return _result(q, d, method, f, chain, measure)

@@ -8,7 +8,7 @@ Frame vector k = 1..N is column k−1 of the (d, N) matrix E; with θ = 2πk/N,
 Every e_k has unit norm and E Eᵀ = (N/d)·I (tight, frame bound N/d), so
 ``w = (d/N)·E·(Eᵀw)``. Tightness needs N > d for even d (at N = d the last sine row is zero)
 and N ≥ d for odd d; smaller N is rejected. Analysis and synthesis run in C++ through an FFT
-of size N (``method="fft"``) or a dense product (``"direct"``); ``"auto"`` picks the faster.
+of size N (``backend="fft"``) or a dense product (``"direct"``); ``"auto"`` picks the faster.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import numpy as np
 from .. import _core
 from .._validation import as_float_array, as_int, as_permutation, choice
 
-METHODS = ("auto", "direct", "fft")
+BACKENDS = ("auto", "direct", "fft")  # how E·x and Eᵀw are computed, not what is computed
 
 
 def min_frame_size(d: int) -> int:
@@ -72,7 +72,7 @@ def frame_variation(d: int, N: int, perm: object = None) -> float:
     return float(_core.frame_variation(d, N, as_permutation(perm, N)))
 
 
-def frame_analysis(W: object, N: int, method: str = "auto") -> np.ndarray:
+def frame_analysis(W: object, N: int, *, backend: str = "auto") -> np.ndarray:
     """Frame coefficients C = Eᵀ W for W of shape (d,) or (d, k).
 
     Examples
@@ -85,10 +85,10 @@ def frame_analysis(W: object, N: int, method: str = "auto") -> np.ndarray:
     if W.ndim not in (1, 2) or W.shape[0] == 0:
         raise ValueError(f"W must have shape (d,) or (d, k) with d >= 1, got {W.shape}")
     _check_dims(W.shape[0], N)
-    return _core.frame_analysis(W, int(N), choice(method, "method", METHODS))
+    return _core.frame_analysis(W, int(N), choice(backend, "backend", BACKENDS))
 
 
-def frame_synthesis(Q: object, d: int, method: str = "auto") -> np.ndarray:
+def frame_synthesis(Q: object, d: int, *, backend: str = "auto") -> np.ndarray:
     """(d/N)·E·Q for Q of shape (N,) or (N, k): inverts :func:`frame_analysis`.
 
     Examples
@@ -101,4 +101,4 @@ def frame_synthesis(Q: object, d: int, method: str = "auto") -> np.ndarray:
     if Q.ndim not in (1, 2):
         raise ValueError(f"Q must have shape (N,) or (N, k), got {Q.shape}")
     _check_dims(d, Q.shape[0])
-    return _core.frame_synthesis(Q, int(d), choice(method, "method", METHODS))
+    return _core.frame_synthesis(Q, int(d), choice(backend, "backend", BACKENDS))

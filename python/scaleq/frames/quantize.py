@@ -31,7 +31,7 @@ import numpy as np
 
 from .. import _core, _scaled
 from .._validation import as_float_array, as_int, as_permutation, choice
-from .harmonic import METHODS, _check_dims, frame_analysis, frame_variation
+from .harmonic import BACKENDS, _check_dims, frame_analysis, frame_variation
 
 
 def _margin(levels: int, order: int) -> float:
@@ -223,7 +223,8 @@ def frame_quantize(
     order: int = 1,
     axis: int = 0,
     perm: object = None,
-    method: str = "auto",
+    *,
+    backend: str = "auto",
 ) -> FrameQuantization:
     """ΣΔ-quantize every vector of W along ``axis`` on the harmonic frame of N vectors in R^d.
 
@@ -251,12 +252,12 @@ def frame_quantize(
     X = np.ascontiguousarray(W.T) if axis == 1 else W
     d, N = _check_dims(X.shape[0], N)
     order = as_int(order, "order", low=1, high=2)
-    method = choice(method, "method", METHODS)
+    backend = choice(backend, "backend", BACKENDS)
     p = as_permutation(perm, N)
     if levels is None:
         if step is None:
             raise ValueError("levels=None needs a step")
-        cmax = float(np.abs(frame_analysis(X, N, method)).max())
+        cmax = float(np.abs(frame_analysis(X, N, backend=backend)).max())
         levels = smallest_stable_levels(cmax, step, order)
     levels, order = _check_levels_order(levels, order)
     s = 0.0 if step is None else _check_step(step)
@@ -272,7 +273,7 @@ def frame_quantize(
         e = min(max(e, es - 1000), es + 1000)
     Xs = np.ldexp(X, -e) if e else X
     try:
-        r = _core.frame_sigma_delta(Xs, N, math.ldexp(s, -e), levels, order, p, True, method)
+        r = _core.frame_sigma_delta(Xs, N, math.ldexp(s, -e), levels, order, p, True, backend)
     except ValueError as exc:
         if e == 0:
             raise
