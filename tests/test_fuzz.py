@@ -705,14 +705,14 @@ def case_mlp(p):
         in_format(np.append(np.ravel(w), b) / s, f, f"layer {l}")
     ref = frac_path_error(ws, bs, q.weights, q.biases)
     # path_error uses ||Φ||² − 2⟨Φ,Φ̂⟩ + ||Φ̂||² (documented): eps-level cancellation in err²
-    check(abs(q.path_error**2 - ref**2) <= 1e-9 * ref**2 + 1e-13, f"path_error {q.path_error!r}, exact {ref!r}")
+    check(abs(q.error**2 - ref**2) <= 1e-9 * ref**2 + 1e-13, f"path_error {q.error!r}, exact {ref!r}")
     e2 = call(scaleq.path_lifting_error, ws, bs, q.weights, q.biases)
     check(abs(e2**2 - ref**2) <= 1e-9 * ref**2 + 1e-13, f"path_lifting_error {e2!r}, exact {ref!r}")
     if p["method"] == "rescale" and len(ws) == 2 and not f.bounded:
         rtn = call(scaleq.quantize_mlp, ws, bs, fmt, "rtn")
         check(
-            q.path_error <= rtn.path_error * (1 + 1e-9) + 1e-12,
-            f"rescale {q.path_error!r} > rtn {rtn.path_error!r} with one hidden layer (the exact optimum)",
+            q.error <= rtn.error * (1 + 1e-9) + 1e-12,
+            f"rescale {q.error!r} > rtn {rtn.error!r} with one hidden layer (the exact optimum)",
         )
 
 

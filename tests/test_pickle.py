@@ -87,14 +87,14 @@ def _results():
     yield "ChainQuantResult probe", scaleq.quantize_chain(B, "fp8_e4m3", "rtn", error_estimate="probe")
     best = scaleq.quantize_chain(B, 4, "best")
     yield "ChainQuantResult best", best
-    yield "NeuronQuantization", scaleq.quantize_neuron([0.3, -1.7, 2.2], 0.4, [1.3, -0.6], 3)
+    yield "NeuronQuantResult", scaleq.quantize_neuron([0.3, -1.7, 2.2], 0.4, [1.3, -0.6], 3)
     ws = [rng.standard_normal((6, 4)), rng.standard_normal((3, 6))]
     bs = [rng.standard_normal(6), rng.standard_normal(3)]
-    yield "MLPQuantization", scaleq.quantize_mlp(ws, bs, 4)
-    yield "FrameQuantization", scaleq.frame_quantize(rng.standard_normal((8, 3)), 64)
+    yield "MLPQuantResult", scaleq.quantize_mlp(ws, bs, 4)
+    yield "FrameQuantResult", scaleq.frame_quantize(rng.standard_normal((8, 3)), 64)
     net = FeedForwardNet(ws, bs)
     yield "FeedForwardNet", net
-    yield "QuantizedNetwork", quantize_network(net, N=32)
+    yield "NetworkQuantResult", quantize_network(net, N=32)
     z = np.zeros((2, 2))
     yield (
         "ResidualNet",
@@ -117,10 +117,10 @@ def test_every_public_result_class_is_covered():
     public = {
         "RankOneResult",
         "ChainQuantResult",
-        "NeuronQuantization",
-        "MLPQuantization",
-        "FrameQuantization",
-        "QuantizedNetwork",
+        "NeuronQuantResult",
+        "MLPQuantResult",
+        "FrameQuantResult",
+        "NetworkQuantResult",
         "FeedForwardNet",
         "ResidualNet",
         "Butterfly",

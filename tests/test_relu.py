@@ -125,8 +125,8 @@ def test_one_hidden_layer_blocks(fmt):
     assert biasq == biasr
     # blocks are disjoint in path space: they add up to the path-lifting error
     norm2 = np.linalg.norm(explicit_path_lifting(ws, bs)) ** 2
-    assert q.path_error == pytest.approx(math.sqrt((bq.sum() + biasq) / norm2), rel=1e-6)
-    assert q.path_error <= r.path_error
+    assert q.error == pytest.approx(math.sqrt((bq.sum() + biasq) / norm2), rel=1e-6)
+    assert q.error <= r.error
 
 
 @pytest.mark.parametrize("t", [2, 3])
@@ -150,7 +150,7 @@ def test_mlp_values_in_format(fmt, method):
     cal = rng.standard_normal((32, 8))
     q = scaleq.quantize_mlp(ws, bs, fmt, method, calibration=cal)
     assert len(q.weights) == 4 and len(q.layer_errors) == 4 and len(q.lam) == 3
-    assert q.layer_errors[-1] == q.path_error
+    assert q.layer_errors[-1] == q.error
     for w, b, s in zip(q.weights, q.biases, q.scales):
         assert is_power_of_two(s) and (s == 1.0 or scaleq.as_format(fmt).bounded)
         for a in (w / s, b / s):
@@ -160,7 +160,7 @@ def test_mlp_values_in_format(fmt, method):
         assert np.all((q.lam[l] > 0) | pruned) and np.all((q.mu[l] > 0) | pruned)
         if not scaleq.as_format(fmt).bounded:
             assert not np.any(pruned)
-    assert q.path_error == pytest.approx(scaleq.path_lifting_error(ws, bs, q.weights, q.biases))
+    assert q.error == pytest.approx(scaleq.path_lifting_error(ws, bs, q.weights, q.biases))
 
 
 @pytest.mark.parametrize("fmt", [2, 3, 5, "fp8_e4m3", "fp4_e2m1"])
@@ -170,7 +170,7 @@ def test_rescale_beats_rtn(fmt):
     q = scaleq.quantize_mlp(ws, bs, fmt)
     r = scaleq.quantize_mlp(ws, bs, fmt, method="rtn")
     assert q.layer_errors[0] <= r.layer_errors[0]  # guaranteed: per neuron, ŷ free
-    assert q.path_error <= r.path_error  # observed (not a theorem beyond one hidden layer)
+    assert q.error <= r.error  # observed (not a theorem beyond one hidden layer)
 
 
 def test_rescale_mu_pushed_forward():

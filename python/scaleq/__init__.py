@@ -14,10 +14,10 @@ Butterfly / Kronecker-sparse chains (:mod:`scaleq.butterfly`)
     :func:`to_lazylinop`, :func:`from_lazylinop`, :func:`to_faust`, :func:`from_faust`
 Frames and Sigma-Delta (:mod:`scaleq.frames`)
     :func:`harmonic_frame`, :func:`frame_variation`, :func:`sigma_delta`,
-    :func:`frame_quantize`, :class:`FrameQuantization`
+    :func:`frame_quantize`, :class:`FrameQuantResult`
 Neural networks (:mod:`scaleq.nn`)
-    :func:`quantize_mlp`, :class:`MLPQuantization`, :func:`quantize_neuron`,
-    :class:`NeuronQuantization`, :func:`equalize_mlp`, :func:`rescale_mlp`, :func:`mlp_forward`,
+    :func:`quantize_mlp`, :class:`MLPQuantResult`, :func:`quantize_neuron`,
+    :class:`NeuronQuantResult`, :func:`equalize_mlp`, :func:`rescale_mlp`, :func:`mlp_forward`,
     :func:`path_lifting_error`, :func:`quantize_network`, :func:`quantize_sequential`
 Data and experiments
     :mod:`scaleq.datasets`; :mod:`scaleq.experiments` (one module per ``scaleq reproduce``
@@ -81,10 +81,10 @@ from .butterfly import (
     to_lazylinop,
 )
 from .formats import Format, as_format, round_nearest, to_dtype
-from .frames import FrameQuantization, frame_quantize, frame_variation, harmonic_frame, sigma_delta
+from .frames import FrameQuantResult, frame_quantize, frame_variation, harmonic_frame, sigma_delta
 from .nn import (
-    MLPQuantization,
-    NeuronQuantization,
+    MLPQuantResult,
+    NeuronQuantResult,
     equalize_mlp,
     mlp_forward,
     path_lifting_error,
@@ -112,16 +112,16 @@ __all__ = [
     "Format",
     "frame_quantize",
     "frame_variation",
-    "FrameQuantization",
+    "FrameQuantResult",
     "frames",
     "from_faust",
     "from_lazylinop",
     "get_include",
     "harmonic_frame",
     "mlp_forward",
-    "MLPQuantization",
+    "MLPQuantResult",
     "monarch_patterns",
-    "NeuronQuantization",
+    "NeuronQuantResult",
     "nn",
     "path_lifting_error",
     "quantize_chain",

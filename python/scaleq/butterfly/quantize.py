@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -15,7 +16,7 @@ from .chain import Butterfly, relative_error, relative_error_probe
 METHODS = ("rtn", "l2r", "r2l", "pairwise", "m2m", "lookahead", "best")
 
 
-@dataclass
+@dataclass(frozen=True)
 class ChainQuantResult:
     """Result of :func:`quantize_chain`.
 
@@ -51,20 +52,18 @@ class ChainQuantResult:
     _error: float | None = field(default=None, repr=False)
     _rtn_error: float | None = field(default=None, repr=False)
 
-    @property
+    @cached_property
     def error(self) -> float:
         """Relative product error of the quantized chain (computed once, on first access)."""
-        if self._error is None:
-            self._error = float(self._measure(self._original, self.chain))
-        return self._error
+        return self._error if self._error is not None else float(self._measure(self._original, self.chain))
 
-    @property
+    @cached_property
     def rtn_error(self) -> float:
         """Relative product error of round-to-nearest (computed once, on first access)."""
-        if self._rtn_error is None:
-            rtn, _ = _run(self._original, self.fmt, "rtn")
-            self._rtn_error = float(self._measure(self._original, rtn))
-        return self._rtn_error
+        if self._rtn_error is not None:
+            return self._rtn_error
+        rtn, _ = _run(self._original, self.fmt, "rtn")
+        return float(self._measure(self._original, rtn))
 
     def codes(self) -> list[np.ndarray]:
         """The stored values ``s_k · B̂_k`` of each factor: exactly representable in the format."""

@@ -140,7 +140,7 @@ def run(
                     float(np.mean(pred == yte)),
                     float(np.mean(pred == ref_pred)),
                     float(np.linalg.norm(out - ref) / np.linalg.norm(ref)),
-                    q.path_error,
+                    q.error,
                     list(q.layer_errors),
                     dt,
                 )

@@ -5,7 +5,7 @@ Frames (module :mod:`.harmonic`)
     :func:`frame_synthesis`, :func:`min_frame_size`
 ΣΔ quantization (module :mod:`.quantize`)
     :func:`sigma_delta` (one sequence), :func:`frame_quantize` (the columns of a matrix),
-    :class:`FrameQuantization`, :func:`smallest_stable_step`, :func:`smallest_stable_levels`
+    :class:`FrameQuantResult`, :func:`smallest_stable_step`, :func:`smallest_stable_levels`
 
 Examples
 --------
@@ -19,14 +19,14 @@ True
 from __future__ import annotations
 
 from .harmonic import frame_analysis, frame_synthesis, frame_variation, harmonic_frame, min_frame_size
-from .quantize import FrameQuantization, frame_quantize, sigma_delta, smallest_stable_levels, smallest_stable_step
+from .quantize import FrameQuantResult, frame_quantize, sigma_delta, smallest_stable_levels, smallest_stable_step
 
 __all__ = [
     "frame_analysis",
     "frame_quantize",
     "frame_synthesis",
     "frame_variation",
-    "FrameQuantization",
+    "FrameQuantResult",
     "harmonic_frame",
     "min_frame_size",
     "sigma_delta",

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -148,8 +149,8 @@ def sigma_delta(
     return codes
 
 
-@dataclass
-class FrameQuantization:
+@dataclass(frozen=True)
+class FrameQuantResult:
     """ΣΔ quantization of the columns of a matrix on a harmonic frame (see :func:`frame_quantize`).
 
     ``codes`` has shape (N, k): column j holds the codes of the j-th quantized vector (a column
@@ -177,14 +178,18 @@ class FrameQuantization:
         >>> scaleq.frame_quantize(W, 64).reconstruct().shape
         (8, 3)
         """
-        if self._recon is None:
-            from .harmonic import frame_synthesis
+        return self._reconstruction.T.copy() if self.axis == 1 else self._reconstruction.copy()
 
-            # synthesize at step·2^-e ∈ [1/2, 1) and scale back (exact): code·step/2 may
-            # overflow for steps near the double maximum, or be subnormal for tiny ones
-            e = _scaled.pow2_exponent(self.step)
-            self._recon = np.ldexp(frame_synthesis(self.codes * (math.ldexp(self.step, -e) / 2), self.d), e)
-        return self._recon.T.copy() if self.axis == 1 else self._recon.copy()
+    @cached_property
+    def _reconstruction(self) -> np.ndarray:
+        if self._recon is not None:  # frame_quantize hands over the one C++ computed
+            return self._recon
+        from .harmonic import frame_synthesis
+
+        # synthesize at step·2^-e ∈ [1/2, 1) and scale back (exact): code·step/2 may
+        # overflow for steps near the double maximum, or be subnormal for tiny ones
+        e = _scaled.pow2_exponent(self.step)
+        return np.ldexp(frame_synthesis(self.codes * (math.ldexp(self.step, -e) / 2), self.d), e)
 
     @property
     def bits(self) -> float:
@@ -208,9 +213,9 @@ class FrameQuantization:
         f = 0.5 if self.order == 1 else 1.0
         return np.full(k, self.d / self.N * f * self.step * (self.variation + 1.0))
 
-    @property
+    @cached_property
     def error(self) -> np.ndarray:
-        """Measured ‖w − ŵ‖₂ per quantized vector."""
+        """Measured ‖w − ŵ‖₂ per quantized vector (computed once, on first access)."""
         diff = self.reconstruct() - self.original
         return _scaled.norm(diff, axis=1 if self.axis == 1 else 0)  # no squares of 1e±200
 
@@ -225,7 +230,7 @@ def frame_quantize(
     perm: object = None,
     *,
     backend: str = "auto",
-) -> FrameQuantization:
+) -> FrameQuantResult:
     """ΣΔ-quantize every vector of W along ``axis`` on the harmonic frame of N vectors in R^d.
 
     ``step=None`` chooses the smallest step that satisfies the stability condition over the
@@ -281,7 +286,7 @@ def frame_quantize(
             f"{exc} [in units of 2^{e}: W and step were scaled by 2^{-e} to stay in the double range]"
         ) from None
     unscale = (lambda a: np.ldexp(a, e)) if e else (lambda a: a)  # noqa: E731
-    return FrameQuantization(
+    return FrameQuantResult(
         codes=r["codes"],
         step=math.ldexp(float(r["step"]), e),
         levels=levels,

@@ -2,12 +2,12 @@
 
 Rescaling invariance (module :mod:`.rescaling`): a hidden ReLU neuron computes the same
 function under ``(λw, λb, v/λ)``; each neuron's quantization is an optimal rank-one problem.
-    :func:`quantize_mlp`, :class:`MLPQuantization`, :func:`quantize_neuron`,
-    :class:`NeuronQuantization`, :func:`equalize_mlp`, :func:`rescale_mlp`, :func:`mlp_forward`,
+    :func:`quantize_mlp`, :class:`MLPQuantResult`, :func:`quantize_neuron`,
+    :class:`NeuronQuantResult`, :func:`equalize_mlp`, :func:`rescale_mlp`, :func:`mlp_forward`,
     :func:`path_lifting_error`
 ΣΔ networks of Na (2024) (module :mod:`.sigma_delta`): every layer's columns quantized on a frame.
     :class:`FeedForwardNet`, :class:`ResidualNet`, :func:`quantize_network`,
-    :class:`QuantizedNetwork`, :func:`midrise_round`
+    :class:`NetworkQuantResult`, :func:`midrise_round`
 PyTorch (module :mod:`.torch_bridge`; torch is optional)
     :func:`quantize_sequential`, :func:`sequential_to_mlp`
 
@@ -18,15 +18,15 @@ Examples
 >>> rng = np.random.default_rng(0)
 >>> Ws, bs = [rng.standard_normal((8, 4)), rng.standard_normal((2, 8))], [np.zeros(8), np.zeros(2)]
 >>> q, rtn = quantize_mlp(Ws, bs, "fp8_e4m3"), quantize_mlp(Ws, bs, "fp8_e4m3", method="rtn")
->>> q.path_error < rtn.path_error
+>>> q.error < rtn.error
 True
 """
 
 from __future__ import annotations
 
 from .rescaling import (
-    MLPQuantization,
-    NeuronQuantization,
+    MLPQuantResult,
+    NeuronQuantResult,
     equalize_mlp,
     mlp_forward,
     path_lifting_error,
@@ -34,7 +34,7 @@ from .rescaling import (
     quantize_neuron,
     rescale_mlp,
 )
-from .sigma_delta import FeedForwardNet, QuantizedNetwork, ResidualNet, midrise_round, quantize_network
+from .sigma_delta import FeedForwardNet, NetworkQuantResult, ResidualNet, midrise_round, quantize_network
 from .torch_bridge import quantize_sequential, sequential_to_mlp
 
 __all__ = [
@@ -42,14 +42,14 @@ __all__ = [
     "FeedForwardNet",
     "midrise_round",
     "mlp_forward",
-    "MLPQuantization",
-    "NeuronQuantization",
+    "MLPQuantResult",
+    "NeuronQuantResult",
     "path_lifting_error",
     "quantize_mlp",
     "quantize_network",
     "quantize_neuron",
     "quantize_sequential",
-    "QuantizedNetwork",
+    "NetworkQuantResult",
     "rescale_mlp",
     "ResidualNet",
     "sequential_to_mlp",

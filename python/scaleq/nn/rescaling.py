@@ -197,7 +197,7 @@ def _rtn(a: np.ndarray, fmt: Format, s: float) -> np.ndarray:
 
 # ----------------------------------------------------------------- single neuron
 @dataclass(frozen=True)
-class NeuronQuantization:
+class NeuronQuantResult:
     """Result of :func:`quantize_neuron`.
 
     Attributes
@@ -225,7 +225,7 @@ class NeuronQuantization:
     rtn_error: float
 
 
-def quantize_neuron(w: object, b: float, v: object, fmt: FormatLike) -> NeuronQuantization:
+def quantize_neuron(w: object, b: float, v: object, fmt: FormatLike) -> NeuronQuantResult:
     """Optimally quantize ``f(x) = v · ReLU(wᵀx + b)`` for the path-lifting error.
 
     Returns ``(ŵ, b̂, v̂)`` in the format minimizing ``‖v[w; b]ᵀ − v̂[ŵ; b̂]ᵀ‖_F``.
@@ -275,7 +275,7 @@ def quantize_neuron(w: object, b: float, v: object, fmt: FormatLike) -> NeuronQu
     sx, sv = _pow2_scale(x, f), _pow2_scale(vv, f)
     r = quantize_rank_one(x / sx, vv / sv, f)
     xh, vh = sx * r.x, sv * r.y
-    return NeuronQuantization(
+    return NeuronQuantResult(
         w=xh[:-1],
         b=float(xh[-1]),
         v=float(vh[0]) if scalar_v else vh,
@@ -290,7 +290,7 @@ def quantize_neuron(w: object, b: float, v: object, fmt: FormatLike) -> NeuronQu
 
 # ----------------------------------------------------------------- MLP
 @dataclass(frozen=True)
-class MLPQuantization:
+class MLPQuantResult:
     """Result of :func:`quantize_mlp`.
 
     Attributes
@@ -309,12 +309,12 @@ class MLPQuantization:
         last step may find that the best quantization of a neuron's block ``c [w; b]ᵀ`` is
         zero (a block below the format's resolution at the layer scales, where RTN gives
         zero too): that neuron is pruned, with ``lam = 0``.
-    path_error : float
+    error : float
         Relative path-lifting error ``‖Φ(θ) − Φ(θ̂)‖ / ‖Φ(θ)‖`` of the quantized network.
     layer_errors : list of float
         ``layer_errors[l]``: the same error for the network whose layers ``0..l`` are the
         method's quantized ones and whose later layers are kept in float64 (with the
-        method's scalings pushed into them); the last entry is ``path_error``.
+        method's scalings pushed into them); the last entry is ``error``.
     method : str
     fmt : Format
     """
@@ -324,7 +324,7 @@ class MLPQuantization:
     scales: list
     lam: list
     mu: list
-    path_error: float
+    error: float
     layer_errors: list
     method: str
     fmt: Format
@@ -468,7 +468,7 @@ def quantize_mlp(
     *,
     calibration: object = None,
     candidates: int = 128,
-) -> MLPQuantization:
+) -> MLPQuantResult:
     """Quantize a ReLU MLP, using (or not) the rescaling invariance of its hidden neurons.
 
     Methods
@@ -516,7 +516,7 @@ def quantize_mlp(
 
     Returns
     -------
-    MLPQuantization
+    MLPQuantResult
 
     Examples
     --------
@@ -524,7 +524,7 @@ def quantize_mlp(
     >>> W = [rng.standard_normal((16, 8)), rng.standard_normal((16, 16)), rng.standard_normal((3, 16))]
     >>> B = [rng.standard_normal(16), rng.standard_normal(16), rng.standard_normal(3)]
     >>> q = scaleq.quantize_mlp(W, B, 3)
-    >>> q.path_error < scaleq.quantize_mlp(W, B, 3, method="rtn").path_error
+    >>> q.error < scaleq.quantize_mlp(W, B, 3, method="rtn").error
     True
     >>> q4 = scaleq.quantize_mlp(W, B, "fp4_e2m1")
     >>> all(np.array_equal(scaleq.round_nearest(w / s, "fp4_e2m1"), w / s) for w, s in zip(q4.weights, q4.scales))
@@ -552,7 +552,7 @@ def quantize_mlp(
         qb = [_rtn(b, f, s) for b, s in zip(bs, scales)]
         prefixes = [(qw[: l + 1] + ws[l + 1 :], qb[: l + 1] + bs[l + 1 :]) for l in range(L)]
         errs = [path_lifting_error(ws0, bs0, pw, pb) for pw, pb in prefixes]
-        return MLPQuantization(qw, qb, scales, lam, [1.0 / v for v in lam], errs[-1], errs, method, f)
+        return MLPQuantResult(qw, qb, scales, lam, [1.0 / v for v in lam], errs[-1], errs, method, f)
 
     ws, bs = [w.copy() for w in ws0], [b.copy() for b in bs0]
     qw, qb, scales, lams, mus, errs = [], [], [], [], [], []
@@ -595,4 +595,4 @@ def quantize_mlp(
             ws[l + 1] = ws[l + 1] * mu[None, :]
             errs.append(path_lifting_error(ws0, bs0, qw + ws[l + 1 :], qb + bs[l + 1 :]))
     errs.append(path_lifting_error(ws0, bs0, qw, qb))
-    return MLPQuantization(qw, qb, scales, lams, mus, errs[-1], errs, method, f)
+    return MLPQuantResult(qw, qb, scales, lams, mus, errs[-1], errs, method, f)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._validation import as_float_array, as_int, choice
-from ..frames.quantize import FrameQuantization, frame_quantize
+from ..frames.quantize import FrameQuantResult, frame_quantize
 
 METHODS = ("sigma_delta", "rtn", "sign")
 
@@ -154,15 +154,15 @@ class ResidualNet:
 Network = FeedForwardNet | ResidualNet
 
 
-@dataclass
-class QuantizedNetwork:
+@dataclass(frozen=True)
+class NetworkQuantResult:
     """Result of :func:`quantize_network`: the network with quantized ``[W | b]`` and its storage."""
 
     net: Network
     method: str
     bits: float  # stored bits of the codes (scales and steps not counted)
     layer_bits: list = field(default_factory=list)  # per layer
-    frames: list = field(default_factory=list)  # FrameQuantization per layer ("sigma_delta")
+    frames: list = field(default_factory=list)  # FrameQuantResult per layer ("sigma_delta")
 
     def forward(self, x: object) -> np.ndarray:
         """Outputs of the quantized network."""
@@ -210,7 +210,7 @@ def quantize_network(
     order: int = 1,
     step: float | None = None,
     bits: int | Sequence[int] | None = None,
-) -> QuantizedNetwork:
+) -> NetworkQuantResult:
     """Quantize every ``[W | b]`` of ``net`` column by column (bias appended as the last column).
 
     * ``"sigma_delta"``: :func:`scaleq.frame_quantize` on the harmonic frame of ``N`` vectors in
@@ -246,7 +246,7 @@ def quantize_network(
     for l, M in enumerate(mats):
         d, cols = M.shape
         if method == "sigma_delta":
-            q: FrameQuantization = frame_quantize(M, Ns[l], levels=levels, step=step, order=order)
+            q: FrameQuantResult = frame_quantize(M, Ns[l], levels=levels, step=step, order=order)
             Mh = q.reconstruct()
             frames.append(q)
             layer_bits.append(q.bits)
@@ -262,4 +262,4 @@ def quantize_network(
             Mh = np.sign(M) * np.abs(M).mean(axis=0, keepdims=True)
             layer_bits.append(float(M.size))
         out_layers.append((Mh[:, :-1].copy(), Mh[:, -1].copy()))
-    return QuantizedNetwork(net.with_layers(out_layers), method, float(sum(layer_bits)), layer_bits, frames)
+    return NetworkQuantResult(net.with_layers(out_layers), method, float(sum(layer_bits)), layer_bits, frames)

@@ -6,7 +6,7 @@ torch is imported only when these functions are called; it is not a dependency.
 from __future__ import annotations
 
 from ..formats import FormatLike
-from .rescaling import MLPQuantization, quantize_mlp
+from .rescaling import MLPQuantResult, quantize_mlp
 
 
 def sequential_to_mlp(model: object) -> tuple[list, list]:
@@ -44,7 +44,7 @@ def sequential_to_mlp(model: object) -> tuple[list, list]:
 
 def quantize_sequential(
     model: object, fmt: FormatLike, method: str = "rescale", *, calibration: object = None
-) -> tuple[object, MLPQuantization]:
+) -> tuple[object, MLPQuantResult]:
     """A quantized deep copy of ``model`` (see :func:`scaleq.quantize_mlp`) and the result.
 
     The copy keeps the model's parameter dtype: the quantized values (``scale · q``) are
@@ -56,7 +56,7 @@ def quantize_sequential(
     >>> import torch  # doctest: +SKIP
     >>> m = torch.nn.Sequential(torch.nn.Linear(3, 8), torch.nn.ReLU(), torch.nn.Linear(8, 2))  # doctest: +SKIP
     >>> qm, res = scaleq.nn.quantize_sequential(m, "fp8_e4m3")  # doctest: +SKIP
-    >>> res.path_error < 0.1  # doctest: +SKIP
+    >>> res.error < 0.1  # doctest: +SKIP
     True
     """
     import copy
