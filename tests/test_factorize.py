@@ -4,25 +4,8 @@ import numpy as np
 import pytest
 
 import scaleq
+from oracles_chain import chain_dense
 from scaleq.butterfly.factorize import butterfly_factorize, dft_ks_values
-
-
-def ks_dense(v: np.ndarray) -> np.ndarray:
-    """Plain numpy densification of one factor (docs/design.md §4 index convention)."""
-    a, b, c, d = v.shape
-    M = np.zeros((a * b * d, a * c * d), dtype=v.dtype)
-    for ia in range(a):
-        for ib in range(b):
-            for ic in range(c):
-                M[ia * b * d + ib * d + np.arange(d), ia * c * d + ic * d + np.arange(d)] = v[ia, ib, ic]
-    return M
-
-
-def chain_dense(vals):
-    out = ks_dense(vals[0])
-    for v in vals[1:]:
-        out = out @ ks_dense(v)
-    return out
 
 
 def rel(A, B):

@@ -41,7 +41,8 @@ def read_idx(path: str | os.PathLike, max_bytes: int = MAX_IDX_BYTES) -> np.ndar
     --------
     >>> import tempfile, os
     >>> p = os.path.join(tempfile.mkdtemp(), "x-idx1-ubyte")
-    >>> _ = open(p, "wb").write(bytes([0, 0, 8, 1, 0, 0, 0, 3, 7, 8, 9]))
+    >>> with open(p, "wb") as fh:
+    ...     _ = fh.write(bytes([0, 0, 8, 1, 0, 0, 0, 3, 7, 8, 9]))
     >>> scaleq.datasets.read_idx(p)
     array([7, 8, 9], dtype=uint8)
     """
