@@ -261,3 +261,16 @@ def test_nonfinite_detected_in_the_rounding_pass():
         scaleq.round_nearest(x, "bf16")
     out = scaleq._core.round_array(np.array([np.nan, np.inf, -np.inf, 1.1]), scaleq.Format(4)._core, False)
     assert np.isnan(out[0]) and out[1] == np.inf and out[2] == -np.inf and out[3] == 1.125
+
+
+@pytest.mark.parametrize("fmt", ["fp64", scaleq.Format(53, -1022, 1023), 53])
+def test_rounding_to_fp64_is_the_identity(fmt):
+    # the vectorized rounder added one ulp to every odd significand when t = 53 (nothing to drop)
+    rng = np.random.default_rng(7)
+    v = rng.standard_normal(20000) * 10.0 ** rng.uniform(-320, 308, 20000)
+    v = np.concatenate(
+        [v, [5e-324, -5e-324, 2.2250738585072014e-308, 1.7976931348623157e308, 0.0, 4.770132638926214e-102]]
+    )
+    r = scaleq.round_nearest(v, fmt)
+    assert np.array_equal(r, v)
+    assert all(scaleq.round_nearest(float(a), fmt) == a for a in v[:200])

@@ -64,7 +64,8 @@ inline double pow2_scale(const std::vector<double>& v, const Format& f, int head
   int e = std::ilogb(f.max_value) - std::ilogb(m);
   while (std::ldexp(m, e + 1) <= f.max_value) ++e;  // the largest e with m·2^e <= max
   while (std::ldexp(m, e) > f.max_value) --e;
-  return std::ldexp(1.0, std::min(std::max(e - headroom, -1074), 1023));
+  // values are codes·2^-e: at most max·2^-e, which must stay finite (e >= ilogb(max) + 1 − 1024)
+  return std::ldexp(1.0, std::min(std::max({e - headroom, -1074, std::ilogb(f.max_value) + 1 - 1024}), 1023));
 }
 // RTN's scale: max|v|·2^e in (max/2, max].
 inline double rtn_scale(const std::vector<double>& v, const Format& f) { return pow2_scale(v, f, 0); }

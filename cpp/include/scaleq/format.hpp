@@ -163,6 +163,7 @@ class Rounder {
     half_m1_ = drop > 0 ? (std::uint64_t(1) << (drop - 1)) - 1 : 0;
     keep_ = ~((std::uint64_t(1) << drop) - 1);
     lsb_shift_ = drop;
+    lsb_mask_ = drop > 0 ? 1 : 0;  // t = 53 drops nothing: no tie, no increment
     lsb_force_ = f.t == 1 ? 1 : 0;
     if (f.bounded) {
       min_normal_ = std::ldexp(1.0, f.emin);
@@ -214,13 +215,13 @@ class Rounder {
   double bits(double x) const {
     std::uint64_t u;
     std::memcpy(&u, &x, sizeof u);
-    const std::uint64_t lsb = ((u >> lsb_shift_) & 1u) | lsb_force_;
+    const std::uint64_t lsb = ((u >> lsb_shift_) & lsb_mask_) | lsb_force_;
     u = (u + half_m1_ + lsb) & keep_;
     std::memcpy(&x, &u, sizeof u);
     return x;
   }
 
-  std::uint64_t half_m1_ = 0, keep_ = ~std::uint64_t(0), lsb_force_ = 0;
+  std::uint64_t half_m1_ = 0, keep_ = ~std::uint64_t(0), lsb_mask_ = 1, lsb_force_ = 0;
   int lsb_shift_ = 0;
   double min_normal_ = 0.0, half_min_normal_ = 0.0, sub_c_ = 0.0;
   double max_ = std::numeric_limits<double>::infinity(), over_ = std::numeric_limits<double>::infinity();

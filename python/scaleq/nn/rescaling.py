@@ -188,7 +188,9 @@ def _pow2_scale(a: np.ndarray, fmt: Format) -> float:
         k += 1
     while math.ldexp(amax, 1 - k) <= fmt.max_value:
         k -= 1
-    return math.ldexp(1.0, min(max(k, -1074), 1023))
+    # and no larger than keeps s·max_value finite: a weight near DBL_MAX then saturates
+    # instead of coming back as s·round(a/s) = inf
+    return math.ldexp(1.0, min(max(k, -1074), 1024 - math.frexp(fmt.max_value)[1]))
 
 
 def _rtn(a: np.ndarray, fmt: Format, s: float) -> np.ndarray:
