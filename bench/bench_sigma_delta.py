@@ -65,7 +65,7 @@ def main() -> None:
     a = ap.parse_args()
     print(
         f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}, cores={os.cpu_count()}, "
-        f"scaleq._core.openmp={scaleq._core.openmp}"
+        f"scaleq._core.runtime.openmp={scaleq._core.runtime.openmp}"
     )
     print(
         f"{'d':>6} {'N':>6} | {'scaleq s':>9} {'numpy s':>9} {'ratio':>7} | {'codes equal':>11} "

@@ -80,9 +80,9 @@ def test_overflowing_patterns_refused_in_python_and_cpp():
         from scaleq import _core
         a = (1 + 2**61) // 3
         for call in (lambda: scaleq.butterfly_factorize(np.eye(8), patterns=[(a, 24, 24, 1)] * 2),
-                     lambda: _core.butterfly_factorize_real(np.eye(8), [(a, 24, 24, 1)] * 2, "balanced", []),
-                     lambda: _core.pattern_product((a, 24, 24, 1), (a, 24, 24, 1)),
-                     lambda: _core.pattern_product((2**62, 4, 4, 1), (2**62, 4, 4, 1))):
+                     lambda: _core.factorize.butterfly_factorize_real(np.eye(8), [(a, 24, 24, 1)] * 2, "balanced", []),
+                     lambda: _core.factorize.pattern_product((a, 24, 24, 1), (a, 24, 24, 1)),
+                     lambda: _core.factorize.pattern_product((2**62, 4, 4, 1), (2**62, 4, 4, 1))):
             try:
                 call()
             except ValueError as e:
@@ -155,7 +155,7 @@ def test_pattern_product_holds_support_and_is_minimal(N):
             for b, c2 in [(1, 1), (2, 1), (1, 3), (2, 2)]:
                 p, q = (a, b, c, d), (a2, b2, c2, d2)
                 S = boolean_product_support(p, q)
-                r = tuple(_core.pattern_product(p, q))
+                r = tuple(_core.factorize.pattern_product(p, q))
                 assert (r[0] * r[1] * r[3], r[0] * r[2] * r[3]) == S.shape
                 assert not np.any(S & ~support_mask(r)), (p, q, r)
                 rr, cc = np.nonzero(S)
@@ -166,7 +166,7 @@ def test_pattern_product_holds_support_and_is_minimal(N):
 
 def test_pattern_product_mismatch_message():
     with pytest.raises(ValueError, match="do not multiply"):
-        _core.pattern_product((1, 2, 2, 2), (1, 3, 3, 1))
+        _core.factorize.pattern_product((1, 2, 2, 2), (1, 3, 3, 1))
 
 
 # ---------------------------------------------------------------------- 3. exact errors

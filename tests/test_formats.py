@@ -259,7 +259,7 @@ def test_nonfinite_detected_in_the_rounding_pass():
     x[77_777] = np.nan
     with pytest.raises(ValueError, match="x contains NaN or Inf"):
         scaleq.round_nearest(x, "bf16")
-    out = scaleq._core.round_array(np.array([np.nan, np.inf, -np.inf, 1.1]), scaleq.Format(4)._core, False)
+    out = scaleq._core.format.round_array(np.array([np.nan, np.inf, -np.inf, 1.1]), scaleq.Format(4)._core, False)
     assert np.isnan(out[0]) and out[1] == np.inf and out[2] == -np.inf and out[3] == 1.125
 
 

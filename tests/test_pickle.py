@@ -63,9 +63,9 @@ def test_format_pickles(f):
 @pytest.mark.parametrize(
     "core",
     [
-        _core.Format.unbounded(5),
-        _core.Format.bounded(4, -6, 8, True, _core.Overflow.saturate, 448.0),
-        _core.Format.bounded(3, -2, 2, False, _core.Overflow.inf),
+        _core.format.Format.unbounded(5),
+        _core.format.Format.bounded(4, -6, 8, True, _core.format.Overflow.saturate, 448.0),
+        _core.format.Format.bounded(3, -2, 2, False, _core.format.Overflow.inf),
     ],
 )
 def test_core_format_pickles(core):
@@ -73,7 +73,7 @@ def test_core_format_pickles(core):
     for attr in ("t", "is_bounded", "emin", "emax", "subnormals", "overflow", "max_value"):
         assert getattr(g, attr) == getattr(core, attr)
     x = np.linspace(-600, 600, 1001)
-    assert np.array_equal(_core.round_array(x, g, True), _core.round_array(x, core, True))
+    assert np.array_equal(_core.format.round_array(x, g, True), _core.format.round_array(x, core, True))
 
 
 def _results():

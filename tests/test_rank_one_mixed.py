@@ -76,7 +76,7 @@ def test_mixed_sides_small_solver_agrees():
         x = rng.standard_normal(3) * 10.0 ** rng.uniform(-3, 3, 3)
         y = rng.standard_normal(4) * 10.0 ** rng.uniform(-8, 8, 4)
         a = scaleq.quantize_rank_one(x, y, 3, fmt_y="fp16")
-        b = scaleq._core.rank_one_small(x, y, scaleq.as_format(3)._core, scaleq.as_format("fp16")._core, True)
+        b = scaleq._core.rank_one.rank_one_small(x, y, scaleq.as_format(3)._core, scaleq.as_format("fp16")._core, True)
         ref = scaleq.quantize_rank_one(x, y, 3, fmt_y="fp16", method="reference")
         assert a.error == pytest.approx(ref.error, rel=1e-9)
         assert b["error"] == pytest.approx(ref.error, rel=1e-9)

@@ -35,7 +35,7 @@ def both(x, y, fx, fy=None, quantize_y=True, window=(0.0, np.inf)):
     fx = scaleq.formats.as_format(fx)._core
     fy = scaleq.formats.as_format(fy)._core if fy is not None else fx
     args = (np.asarray(x, float), np.asarray(y, float), fx, fy, quantize_y, *window)
-    return _core.rank_one_sweep(*args), _core.rank_one_small(*args)
+    return _core.rank_one.rank_one_sweep(*args), _core.rank_one.rank_one_small(*args)
 
 
 def assert_same(a, b, context):
@@ -113,7 +113,7 @@ def test_small_equals_brute_force(t):
     for i in range(40):
         m, n = (int(v) for v in rng.integers(1, 4, 2))
         x, y = instance(KINDS[i % len(KINDS)], rng, m), instance(KINDS[(i + 2) % len(KINDS)], rng, n)
-        r = _core.rank_one_small(x, y, scaleq.Format(t)._core, scaleq.Format(t)._core)
+        r = _core.rank_one.rank_one_small(x, y, scaleq.Format(t)._core, scaleq.Format(t)._core)
         assert r["error"] == pytest.approx(brute_force_rank_one(x, y, t), rel=1e-9, abs=1e-14), (x, y)
 
 
@@ -124,7 +124,7 @@ def test_small_equals_brute_force_bounded():
     for i in range(40):
         m, n = (int(v) for v in rng.integers(1, 3, 2))
         x, y = instance(KINDS[i % 4], rng, m) * 10.0 ** rng.uniform(-1, 1), instance(KINDS[(i + 1) % 4], rng, n)
-        r = _core.rank_one_small(x, y, fmt._core, fmt._core)
+        r = _core.rank_one.rank_one_small(x, y, fmt._core, fmt._core)
         assert r["error"] == pytest.approx(brute_force_bounded(x, y, values), rel=1e-9, abs=1e-14), (x, y)
 
 
@@ -141,4 +141,4 @@ def test_small_equals_brute_force_bounded():
 def test_bad_input(x, y, match):
     f = scaleq.Format(4)._core
     with pytest.raises(ValueError, match=match):
-        _core.rank_one_small(np.asarray(x, float), np.asarray(y, float), f, f)
+        _core.rank_one.rank_one_small(np.asarray(x, float), np.asarray(y, float), f, f)

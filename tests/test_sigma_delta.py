@@ -199,6 +199,6 @@ def test_bad_input():
     from scaleq import _core
 
     with pytest.raises(ValueError, match="N must be >= 7"):
-        _core.frame_sigma_delta(W, 6, 0.0, 1, 1)
+        _core.sigma_delta.frame_sigma_delta(W, 6, 0.0, 1, 1)
     with pytest.raises(ValueError, match="unstable"):
-        _core.sigma_delta(np.array([3.0]), 1.0, 1, 1)
+        _core.sigma_delta.sigma_delta(np.array([3.0]), 1.0, 1, 1)

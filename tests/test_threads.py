@@ -81,15 +81,15 @@ def test_results_do_not_depend_on_load_awareness():
 
 
 def test_team_size_in_range():
-    m = _core.max_threads()
+    m = _core.runtime.max_threads()
     assert m >= 1
     for _ in range(3):
-        assert 1 <= _core.team_size() <= m
+        assert 1 <= _core.runtime.team_size() <= m
 
 
-@pytest.mark.skipif(not _core.openmp, reason="built without OpenMP")
+@pytest.mark.skipif(not _core.runtime.openmp, reason="built without OpenMP")
 def test_team_size_follows_omp_num_threads_and_opt_out():
-    code = "import scaleq; print(scaleq._core.team_size(), scaleq._core.max_threads())"
+    code = "import scaleq; print(scaleq._core.runtime.team_size(), scaleq._core.runtime.max_threads())"
     t, m = map(int, _run(code, OMP_NUM_THREADS="3").split())
     assert m == 3 and 1 <= t <= 3
     # opting out (or asking for spinning threads) gives every requested thread
@@ -98,14 +98,14 @@ def test_team_size_follows_omp_num_threads_and_opt_out():
     assert _run(code, OMP_NUM_THREADS="1") == "1 1"
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux") or not _core.openmp, reason="reads /proc/loadavg")
+@pytest.mark.skipif(not sys.platform.startswith("linux") or not _core.runtime.openmp, reason="reads /proc/loadavg")
 @pytest.mark.skipif((os.cpu_count() or 1) > 16, reason="would start one busy process per core")
 def test_team_size_is_one_when_every_core_is_busy():
     cores = os.cpu_count() or 1
     busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(cores)]
     try:
         time.sleep(0.3)
-        out = _run("import scaleq; print(scaleq._core.team_size())", OMP_NUM_THREADS=str(max(2, cores)))
+        out = _run("import scaleq; print(scaleq._core.runtime.team_size())", OMP_NUM_THREADS=str(max(2, cores)))
     finally:
         for p in busy:
             p.kill()

@@ -1,5 +1,5 @@
 // The butterfly-factorization binding, instantiated once per scalar type in its own
-// translation unit (register_factorize_real.cpp, register_factorize_complex.cpp): Eigen's
+// translation unit (register_factorize.cpp, register_factorize_complex.cpp): Eigen's
 // SVD for real and complex in one unit was most of the build's time and all of its peak memory.
 #pragma once
 
@@ -23,10 +23,10 @@ inline std::vector<scaleq::Pattern> to_patterns(const std::vector<std::array<std
 }
 
 inline scaleq::FactorOrder to_order(const std::string& s) {
-  if (s == "l2r") return scaleq::FactorOrder::left_to_right;
-  if (s == "r2l") return scaleq::FactorOrder::right_to_left;
-  if (s == "balanced") return scaleq::FactorOrder::balanced;
-  throw std::invalid_argument("order must be 'balanced', 'l2r' or 'r2l', got '" + s + "'");
+  static constexpr Choice<scaleq::FactorOrder> orders[] = {{"balanced", scaleq::FactorOrder::balanced},
+                                                           {"l2r", scaleq::FactorOrder::left_to_right},
+                                                           {"r2l", scaleq::FactorOrder::right_to_left}};
+  return parse_choice(s, "order", orders);
 }
 
 template <class Scalar>

@@ -4,18 +4,10 @@
 #include <string>
 
 #include "common.hpp"
+#include "frame_method.hpp"
 #include "scaleq/frames.hpp"
 
 namespace {
-
-using IArray = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>;
-
-scaleq::FrameMethod parse_method(const std::string& s) {
-  if (s == "auto") return scaleq::FrameMethod::Auto;
-  if (s == "direct") return scaleq::FrameMethod::Direct;
-  if (s == "fft") return scaleq::FrameMethod::FFT;
-  throw std::invalid_argument("method must be 'auto', 'direct' or 'fft', got '" + s + "'");
-}
 
 // (rows,) or (rows, m) → m; anything else is an error naming the argument.
 std::int64_t columns_of(const DArray& a, std::int64_t rows, const char* name, const char* rows_name) {
@@ -41,16 +33,14 @@ DArray frame(std::int64_t d, std::int64_t N) {
 }
 
 double variation(std::int64_t d, std::int64_t N, std::optional<IArray> perm) {
-  if (perm && (perm->ndim() != 1 || perm->shape(0) != N))
-    throw std::invalid_argument("perm must have shape (N,) with N = " + std::to_string(N));
-  return scaleq::frame_variation(d, N, perm ? perm->data() : nullptr);
+  return scaleq::frame_variation(d, N, perm_ptr(perm, N));
 }
 
 DArray analysis(const DArray& W, std::int64_t N, const std::string& method) {
   if (W.ndim() < 1 || W.ndim() > 2 || W.shape(0) < 1)
     throw std::invalid_argument("W must be (d,) or (d, k) with d >= 1");
   const std::int64_t d = W.shape(0), m = columns_of(W, d, "W", "d");
-  scaleq::HarmonicFrame F(d, N, parse_method(method));
+  scaleq::HarmonicFrame F(d, N, parse_frame_method(method));
   DArray C = like(W, N, m);
   double* c = C.mutable_data();
   {
@@ -63,7 +53,7 @@ DArray analysis(const DArray& W, std::int64_t N, const std::string& method) {
 DArray synthesis(const DArray& Q, std::int64_t d, const std::string& method) {
   if (Q.ndim() < 1 || Q.ndim() > 2) throw std::invalid_argument("Q must be (N,) or (N, k)");
   const std::int64_t N = Q.shape(0), m = columns_of(Q, N, "Q", "N");
-  scaleq::HarmonicFrame F(d, N, parse_method(method));
+  scaleq::HarmonicFrame F(d, N, parse_frame_method(method));
   DArray W = like(Q, d, m);
   double* w = W.mutable_data();
   {
@@ -74,8 +64,6 @@ DArray synthesis(const DArray& Q, std::int64_t d, const std::string& method) {
 }
 
 }  // namespace
-
-scaleq::FrameMethod scaleq_parse_frame_method(const std::string& s) { return parse_method(s); }
 
 void register_frames(py::module_& m) {
   m.def("harmonic_frame", &frame, py::arg("d"), py::arg("N"), "The d×N real harmonic frame E (columns e_1..e_N).");

@@ -4,21 +4,12 @@
 #include <string>
 
 #include "common.hpp"
+#include "frame_method.hpp"
 #include "scaleq/sigma_delta.hpp"
-
-scaleq::FrameMethod scaleq_parse_frame_method(const std::string& s);  // register_frames.cpp
 
 namespace {
 
-using IArray = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>;
 using CodeArray = py::array_t<std::int8_t>;
-
-const std::int64_t* perm_ptr(const std::optional<IArray>& perm, std::int64_t N) {
-  if (!perm) return nullptr;
-  if (perm->ndim() != 1 || perm->shape(0) != N)
-    throw std::invalid_argument("perm must have shape (N,) with N = " + std::to_string(N));
-  return perm->data();
-}
 
 // Codes (same shape as c) and max_k |u_k| per column.
 py::tuple sigma_delta(const DArray& c, double step, int levels, int order, std::optional<IArray> perm) {
@@ -44,7 +35,7 @@ py::dict frame_sigma_delta(const DArray& W, std::int64_t N, double step, int lev
   const std::int64_t d = W.shape(0), m = W.shape(1);
   const std::int64_t* p = perm_ptr(perm, N);
   // NaN/Inf in W: frame_sigma_delta checks each block as it gathers it (no extra pass over W)
-  scaleq::HarmonicFrame F(d, N, scaleq_parse_frame_method(method));
+  scaleq::HarmonicFrame F(d, N, parse_frame_method(method));
   CodeArray codes({N, m});
   DArray umax(m);
   py::object recon = py::none();

@@ -180,7 +180,7 @@ class Format:
                 raise ValueError("max_value needs a bounded format (emin, emax)")
             if not (self.signed and self.zero):
                 raise ValueError("signed=False and zero=False need a bounded format (emin, emax)")
-            core = _core.Format.unbounded(self.t)
+            core = _core.format.Format.unbounded(self.t)
         else:
             object.__setattr__(self, "emin", as_int(self.emin, "emin", low=-1022, high=1023))
             object.__setattr__(self, "emax", as_int(self.emax, "emax", low=-1022, high=1023))
@@ -188,8 +188,8 @@ class Format:
                 raise ValueError(
                     "zero=False is supported for powers of two only (t=1, subnormals=False), as in float8_e8m0fnu"
                 )
-            ovf = _core.Overflow.saturate if self.overflow == "saturate" else _core.Overflow.inf
-            core = _core.Format.bounded(
+            ovf = _core.format.Overflow.saturate if self.overflow == "saturate" else _core.format.Overflow.inf
+            core = _core.format.Format.bounded(
                 self.t,
                 self.emin,
                 self.emax,
@@ -274,7 +274,7 @@ class Format:
     @property
     def unit_roundoff(self) -> float:
         """v_t = 2^-t / (1 + 2^-t): RTN's worst relative error (normal range)."""
-        return float(_core.unit_roundoff(self.t))
+        return float(_core.format.unit_roundoff(self.t))
 
     @property
     def bits(self) -> int:
@@ -410,7 +410,7 @@ def round_nearest(x: object, fmt: FormatLike) -> np.ndarray | float:
         )
     if not f.signed and np.any(arr < 0):
         raise ValueError(f"x must be >= 0 for {f!r}, which has no negative values; min(x) = {np.min(arr)}")
-    out = _core.round_array(arr, f._core_format, True)  # raises ValueError on NaN/Inf
+    out = _core.format.round_array(arr, f._core_format, True)  # raises ValueError on NaN/Inf
     if not f.zero:
         out[out == 0] = 2.0**f.emin  # nothing lies below 2**emin: round up to it, as ml_dtypes
     if not f.negative_zero:

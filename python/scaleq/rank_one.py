@@ -162,7 +162,7 @@ def quantize_rank_one(
     if not isinstance(quantize_y, (bool, np.bool_)):
         raise TypeError("quantize_y must be a bool")
     lo, hi = (0.0, float("inf")) if lam_window is None else _window(lam_window)
-    solver = _core.rank_one_sweep if method == "sweep" else _core.rank_one_reference
+    solver = _core.rank_one.rank_one_sweep if method == "sweep" else _core.rank_one.rank_one_reference
     d = solver(xv, yv, fx._core, fy._core, bool(quantize_y), lo, hi)
     return RankOneResult._from_core(d, method, fx, fy)
 
@@ -209,7 +209,7 @@ def quantize_rank_one_batch(
     fy = as_format(fmt_y, "fmt_y") if fmt_y is not None else fx
     if not isinstance(quantize_y, (bool, np.bool_)):
         raise TypeError("quantize_y must be a bool")
-    ds = _core.rank_one_batch(xv, yv, fx._core, fy._core, bool(quantize_y))
+    ds = _core.rank_one.rank_one_batch(xv, yv, fx._core, fy._core, bool(quantize_y))
     return [RankOneResult._from_core(d, "sweep", fx, fy) for d in ds]
 
 
@@ -226,4 +226,4 @@ def rank_one_error(x: object, y: object, x_hat: object, y_hat: object) -> float:
         raise ValueError(f"x_hat must have the shape of x {xs[0].shape}, got {xs[2].shape}")
     if xs[1].shape != xs[3].shape:
         raise ValueError(f"y_hat must have the shape of y {xs[1].shape}, got {xs[3].shape}")
-    return float(_core.rank_one_relative_error(*xs))
+    return float(_core.rank_one.rank_one_relative_error(*xs))

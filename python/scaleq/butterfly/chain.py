@@ -208,8 +208,8 @@ class Butterfly:
             raise ValueError("X contains NaN or Inf (B @ X needs finite X)")
         if cplx:
             vals = [v.astype(np.complex128, copy=False) for v in self._values]
-            return _core.ks_apply_complex(vals, A)
-        return _core.ks_apply_real(self._values, A)
+            return _core.kron_sparse.ks_apply_complex(vals, A)
+        return _core.kron_sparse.ks_apply_real(self._values, A)
 
     @property
     def T(self) -> Butterfly:
@@ -335,8 +335,8 @@ def relative_error(A: Butterfly | np.ndarray, B: Butterfly | np.ndarray, *, bloc
     if isinstance(A, Butterfly) and isinstance(B, Butterfly):
         if A.is_complex or B.is_complex:
             c = lambda X: [v.astype(np.complex128) for v in X._values]  # noqa: E731
-            return float(_core.chain_relative_error_complex(c(A), c(B), block))
-        return float(_core.chain_relative_error_real(A._values, B._values, block))
+            return float(_core.kron_sparse.chain_relative_error_complex(c(A), c(B), block))
+        return float(_core.kron_sparse.chain_relative_error_real(A._values, B._values, block))
     # A = 2^ea·A', B = 2^eb·B' with entries (or factors) of A', B' near 1: the products and
     # squares below stay in range, and ||A − B||/||A|| = ||A' − 2^(eb−ea)·B'||/||A'||.
     (A, ea), (B, eb) = _normalized(A), _normalized(B)

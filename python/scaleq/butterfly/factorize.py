@@ -104,7 +104,7 @@ def butterfly_factorize(
     p = as_permutation(perm, A.shape[1])
     perm_list = [] if p is None else p.tolist()  # applied in C++ while copying M
     pats = _as_patterns(patterns, A.shape)
-    f = _core.butterfly_factorize_complex if is_complex else _core.butterfly_factorize_real
+    f = _core.factorize.butterfly_factorize_complex if is_complex else _core.factorize.butterfly_factorize_real
     return list(f(A, pats, order, perm_list))
 
 
@@ -180,9 +180,9 @@ def split_lower_bound(M: object, patterns: list[Pattern] | None = None, perm: np
     for k in range(1, len(pats)):
         left, right = pats[0], pats[k]
         for q in pats[1:k]:
-            left = tuple(_core.pattern_product(left, q))
+            left = tuple(_core.factorize.pattern_product(left, q))
         for q in pats[k + 1 :]:
-            right = tuple(_core.pattern_product(right, q))
+            right = tuple(_core.factorize.pattern_product(right, q))
         vals = butterfly_factorize(A, patterns=[left, right])
         best = max(best, float(np.linalg.norm(ks_apply(vals, np.eye(A.shape[1])) - A) / norm))
     return best

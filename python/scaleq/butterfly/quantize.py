@@ -71,7 +71,7 @@ class ChainQuantResult:
 
 
 def _run(chain: Butterfly, fmt: Format, method: str) -> tuple[Butterfly, dict]:
-    d = _core.quantize_chain(chain._values, fmt._core, method)
+    d = _core.chain_quant.quantize_chain(chain._values, fmt._core, method)
     return Butterfly(d["values"]), d
 
 

@@ -55,7 +55,7 @@ def harmonic_frame(d: int, N: int) -> np.ndarray:
     ((3, 5), True, True)
     """
     d, N = _check_dims(d, N)
-    return _core.harmonic_frame(d, N)
+    return _core.frames.harmonic_frame(d, N)
 
 
 def frame_variation(d: int, N: int, perm: object = None) -> float:
@@ -69,7 +69,7 @@ def frame_variation(d: int, N: int, perm: object = None) -> float:
     4.242641
     """
     d, N = _check_dims(d, N)
-    return float(_core.frame_variation(d, N, as_permutation(perm, N)))
+    return float(_core.frames.frame_variation(d, N, as_permutation(perm, N)))
 
 
 def frame_analysis(W: object, N: int, *, backend: str = "auto") -> np.ndarray:
@@ -85,7 +85,7 @@ def frame_analysis(W: object, N: int, *, backend: str = "auto") -> np.ndarray:
     if W.ndim not in (1, 2) or W.shape[0] == 0:
         raise ValueError(f"W must have shape (d,) or (d, k) with d >= 1, got {W.shape}")
     _check_dims(W.shape[0], N)
-    return _core.frame_analysis(W, int(N), choice(backend, "backend", BACKENDS))
+    return _core.frames.frame_analysis(W, int(N), choice(backend, "backend", BACKENDS))
 
 
 def frame_synthesis(Q: object, d: int, *, backend: str = "auto") -> np.ndarray:
@@ -101,4 +101,4 @@ def frame_synthesis(Q: object, d: int, *, backend: str = "auto") -> np.ndarray:
     if Q.ndim not in (1, 2):
         raise ValueError(f"Q must have shape (N,) or (N, k), got {Q.shape}")
     _check_dims(d, Q.shape[0])
-    return _core.frame_synthesis(Q, int(d), choice(backend, "backend", BACKENDS))
+    return _core.frames.frame_synthesis(Q, int(d), choice(backend, "backend", BACKENDS))

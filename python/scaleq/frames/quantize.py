@@ -65,7 +65,7 @@ def smallest_stable_step(cmax: float, levels: int = 1, order: int = 1) -> float:
     1.0
     """
     levels, order = _check_levels_order(levels, order)
-    return float(_core.smallest_stable_step(_check_cmax(cmax), levels, order))
+    return float(_core.sigma_delta.smallest_stable_step(_check_cmax(cmax), levels, order))
 
 
 def _check_cmax(cmax: object) -> float:
@@ -143,7 +143,7 @@ def sigma_delta(
             f"{cond}*step = {_margin(levels, order) * step:.6g} but max|c| = {cmax:.6g}; use step >= "
             f"{smallest_stable_step(cmax, levels, order):.6g} or more levels"
         )
-    codes, umax = _core.sigma_delta(c, step, levels, order, p)
+    codes, umax = _core.sigma_delta.sigma_delta(c, step, levels, order, p)
     if return_state:
         return codes, (umax if c.ndim == 2 else float(umax[0]))
     return codes
@@ -278,7 +278,7 @@ def frame_quantize(
         e = min(max(e, es - 1000), es + 1000)
     Xs = np.ldexp(X, -e) if e else X
     try:
-        r = _core.frame_sigma_delta(Xs, N, math.ldexp(s, -e), levels, order, p, True, backend)
+        r = _core.sigma_delta.frame_sigma_delta(Xs, N, math.ldexp(s, -e), levels, order, p, True, backend)
     except ValueError as exc:
         if e == 0:
             raise

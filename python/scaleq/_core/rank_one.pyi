@@ -1,0 +1,77 @@
+"""
+Optimal rank-one quantization.
+"""
+
+from __future__ import annotations
+
+import collections.abc
+import typing
+
+import numpy
+import numpy.typing
+
+import scaleq._core.format
+
+__all__: list[str] = [
+    "rank_one_batch",
+    "rank_one_reference",
+    "rank_one_relative_error",
+    "rank_one_small",
+    "rank_one_sweep",
+]
+
+def rank_one_batch(
+    xs: collections.abc.Sequence[typing.Annotated[numpy.typing.ArrayLike, numpy.float64]],
+    ys: collections.abc.Sequence[typing.Annotated[numpy.typing.ArrayLike, numpy.float64]],
+    fx: scaleq._core.format.Format,
+    fy: scaleq._core.format.Format,
+    quantize_y: bool = True,
+) -> list:
+    """
+    Independent rank-one problems solved in parallel (OpenMP).
+    """
+
+def rank_one_reference(
+    x: typing.Annotated[numpy.typing.ArrayLike, numpy.float64],
+    y: typing.Annotated[numpy.typing.ArrayLike, numpy.float64],
+    fx: scaleq._core.format.Format,
+    fy: scaleq._core.format.Format,
+    quantize_y: bool = True,
+    lam_lo: typing.SupportsFloat | typing.SupportsIndex = 0.0,
+    lam_hi: typing.SupportsFloat | typing.SupportsIndex = ...,
+) -> dict:
+    """
+    The paper's Algorithm 1, literally.
+    """
+
+def rank_one_relative_error(
+    x: typing.Annotated[numpy.typing.ArrayLike, numpy.float64],
+    y: typing.Annotated[numpy.typing.ArrayLike, numpy.float64],
+    xh: typing.Annotated[numpy.typing.ArrayLike, numpy.float64],
+    yh: typing.Annotated[numpy.typing.ArrayLike, numpy.float64],
+) -> float: ...
+def rank_one_small(
+    x: typing.Annotated[numpy.typing.ArrayLike, numpy.float64],
+    y: typing.Annotated[numpy.typing.ArrayLike, numpy.float64],
+    fx: scaleq._core.format.Format,
+    fy: scaleq._core.format.Format,
+    quantize_y: bool = True,
+    lam_lo: typing.SupportsFloat | typing.SupportsIndex = 0.0,
+    lam_hi: typing.SupportsFloat | typing.SupportsIndex = ...,
+) -> dict:
+    """
+    The allocation-free solver of short rank-one problems (at most 8 entries a side) that chain quantization uses; same result as rank_one_sweep.
+    """
+
+def rank_one_sweep(
+    x: typing.Annotated[numpy.typing.ArrayLike, numpy.float64],
+    y: typing.Annotated[numpy.typing.ArrayLike, numpy.float64],
+    fx: scaleq._core.format.Format,
+    fy: scaleq._core.format.Format,
+    quantize_y: bool = True,
+    lam_lo: typing.SupportsFloat | typing.SupportsIndex = 0.0,
+    lam_hi: typing.SupportsFloat | typing.SupportsIndex = ...,
+) -> dict:
+    """
+    Optimal rank-one quantization by the breakpoint sweep (bounded x: over lam in [lam_lo, lam_hi)).
+    """

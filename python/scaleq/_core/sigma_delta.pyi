@@ -1,0 +1,46 @@
+"""
+Sigma-Delta quantization of frame coefficients.
+"""
+
+from __future__ import annotations
+
+import typing
+
+import numpy
+import numpy.typing
+
+__all__: list[str] = ["frame_sigma_delta", "sigma_delta", "smallest_stable_step"]
+
+def frame_sigma_delta(
+    W: typing.Annotated[numpy.typing.ArrayLike, numpy.float64],
+    N: typing.SupportsInt | typing.SupportsIndex,
+    step: typing.SupportsFloat | typing.SupportsIndex,
+    levels: typing.SupportsInt | typing.SupportsIndex = 1,
+    order: typing.SupportsInt | typing.SupportsIndex = 1,
+    perm: typing.Annotated[numpy.typing.ArrayLike, numpy.int64] | None = None,
+    reconstruct: bool = True,
+    method: str = "auto",
+) -> dict:
+    """
+    Harmonic-frame ΣΔ quantization of the columns of W (step <= 0: smallest stable step).
+    """
+
+def sigma_delta(
+    c: typing.Annotated[numpy.typing.ArrayLike, numpy.float64],
+    step: typing.SupportsFloat | typing.SupportsIndex,
+    levels: typing.SupportsInt | typing.SupportsIndex = 1,
+    order: typing.SupportsInt | typing.SupportsIndex = 1,
+    perm: typing.Annotated[numpy.typing.ArrayLike, numpy.int64] | None = None,
+) -> tuple:
+    """
+    ΣΔ down axis 0 of c: (int8 codes 2n+1, q = code·step/2; max|u_k| per column).
+    """
+
+def smallest_stable_step(
+    cmax: typing.SupportsFloat | typing.SupportsIndex,
+    levels: typing.SupportsInt | typing.SupportsIndex,
+    order: typing.SupportsInt | typing.SupportsIndex,
+) -> float:
+    """
+    Smallest step with cmax <= (levels - 1/2)·step (order 1) or (levels - 3/2)·step (order 2).
+    """
