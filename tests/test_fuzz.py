@@ -327,6 +327,14 @@ def case_rank_one(p):
     if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
         must_reject(scaleq.quantize_rank_one, x, y, fmt, fmt_y=fmt_y)
     valid = len(x) and len(y) and np.any(x != 0) and np.any(y != 0)
+    fx0 = scaleq.as_format(fmt)
+    if valid and not p["qy"] and fx0.bounded:
+        # documented refusal: ŷ = μy free, and no exact tie of the optimum keeps μy finite, which
+        # needs max|x|·max|y| within a factor 4 of max_value·DBL_MAX (the product is then
+        # beyond what a bounded x̂ times a double ŷ holds)
+        with np.errstate(over="ignore"):
+            reach = float(np.max(np.abs(x))) / fx0.max_value * float(np.max(np.abs(y)))
+        valid = reach < np.finfo(float).max / 4
     r = call(
         scaleq.quantize_rank_one,
         x,

@@ -62,8 +62,8 @@ def _load_core():
     return _core
 
 
-_core = _load_core()
-
+_load_core()
+from . import _core as _core  # loaded above (with its OpenMP wait policy); typed by the stub package
 from . import bounds, butterfly, datasets, frames, nn
 from .butterfly import (
     Butterfly,

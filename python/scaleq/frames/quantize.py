@@ -277,18 +277,29 @@ def frame_quantize(
         es = _scaled.pow2_exponent(s)
         e = min(max(e, es - 1000), es + 1000)
     Xs = np.ldexp(X, -e) if e else X
-    try:
-        r = _core.sigma_delta.frame_sigma_delta(Xs, N, math.ldexp(s, -e), levels, order, p, True, backend)
-    except ValueError as exc:
-        if e == 0:
-            raise
-        raise ValueError(
-            f"{exc} [in units of 2^{e}: W and step were scaled by 2^{-e} to stay in the double range]"
-        ) from None
+
+    def run(step_scaled: float) -> dict:
+        try:
+            return _core.sigma_delta.frame_sigma_delta(Xs, N, step_scaled, levels, order, p, True, backend)
+        except ValueError as exc:
+            if e == 0:
+                raise
+            raise ValueError(
+                f"{exc} [in units of 2^{e}: W and step were scaled by 2^{-e} to stay in the double range]"
+            ) from None
+
+    r = run(math.ldexp(s, -e))
+    step_out = math.ldexp(float(r["step"]), e)
+    if e and math.ldexp(step_out, -e) != float(r["step"]):
+        # the chosen stable step is not a double in W's units (below 2^-1074 spacing): take the
+        # next double up, which is stable too, and quantize with exactly that step
+        if math.ldexp(step_out, -e) < float(r["step"]):
+            step_out = math.nextafter(step_out, math.inf)
+        r = run(math.ldexp(step_out, -e))
     unscale = (lambda a: np.ldexp(a, e)) if e else (lambda a: a)  # noqa: E731
     return FrameQuantResult(
         codes=r["codes"],
-        step=math.ldexp(float(r["step"]), e),
+        step=step_out,
         levels=levels,
         order=order,
         d=d,

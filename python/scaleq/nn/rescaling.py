@@ -376,13 +376,21 @@ def equalize_mlp(
             h = np.where(far, 0.5 * (np.log2(np.where(ok, r1, 1.0)) - np.log2(np.where(ok, r2, 1.0))), 0.0)
             k = np.rint(h).astype(np.int64)
             f = np.where(far, np.exp2(h - k), s)
-            ws[l] = np.ldexp(ws[l], -k[:, None]) / f[:, None]
-            bs[l] = np.ldexp(bs[l], -k) / f
-            ws[l + 1] = np.ldexp(ws[l + 1], k[None, :]) * f[None, :]
-            lam[l] = np.ldexp(lam[l], -k) / f
+            with np.errstate(over="ignore"):  # an overflow is refused after the sweeps
+                ws[l] = np.ldexp(ws[l], -k[:, None]) / f[:, None]
+                bs[l] = np.ldexp(bs[l], -k) / f
+                ws[l + 1] = np.ldexp(ws[l + 1], k[None, :]) * f[None, :]
+                lam[l] = np.ldexp(lam[l], -k) / f
             worst = max(worst, float(np.max(np.abs(np.log(f) + k * math.log(2.0)))))
         if worst <= tol:
             break
+    for l, (w, b) in enumerate(zip(ws, bs)):
+        if not (np.all(np.isfinite(w)) and np.all(np.isfinite(b))):
+            raise ValueError(
+                f"equalize_mlp: layer {l}'s equalized {'weights' if not np.all(np.isfinite(w)) else 'biases'} "
+                "leave the double range (the network's pre-activations reach beyond it); scale the "
+                "network's layers by powers of two first"
+            )
     return ws, bs, lam
 
 
