@@ -539,3 +539,35 @@ def test_chain_factor_near_the_double_limits(scale):
         q = scaleq.quantize_chain(scaleq.Butterfly(vals), "fp8_e4m3", method=method)
         assert all(np.all(np.isfinite(v)) for v in q.chain.ks_values)
         assert np.isfinite(q.error) and q.error <= 1.0
+
+
+def test_zero_product_beyond_rtn_keeps_x_hat_round_of_lam_x():
+    # every representable product (<= 65504²) is 1e80 times too small: the optimum ties with
+    # 0 in double precision; the zero side must come with a λ that rounds x to 0 (was λ = 0)
+    x, y = np.array([0.0, 1.0]), np.array([2.037035976334486e90])
+    r = scaleq.quantize_rank_one(x, y, "fp16")
+    assert r.lam > 0 and math.isfinite(r.lam) and math.isfinite(r.mu)
+    assert np.array_equal(scaleq.round_nearest(r.lam * x, "fp16"), r.x)
+    assert np.array_equal(scaleq.round_nearest(r.mu * y, "fp16"), r.y)
+    assert r.error == pytest.approx(exact_rank_one_error(x, y, r.x, r.y), rel=1e-12)
+
+
+def test_neuron_at_the_smallest_double_reports_what_it_returns():
+    # the optimum of the scaled problem mapped back to v̂ = 5e-324·2^-15 = 0 (error 1 reported
+    # as 0); RTN with the same scales is exact here and is what comes back
+    q = scaleq.quantize_neuron([5e-324], 0.0, [5e-324], "fp16")
+    assert q.error == pytest.approx(exact_rank_one_error([5e-324, 0.0], [5e-324], np.append(q.w, q.b), q.v))
+    assert q.error <= q.rtn_error
+
+
+def test_equalize_refuses_a_network_beyond_the_double_range():
+    ws = [np.array([[0.5]]), np.array([[-1.4e300]]), np.array([[6.9e300]])]
+    bs = [np.array([0.1]), np.array([-5.7e300]), np.array([3.9e300])]
+    with pytest.raises(ValueError, match="leave the double range"):
+        scaleq.equalize_mlp(ws, bs)
+
+
+def test_frame_quantize_auto_step_below_the_double_spacing():
+    # W near 5e-324 with levels=3: the stable step in W's units rounded to 0
+    q = scaleq.frame_quantize(np.ldexp(np.ones((1, 2)), -1074), 1, levels=3)
+    assert q.step > 0 and np.all(q.max_state <= q.step / 2)

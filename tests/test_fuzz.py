@@ -905,6 +905,15 @@ class _Worker:
             self.proc.kill()
         if self.proc is not None:
             self.proc.wait()
+            self._close_streams()
+
+    def _close_streams(self):
+        # the pipes and the stderr file of a worker that is replaced (unclosed files are warnings)
+        for f in (self.proc.stdin, self.proc.stdout, self.err):
+            try:
+                f.close()
+            except (OSError, BrokenPipeError):
+                pass
 
     def run(self, name, params):
         if self.proc is None or self.proc.poll() is not None:
@@ -924,18 +933,23 @@ class _Worker:
             rc = self.proc.wait()
             msg = f"worker died: exit {rc}" + (f" (signal {-rc})" if rc < 0 else "")
             tail = self._stderr()
+            self._close_streams()
             self.proc = None
             return "died", msg + "\n" + tail
         body = self._read(struct.unpack("<Q", hdr)[0], 60)
         return pickle.loads(body)
 
     def close(self):
-        if self.proc is not None and self.proc.poll() is None:
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
             self.proc.stdin.close()
             try:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
-                self._kill()
+                self.proc.kill()
+                self.proc.wait()
+        self._close_streams()
 
 
 @pytest.fixture(scope="module")

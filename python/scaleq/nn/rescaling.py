@@ -21,7 +21,7 @@ import numpy as np
 from .. import _scaled
 from .._validation import as_float_array, as_vector, choice
 from ..formats import Format, FormatLike, as_format, round_nearest
-from ..rank_one import quantize_rank_one, quantize_rank_one_batch
+from ..rank_one import quantize_rank_one, quantize_rank_one_batch, rank_one_error
 
 METHODS = ("rescale", "rtn", "cle", "data")
 
@@ -277,16 +277,24 @@ def quantize_neuron(w: object, b: float, v: object, fmt: FormatLike) -> NeuronQu
     sx, sv = _pow2_scale(x, f), _pow2_scale(vv, f)
     r = quantize_rank_one(x / sx, vv / sv, f)
     xh, vh = sx * r.x, sv * r.y
+    error, rtn_error, lam, mu = r.error, r.rtn_error, r.lam, r.mu
+    if not (np.array_equal(xh / sx, r.x) and np.array_equal(vh / sv, r.y)):
+        # s·x̂ or s·ŷ left the double range (a neuron near 5e-324): the errors of what is
+        # returned, and RTN's (always representable) when the optimum did not survive
+        xr, vr = _rtn(x, f, sx), _rtn(vv, f, sv)
+        error, rtn_error = rank_one_error(x, vv, xh, vh), rank_one_error(x, vv, xr, vr)
+        if rtn_error < error:
+            xh, vh, error, lam, mu = xr, vr, rtn_error, 1.0, 1.0
     return NeuronQuantResult(
         w=xh[:-1],
         b=float(xh[-1]),
         v=float(vh[0]) if scalar_v else vh,
-        lam=r.lam,
-        mu=r.mu,
+        lam=lam,
+        mu=mu,
         scale_in=sx,
         scale_out=sv,
-        error=r.error,
-        rtn_error=r.rtn_error,
+        error=error,
+        rtn_error=rtn_error,
     )
 
 

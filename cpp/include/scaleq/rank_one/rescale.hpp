@@ -154,6 +154,16 @@ inline bool same_state_scaled(const std::vector<double>& x, const std::vector<do
     if (r[i] != std::ldexp(xh[i], k) || !std::isfinite(r[i])) return false;
   return true;
 }
+// A positive scaling s with round(s·v) = 0: a quarter of the format's smallest positive value
+// over max|v| (1 when that is beyond the double range: v is then too small to round to nonzero).
+inline double zero_scaling(const std::vector<double>& v, const Format& f) {
+  double m = 0.0;
+  for (double a : v) m = std::max(m, std::fabs(a));
+  if (!f.bounded || m == 0.0) return 1.0;
+  const double smallest = std::ldexp(1.0, f.subnormals ? f.emin - f.t + 1 : f.emin);
+  const double s = 0.25 * smallest / m;
+  return std::isfinite(s) ? std::max(s, std::numeric_limits<double>::denorm_min()) : 1.0;
+}
 inline void fit_double_range(const std::vector<double>& x, const std::vector<double>& y, const Format& fx,
                              const Format& fy, bool quantize_y, const LamWindow& window, RankOneResult& r) {
   const bool windowed = fx.bounded && (window.lo > 0.0 || window.hi < std::numeric_limits<double>::infinity());
@@ -186,6 +196,9 @@ inline void fit_double_range(const std::vector<double>& x, const std::vector<dou
       r.y = std::move(yr);
       r.lam = r.mu = 1.0;
       r.error = relative_error(x, y, r.x, r.y);
+    } else {  // keep the solver's zero side, with a scaling that rounds it to 0
+      if (is_zero(r.x)) r.lam = zero_scaling(x, fx);
+      if (quantize_y && is_zero(r.y) && !std::isfinite(r.mu)) r.mu = zero_scaling(y, fy);
     }
   }
 }
