@@ -512,7 +512,14 @@ def case_factorize(p):
     check([tuple(f.shape) for f in fs] == [tuple(w) for w in want], f"factor shapes {[f.shape for f in fs]}")
     # exact recovery is claimed for square-dyadic butterflies (README); other patterns: shapes only
     n = M.shape[0]
-    is_dyadic = M.shape == (n, n) and n >= 2 and n & (n - 1) == 0 and [tuple(w) for w in want] == dyadic(n)
+    # (the source chain too: a product of other patterns is generally no butterfly)
+    is_dyadic = (
+        M.shape == (n, n)
+        and n >= 2
+        and n & (n - 1) == 0
+        and [tuple(w) for w in want] == dyadic(n)
+        and [tuple(q) for q in p["patterns"]] == dyadic(n)
+    )
     if p["source"] == "chain" and perm is None and np.all(np.isfinite(M)) and is_dyadic:
         err, tol = dense_rel_error(fs, M)
         if err is not None:

@@ -158,3 +158,24 @@ def output_file(path: object, name: str) -> str:
     if not os.access(d, os.W_OK):
         raise ValueError(f"{name}: directory {d!r} is not writable")
     return p
+
+
+def as_layer(w: object, b: object, w_name: str, b_name: str) -> tuple[np.ndarray, np.ndarray]:
+    """One dense layer: a non-empty (out, in) weight matrix and its (out,) bias vector."""
+    w = as_float_array(w, w_name)
+    if w.ndim != 2 or w.size == 0:
+        raise ValueError(f"{w_name} must be a non-empty 2-D (out, in) array, got shape {w.shape}")
+    b = as_float_array(b, b_name)
+    if b.shape != (w.shape[0],):
+        raise ValueError(f"{b_name} must have shape ({w.shape[0]},), got {b.shape}")
+    return w, b
+
+
+def as_rows(x: object, n_in: int, name: str = "x", *, allow_empty: bool = False) -> np.ndarray:
+    """Network inputs as rows: a (batch, n_in) array (a single (n_in,) vector is one row)."""
+    a = as_float_array(x, name)
+    if a.ndim == 1:
+        a = a[None, :]
+    if a.ndim != 2 or a.shape[1] != n_in or (a.shape[0] == 0 and not allow_empty):
+        raise ValueError(f"{name} must have shape (batch, {n_in}), got {np.shape(x)}")
+    return a

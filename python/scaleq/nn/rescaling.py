@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import _scaled
-from .._validation import as_float_array, as_vector, choice
+from .._validation import as_float_array, as_layer, as_rows, as_vector, choice
 from ..formats import Format, FormatLike, as_format, round_nearest
 from ..rank_one import quantize_rank_one, quantize_rank_one_batch, rank_one_error
 
@@ -36,29 +36,15 @@ def _as_network(weights: object, biases: object) -> tuple[list[np.ndarray], list
         raise ValueError(f"weights: need at least one hidden layer (2 layers), got {len(weights)}")
     ws, bs = [], []
     for l, (w, b) in enumerate(zip(weights, biases)):
-        w = as_float_array(w, f"weights[{l}]")
-        if w.ndim != 2 or w.size == 0:
-            raise ValueError(f"weights[{l}] must be a non-empty 2-D (out, in) array, got shape {w.shape}")
+        w, b = as_layer(w, b, f"weights[{l}]", f"biases[{l}]")
         if l > 0 and w.shape[1] != ws[-1].shape[0]:
             raise ValueError(
                 f"weights[{l}] has {w.shape[1]} inputs but weights[{l - 1}] has "
                 f"{ws[-1].shape[0]} outputs (shape {w.shape} after {ws[-1].shape})"
             )
-        b = as_float_array(b, f"biases[{l}]")
-        if b.shape != (w.shape[0],):
-            raise ValueError(f"biases[{l}] must have shape ({w.shape[0]},), got {b.shape}")
         ws.append(w)
         bs.append(b)
     return ws, bs
-
-
-def _as_inputs(x: object, n_in: int, name: str) -> np.ndarray:
-    a = as_float_array(x, name)
-    if a.ndim == 1:
-        a = a[None, :]
-    if a.ndim != 2 or a.shape[1] != n_in or a.shape[0] == 0:
-        raise ValueError(f"{name} must have shape (batch, {n_in}), got {np.shape(x)}")
-    return a
 
 
 # ----------------------------------------------------------------- network helpers
@@ -73,7 +59,7 @@ def mlp_forward(weights: list, biases: list, x: object) -> np.ndarray:
            [0.5]])
     """
     ws, bs = _as_network(weights, biases)
-    h = _as_inputs(x, ws[0].shape[1], "x")
+    h = as_rows(x, ws[0].shape[1], "x")
     for l, (w, b) in enumerate(zip(ws, bs)):
         h = h @ w.T + b
         if l < len(ws) - 1:
@@ -554,7 +540,7 @@ def quantize_mlp(
     if method == "data":
         if calibration is None:
             raise ValueError("calibration: method='data' needs a calibration batch of inputs")
-        cal = _as_inputs(calibration, ws0[0].shape[1], "calibration")
+        cal = as_rows(calibration, ws0[0].shape[1], "calibration")
     if isinstance(candidates, bool) or not isinstance(candidates, int) or candidates < 1:
         raise ValueError(f"candidates must be a positive integer, got {candidates!r}")
     L = len(ws0)

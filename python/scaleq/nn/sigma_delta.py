@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._validation import as_float_array, as_int, choice
+from .._validation import as_int, as_layer, as_rows, choice
 from ..frames.quantize import FrameQuantResult, frame_quantize
 
 METHODS = ("sigma_delta", "rtn", "sign")
@@ -30,25 +30,6 @@ METHODS = ("sigma_delta", "rtn", "sign")
 
 def _relu(x: np.ndarray) -> np.ndarray:
     return np.maximum(x, 0.0)
-
-
-def _as_layer(w: object, b: object, name: str) -> tuple[np.ndarray, np.ndarray]:
-    w = as_float_array(w, f"{name} weight")
-    if w.ndim != 2 or w.size == 0:
-        raise ValueError(f"{name} weight must be a non-empty (out, in) array, got shape {w.shape}")
-    b = as_float_array(b, f"{name} bias")
-    if b.shape != (w.shape[0],):
-        raise ValueError(f"{name} bias must have shape ({w.shape[0]},), got {b.shape}")
-    return w, b
-
-
-def _as_rows(x: object, n_in: int) -> np.ndarray:
-    a = as_float_array(x, "x")
-    if a.ndim == 1:
-        a = a[None, :]
-    if a.ndim != 2 or a.shape[1] != n_in:
-        raise ValueError(f"x must have shape (batch, {n_in}), got {np.shape(x)}")
-    return a
 
 
 @dataclass
@@ -68,7 +49,10 @@ class FeedForwardNet:
     def __post_init__(self) -> None:
         if len(self.weights) != len(self.biases) or not self.weights:
             raise ValueError("weights and biases must be non-empty lists of the same length")
-        pairs = [_as_layer(w, b, f"layer {l}") for l, (w, b) in enumerate(zip(self.weights, self.biases))]
+        pairs = [
+            as_layer(w, b, f"layer {l} weight", f"layer {l} bias")
+            for l, (w, b) in enumerate(zip(self.weights, self.biases))
+        ]
         for l in range(1, len(pairs)):
             if pairs[l][0].shape[1] != pairs[l - 1][0].shape[0]:
                 raise ValueError(
@@ -78,7 +62,7 @@ class FeedForwardNet:
 
     def forward(self, x: object) -> np.ndarray:
         """Outputs (batch, out) for the rows of ``x``."""
-        h = _as_rows(x, self.weights[0].shape[1])
+        h = as_rows(x, self.weights[0].shape[1], allow_empty=True)
         for l, (w, b) in enumerate(zip(self.weights, self.biases)):
             h = h @ w.T + b
             if l < len(self.weights) - 1:
@@ -115,25 +99,25 @@ class ResidualNet:
     b_out: np.ndarray
 
     def __post_init__(self) -> None:
-        self.w_in, self.b_in = _as_layer(self.w_in, self.b_in, "input layer")
+        self.w_in, self.b_in = as_layer(self.w_in, self.b_in, "input layer weight", "input layer bias")
         h = self.w_in.shape[0]
         blocks = []
         for i, blk in enumerate(self.blocks):
             if len(blk) != 4:
                 raise ValueError(f"block {i} must be (W1, b1, W2, b2)")
-            w1, b1 = _as_layer(blk[0], blk[1], f"block {i} first")
-            w2, b2 = _as_layer(blk[2], blk[3], f"block {i} second")
+            w1, b1 = as_layer(blk[0], blk[1], f"block {i} first weight", f"block {i} first bias")
+            w2, b2 = as_layer(blk[2], blk[3], f"block {i} second weight", f"block {i} second bias")
             if w1.shape != (h, h) or w2.shape != (h, h):
                 raise ValueError(f"block {i} weights must be ({h}, {h}), got {w1.shape} and {w2.shape}")
             blocks.append((w1, b1, w2, b2))
         self.blocks = blocks
-        self.w_out, self.b_out = _as_layer(self.w_out, self.b_out, "output layer")
+        self.w_out, self.b_out = as_layer(self.w_out, self.b_out, "output layer weight", "output layer bias")
         if self.w_out.shape[1] != h:
             raise ValueError(f"output layer must have {h} inputs, got {self.w_out.shape[1]}")
 
     def forward(self, x: object) -> np.ndarray:
         """Outputs (batch, out) for the rows of ``x``."""
-        h = _relu(_as_rows(x, self.w_in.shape[1]) @ self.w_in.T + self.b_in)
+        h = _relu(as_rows(x, self.w_in.shape[1], allow_empty=True) @ self.w_in.T + self.b_in)
         for w1, b1, w2, b2 in self.blocks:
             h = _relu(h + _relu(h @ w1.T + b1) @ w2.T + b2)
         return h @ self.w_out.T + self.b_out

@@ -183,11 +183,11 @@ inline void fit_double_range(const std::vector<double>& x, const std::vector<dou
       r.y = y_side(y, r.mu, fy, false);
       r.error = relative_error(x, y, r.x, r.y);
     }
-    if (!all_finite(r.y))
-      throw std::invalid_argument(
-          "quantize_y=False: y_hat = mu*y overflows the double range (x y^T is beyond what x_hat in this format "
-          "times a double y_hat can hold); scale x or y down by a power of two");
   }
+  if (!quantize_y && !all_finite(r.y))  // no tie kept it finite (or a λ window pins x̂)
+    throw std::invalid_argument(
+        "quantize_y=False: y_hat = mu*y overflows the double range (x y^T is beyond what x_hat in this format "
+        "times a double y_hat can hold); scale x or y down by a power of two");
   const bool zero = is_zero(r.x) || is_zero(r.y);
   if (zero && !(std::isfinite(r.lam) && r.lam > 0.0 && std::isfinite(r.mu))) {
     std::vector<double> xr = round_vector(x, 1.0, fx), yr = quantize_y ? round_vector(y, 1.0, fy) : y;
