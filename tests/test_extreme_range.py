@@ -571,3 +571,11 @@ def test_frame_quantize_auto_step_below_the_double_spacing():
     # W near 5e-324 with levels=3: the stable step in W's units rounded to 0
     q = scaleq.frame_quantize(np.ldexp(np.ones((1, 2)), -1074), 1, levels=3)
     assert q.step > 0 and np.all(q.max_state <= q.step / 2)
+
+
+def test_free_y_tie_search_survives_an_underflowed_lam():
+    # x̂ = bf16's smallest value is 2^1133 below x, so λ itself underflowed; the tie near x's
+    # scale is found from x̂ and x directly (the call was refused although x̂ = 2^127 works)
+    r = scaleq.quantize_rank_one([1.0715086071862673e301], [1.0], "bf16", quantize_y=False)
+    assert r.error == 0.0 and np.all(np.isfinite(r.y))
+    assert np.array_equal(scaleq.round_nearest(r.lam * np.array([1.0715086071862673e301]), "bf16"), r.x)

@@ -144,15 +144,26 @@ inline bool fast_solver_in_range(const std::vector<double>& x, const std::vector
 inline bool all_finite(const std::vector<double>& v) {
   return std::all_of(v.begin(), v.end(), [](double a) { return std::isfinite(a); });
 }
-// Is 2^k·x̂ in the format and equal to round(2^k·λ·x)?
+// Is 2^k·x̂ = round(λ'·x) for some double λ'? λ' is tried as λ·2^k and, since λ itself may have
+// lost bits to the double range (x̂ 2^1000 below x), as 2^k·x̂_j/x_j at x's largest entry j;
+// on success the scaling that works is returned in lam_out.
 inline bool same_state_scaled(const std::vector<double>& x, const std::vector<double>& xh, double lam, int k,
-                              const Format& fx) {
-  const double lk = std::ldexp(lam, k);
-  if (!(std::isfinite(lk) && lk > 0.0)) return false;
-  const std::vector<double> r = round_vector(x, lk, fx);
-  for (std::size_t i = 0; i < xh.size(); ++i)
-    if (r[i] != std::ldexp(xh[i], k) || !std::isfinite(r[i])) return false;
-  return true;
+                              const Format& fx, double& lam_out) {
+  std::size_t j = 0;
+  for (std::size_t i = 1; i < x.size(); ++i)
+    if (std::fabs(x[i]) > std::fabs(x[j])) j = i;
+  const double tries[2] = {std::ldexp(lam, k), std::ldexp(xh[j], k) / x[j]};
+  for (const double lk : tries) {
+    if (!(std::isfinite(lk) && lk > 0.0)) continue;
+    const std::vector<double> r = round_vector(x, lk, fx);
+    bool same = true;
+    for (std::size_t i = 0; i < xh.size() && same; ++i) same = r[i] == std::ldexp(xh[i], k) && std::isfinite(r[i]);
+    if (same) {
+      lam_out = lk;
+      return true;
+    }
+  }
+  return false;
 }
 // A positive scaling s with round(s·v) = 0: a quarter of the format's smallest positive value
 // over max|v| (1 when that is beyond the double range: v is then too small to round to nonzero).
@@ -171,14 +182,20 @@ inline void fit_double_range(const std::vector<double>& x, const std::vector<dou
     // the farthest k toward x's scale keeping the same state (the valid k form an interval around 0)
     const int target = max_exponent(x) - max_exponent(r.x);
     int good = 0, bad = target + (target > 0 ? 1 : -1);
-    if (same_state_scaled(x, r.x, r.lam, target, fx)) good = target, bad = target;
+    double lam_good = r.lam, lam_try = r.lam;
+    if (same_state_scaled(x, r.x, r.lam, target, fx, lam_try)) good = target, bad = target, lam_good = lam_try;
     while (std::abs(bad - good) > 1) {
       const int mid = good + (bad - good) / 2;
-      (same_state_scaled(x, r.x, r.lam, mid, fx) ? good : bad) = mid;
+      if (same_state_scaled(x, r.x, r.lam, mid, fx, lam_try)) {
+        good = mid;
+        lam_good = lam_try;
+      } else {
+        bad = mid;
+      }
     }
     if (good != 0) {
       for (double& a : r.x) a = std::ldexp(a, good);
-      r.lam = std::ldexp(r.lam, good);
+      r.lam = lam_good;
       r.mu = optimal_mu(x, r.x, max_exponent(x));
       r.y = y_side(y, r.mu, fy, false);
       r.error = relative_error(x, y, r.x, r.y);
