@@ -201,6 +201,8 @@ inline void fit_double_range(const std::vector<double>& x, const std::vector<dou
       r.error = relative_error(x, y, r.x, r.y);
     }
   }
+  if (windowed && !std::isfinite(r.lam) && round_vector(x, window.lo, fx) == r.x)
+    r.lam = window.lo;                  // λ·x saturated (x near DBL_MAX): the window's start gives the same x̂
   if (!quantize_y && !all_finite(r.y))  // no tie kept it finite (or a λ window pins x̂)
     throw std::invalid_argument(
         "quantize_y=False: y_hat = mu*y overflows the double range (x y^T is beyond what x_hat in this format "
