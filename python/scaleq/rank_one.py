@@ -31,7 +31,8 @@ class RankOneResult:
         format's smallest value against a subnormal input; ``x`` (``y``) is then what
         ``round(lam * x_in)`` is in exact arithmetic. A zero product (the optimum when every
         representable ``x yᵀ`` is farther from ``x_in y_inᵀ`` than 0 is) is reported as RTN's
-        with ``lam = mu = 1`` when RTN's product is zero too.
+        with ``lam = mu = 1`` when RTN's product is zero too, else with a ``lam`` (``mu``)
+        that rounds its zero side to 0.
     error : float
         ``||x_in y_inᵀ − x yᵀ||_F / ||x_in y_inᵀ||_F``, recomputed from the returned vectors.
     rtn_error : float
