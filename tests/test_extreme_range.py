@@ -579,3 +579,14 @@ def test_free_y_tie_search_survives_an_underflowed_lam():
     r = scaleq.quantize_rank_one([1.0715086071862673e301], [1.0], "bf16", quantize_y=False)
     assert r.error == 0.0 and np.all(np.isfinite(r.y))
     assert np.array_equal(scaleq.round_nearest(r.lam * np.array([1.0715086071862673e301]), "bf16"), r.x)
+
+
+def test_ft_x_near_dbl_max_against_bounded_y():
+    # the bounded side is swept; its tie ŷ = 2^-24 made x̂ = round(2^24·DBL_MAX) saturate (error
+    # 1 against RTN's 0.5); the tie at y's scale keeps x̂ in range
+    x, y = np.array([1.7976931348623157e308]), np.array([1.0])
+    for method in ("sweep", "reference"):
+        r = scaleq.quantize_rank_one(x, y, 1, fmt_y="fp16", method=method)
+        assert r.error <= r.rtn_error * (1 + 1e-12)
+        assert r.error == pytest.approx(exact_rank_one_error(x, y, r.x, r.y), rel=1e-12)
+        assert np.array_equal(scaleq.round_nearest(r.mu * y, "fp16"), r.y)

@@ -201,8 +201,43 @@ inline void fit_double_range(const std::vector<double>& x, const std::vector<dou
       r.error = relative_error(x, y, r.x, r.y);
     }
   }
-  if (windowed && !std::isfinite(r.lam) && round_vector(x, window.lo, fx) == r.x)
-    r.lam = window.lo;                  // λ·x saturated (x near DBL_MAX): the window's start gives the same x̂
+  // An F_t x̂ against a bounded quantized ŷ (ŷ's side is swept): x̂ = round(λx) with the least-
+  // squares λ saturates at the top of the double range when the solver's ŷ, among its exact
+  // ties ŷ·2^k, sits far below y's scale (λ = 2^24 for x near DBL_MAX); the tie at y's scale
+  // gives the same product with x̂ in range.
+  if (quantize_y && !fx.bounded && fy.bounded && !is_zero(r.y) &&
+      std::any_of(r.x.begin(), r.x.end(), [&](double a) { return std::fabs(a) == Format::unbounded_max(fx.t); })) {
+    const int k = max_exponent(y) - max_exponent(r.y);
+    double mu_k = r.mu;
+    if (k != 0 && same_state_scaled(y, r.y, r.mu, k, fy, mu_k)) {
+      std::vector<double> yk(r.y);
+      for (double& a : yk) a = std::ldexp(a, k);
+      const double lam_k = optimal_mu(y, yk, max_exponent(y));  // x̂'s least-squares scaling for this ŷ
+      std::vector<double> xk = round_vector(x, lam_k, fx);
+      const double ek = relative_error(x, y, xk, yk);
+      if (ek < r.error) {
+        r.x = std::move(xk);
+        r.y = std::move(yk);
+        r.lam = lam_k;
+        r.mu = mu_k;
+        r.error = ek;
+      }
+    }
+  }
+  if (windowed && !std::isfinite(r.lam)) {
+    // λ overflowed on x near DBL_MAX (whose entries saturate at any λ of the window): the
+    // window's start, or x̂_j/x_j at the largest entry that did not saturate, gives the same x̂
+    std::size_t j = x.size();
+    for (std::size_t i = 0; i < x.size(); ++i)
+      if (x[i] != 0.0 && std::fabs(r.x[i]) < fx.max_value && (j == x.size() || std::fabs(x[i]) > std::fabs(x[j])))
+        j = i;
+    const double tries[2] = {window.lo, j < x.size() ? r.x[j] / x[j] : window.lo};
+    for (const double lt : tries)
+      if (std::isfinite(lt) && lt > 0.0 && round_vector(x, lt, fx) == r.x) {
+        r.lam = lt;
+        break;
+      }
+  }
   if (!quantize_y && !all_finite(r.y))  // no tie kept it finite (or a λ window pins x̂)
     throw std::invalid_argument(
         "quantize_y=False: y_hat = mu*y overflows the double range (x y^T is beyond what x_hat in this format "
