@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from fractions import Fraction
 
 import numpy as np
 
@@ -221,3 +222,25 @@ def windowed_optimum(
             yh = np.dot(x, xh) / np.dot(xh, xh) * y
         best = min(best, dense_error(x, y, xh, yh))
     return best
+
+
+# ---------------------------------------------------------------- exact errors at any scale
+def fsqrt(r: Fraction) -> float:
+    """sqrt of a non-negative rational as a float, without overflow (inf beyond DBL_MAX)."""
+    if r == 0:
+        return 0.0
+    k = (r.numerator.bit_length() - r.denominator.bit_length()) // 2
+    m = r / Fraction(4) ** k if k >= 0 else r * Fraction(4) ** (-k)  # m in [1/16, 16]
+    try:
+        return math.ldexp(math.sqrt(float(m)), k)
+    except OverflowError:
+        return math.inf
+
+
+def exact_rank_one_error(x, y, xh, yh) -> float:
+    """‖xyᵀ − x̂ŷᵀ‖_F/‖xyᵀ‖_F in rationals (the rank-two expansion is exact there)."""
+    X, Y, XH, YH = ([Fraction(float(v)) for v in a] for a in (x, y, xh, yh))
+    xx, yy = sum(a * a for a in X), sum(a * a for a in Y)
+    xxh, yyh = sum(a * b for a, b in zip(X, XH)), sum(a * b for a, b in zip(Y, YH))
+    xhxh, yhyh = sum(a * a for a in XH), sum(a * a for a in YH)
+    return fsqrt((xx * yy - 2 * xxh * yyh + xhxh * yhyh) / (xx * yy))

@@ -16,33 +16,12 @@ import numpy as np
 import pytest
 
 import scaleq
-from oracles import brute_force_rank_one, format_values
+from oracles import brute_force_rank_one, exact_rank_one_error, format_values, fsqrt
 
 DBL_MAX = np.finfo(float).max
 
 
 # ------------------------------------------------------------------ exact references
-def fsqrt(r: Fraction) -> float:
-    """sqrt of a non-negative rational as a float, without overflow (inf beyond DBL_MAX)."""
-    if r == 0:
-        return 0.0
-    k = (r.numerator.bit_length() - r.denominator.bit_length()) // 2
-    m = r / Fraction(4) ** k if k >= 0 else r * Fraction(4) ** (-k)  # m in [1/16, 16]
-    try:
-        return math.ldexp(math.sqrt(float(m)), k)
-    except OverflowError:
-        return math.inf
-
-
-def exact_rank_one_error(x, y, xh, yh) -> float:
-    """‖xyᵀ − x̂ŷᵀ‖_F/‖xyᵀ‖_F in rationals (the rank-two expansion is exact there)."""
-    X, Y, XH, YH = ([Fraction(float(v)) for v in a] for a in (x, y, xh, yh))
-    xx, yy = sum(a * a for a in X), sum(a * a for a in Y)
-    xxh, yyh = sum(a * b for a, b in zip(X, XH)), sum(a * b for a, b in zip(Y, YH))
-    xhxh, yhyh = sum(a * a for a in XH), sum(a * a for a in YH)
-    return fsqrt((xx * yy - 2 * xxh * yyh + xhxh * yhyh) / (xx * yy))
-
-
 def ref_round_ft(a: float, t: int) -> float:
     """Nearest element of F_t within the double range (ties to even), exactly: the rational
     a·2^(t−e) is rounded by Python (half to even); beyond the largest element it saturates."""

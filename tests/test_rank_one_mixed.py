@@ -14,8 +14,7 @@ import numpy as np
 import pytest
 
 import scaleq
-from oracles import format_values
-from test_extreme_range import exact_rank_one_error
+from oracles import exact_rank_one_error, format_values
 
 FP16 = format_values(11, -14, 15)  # all of fp16's finite values, sorted
 
