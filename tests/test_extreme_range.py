@@ -569,3 +569,37 @@ def test_ft_x_near_dbl_max_against_bounded_y():
         assert r.error <= r.rtn_error * (1 + 1e-12)
         assert r.error == pytest.approx(exact_rank_one_error(x, y, r.x, r.y), rel=1e-12)
         assert np.array_equal(scaleq.round_nearest(r.mu * y, "fp16"), r.y)
+
+
+def half(v: np.ndarray) -> np.ndarray:
+    """Nearest fp16 values, saturating (numpy's cast rounds to nearest; the clip saturates)."""
+    return np.clip(v, -65504.0, 65504.0).astype(np.float16).astype(float)
+
+
+@pytest.mark.parametrize("method", ["sweep", "reference"])
+@pytest.mark.parametrize("window", [(1.0, 2.0), (1.0, 64.0), (0.5, 1e10)])
+def test_lam_window_next_to_dbl_max_stays_in_the_window(method, window):
+    # x near DBL_MAX with λ ∈ [1, 2) used to put the window's end at 2^1024 in normalized
+    # units: the state after the last breakpoint was read at λ = inf, every entry saturated.
+    x = np.array([1.7e308, 3.0, 1.0])
+    r = scaleq.quantize_rank_one(x, [1.0], "fp16", quantize_y=False, lam_window=window, method=method)
+    lo, hi = window
+    assert lo <= r.lam < hi
+    assert r.x[0] == 65504.0  # λ·x_0 >= 1.7e308 saturates (λ·x_0 itself overflows doubles)
+    np.testing.assert_array_equal(half(r.lam * x[1:]), r.x[1:])
+    # every state of the window: x̂_0 saturates at 65504; x̂_1, x̂_2 = round(λ·3), round(λ)
+    vals = format_values(11, -14, 15, 65504.0)
+    mids = (vals[:-1] + vals[1:]) / 2
+    bps = sorted({m / a for a in (3.0, 1.0) for m in mids if lo < m / a < hi})
+    ends = [lo, *bps, hi]
+    best = math.inf
+    X = [Fraction(v) for v in x]
+    for lam in ((a + b) / 2 for a, b in zip(ends[:-1], ends[1:])):
+        xh = [65504.0, *half(np.array([lam * 3.0, lam * 1.0]))]
+        XH = [Fraction(v) for v in xh]
+        xx, xxh, hh = sum(a * a for a in X), sum(a * b for a, b in zip(X, XH)), sum(b * b for b in XH)
+        best = min(best, fsqrt(1 - xxh * xxh / (xx * hh)))  # free ŷ: only x̂'s direction counts
+    assert r.error <= best * (1 + 1e-9)
+    assert r.error == exact_rank_one_error(x, [1.0], r.x, r.y) or math.isclose(
+        r.error, exact_rank_one_error(x, [1.0], r.x, r.y), rel_tol=1e-9
+    )

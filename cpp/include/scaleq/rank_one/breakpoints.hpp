@@ -146,6 +146,15 @@ inline int max_exponent(const double* v, std::size_t n) {
 }
 inline int max_exponent(const std::vector<double>& v) { return max_exponent(v.data(), v.size()); }
 
+// The normalization exponent E of a side (v' = v·2^−E): v's largest binade, except that a
+// bounded side's λ window must stay finite in normalized units (λ' = λ·2^E): x near DBL_MAX
+// with λ ∈ [1, 2) would put the window's end at 2^1024 and its last state at λ = inf.
+inline int side_exponent(const double* v, std::size_t n, const Format& f, double hi) {
+  const int E = max_exponent(v, n);
+  if (!f.bounded || !(hi > 0.0) || !std::isfinite(hi)) return E;
+  return std::min(E, 1022 - std::ilogb(hi));
+}
+
 inline bool is_zero(const std::vector<double>& v) {
   return std::all_of(v.begin(), v.end(), [](double a) { return a == 0.0; });
 }
@@ -214,7 +223,7 @@ inline Side prepare_side(const std::vector<double>& v, const Format& f, std::sha
   Side s;
   s.fmt = &f;
   s.grid_ptr = grid ? std::move(grid) : make_grid(f);
-  s.E = max_exponent(v);
+  s.E = side_exponent(v.data(), v.size(), f, hi);
   s.lo = std::ldexp(lo, s.E);  // normalized units: λ applies to v' = v·2^−E
   s.hi = std::ldexp(hi, s.E);
   const std::vector<double>& mids = s.grid().mids;
@@ -285,7 +294,7 @@ inline Side prepare_side(const std::vector<double>& v, const Format& f, std::sha
 // them (two binary searches per entry); `entries` receives the number of nonzero entries.
 inline std::size_t count_breakpoints(const std::vector<double>& v, const Format& f, const Grid& grid, double lo,
                                      double hi, std::size_t& entries) {
-  const int E = max_exponent(v);
+  const int E = side_exponent(v.data(), v.size(), f, hi);
   const double nlo = std::ldexp(lo, E), nhi = std::ldexp(hi, E);
   std::size_t total = 0;
   entries = 0;

@@ -129,8 +129,11 @@ inline bool fast_solver_in_range(const std::vector<double>& v, const Format& f) 
   const int span = r.hi - r.lo + 1;
   return top <= 480 && bottom >= -480 && top + span <= 1000 && span - bottom <= 1000;
 }
+// A λ window whose end times max|x| passes 2^1022 moves x's normalization below its largest
+// binade (side_exponent): entries m beyond [1, 2), which only the reference takes.
 inline bool fast_solver_in_range(const std::vector<double>& x, const std::vector<double>& y, const Format& fx,
-                                 const Format& fy, bool quantize_y) {
+                                 const Format& fy, bool quantize_y, const LamWindow& window) {
+  if (fx.bounded && side_exponent(x.data(), x.size(), fx, window.hi) != max_exponent(x)) return false;
   return fast_solver_in_range(x, fx) && (!quantize_y || fast_solver_in_range(y, fy));
 }
 

@@ -79,7 +79,7 @@ inline void prepare_small(const double* v, std::size_t n, const Format& f, const
                           SmallSide& s) {
   s.fmt = &f;
   s.grid = &g;
-  s.E = max_exponent(v, n);
+  s.E = side_exponent(v, n, f, hi);
   s.lo = std::ldexp(lo, s.E);
   s.hi = std::ldexp(hi, s.E);
   s.count = 0;
@@ -744,7 +744,7 @@ inline RankOneResult rank_one_small(const std::vector<double>& x, const std::vec
                                     const Format& fy, bool quantize_y = true, LamWindow window = {}) {
   return detail::solve_checked(x, y, fx, fy, quantize_y, window,
                                [&](const std::vector<double>& xs, const std::vector<double>& ys) {
-                                 if (!detail::fast_solver_in_range(xs, ys, fx, fy, quantize_y))
+                                 if (!detail::fast_solver_in_range(xs, ys, fx, fy, quantize_y, window))
                                    return rank_one_reference_unscaled(xs, ys, fx, fy, quantize_y, window);
                                  return rank_one_small_unscaled(xs, ys, fx, fy, quantize_y, window);
                                });

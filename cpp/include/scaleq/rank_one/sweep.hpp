@@ -201,7 +201,7 @@ inline RankOneResult rank_one_sweep(const std::vector<double>& x, const std::vec
                                     std::shared_ptr<const detail::Grid> gy = nullptr, LamWindow window = {}) {
   return detail::solve_checked(x, y, fx, fy, quantize_y, window,
                                [&](const std::vector<double>& xs, const std::vector<double>& ys) {
-                                 if (!detail::fast_solver_in_range(xs, ys, fx, fy, quantize_y))
+                                 if (!detail::fast_solver_in_range(xs, ys, fx, fy, quantize_y, window))
                                    return rank_one_reference_unscaled(xs, ys, fx, fy, quantize_y, window);
                                  return rank_one_sweep_unscaled(xs, ys, fx, fy, quantize_y, gx, gy, window);
                                });
