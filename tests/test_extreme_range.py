@@ -600,6 +600,4 @@ def test_lam_window_next_to_dbl_max_stays_in_the_window(method, window):
         xx, xxh, hh = sum(a * a for a in X), sum(a * b for a, b in zip(X, XH)), sum(b * b for b in XH)
         best = min(best, fsqrt(1 - xxh * xxh / (xx * hh)))  # free ŷ: only x̂'s direction counts
     assert r.error <= best * (1 + 1e-9)
-    assert r.error == exact_rank_one_error(x, [1.0], r.x, r.y) or math.isclose(
-        r.error, exact_rank_one_error(x, [1.0], r.x, r.y), rel_tol=1e-9
-    )
+    assert r.error == pytest.approx(exact_rank_one_error(x, [1.0], r.x, r.y), rel=1e-9)

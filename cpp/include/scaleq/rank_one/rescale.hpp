@@ -227,20 +227,6 @@ inline void fit_double_range(const std::vector<double>& x, const std::vector<dou
       }
     }
   }
-  if (windowed && !std::isfinite(r.lam)) {
-    // λ overflowed on x near DBL_MAX (whose entries saturate at any λ of the window): the
-    // window's start, or x̂_j/x_j at the largest entry that did not saturate, gives the same x̂
-    std::size_t j = x.size();
-    for (std::size_t i = 0; i < x.size(); ++i)
-      if (x[i] != 0.0 && std::fabs(r.x[i]) < fx.max_value && (j == x.size() || std::fabs(x[i]) > std::fabs(x[j])))
-        j = i;
-    const double tries[2] = {window.lo, j < x.size() ? r.x[j] / x[j] : window.lo};
-    for (const double lt : tries)
-      if (std::isfinite(lt) && lt > 0.0 && round_vector(x, lt, fx) == r.x) {
-        r.lam = lt;
-        break;
-      }
-  }
   if (!quantize_y && !all_finite(r.y))  // no tie kept it finite (or a λ window pins x̂)
     throw std::invalid_argument(
         "quantize_y=False: y_hat = mu*y overflows the double range (x y^T is beyond what x_hat in this format "
