@@ -601,3 +601,32 @@ def test_lam_window_next_to_dbl_max_stays_in_the_window(method, window):
         best = min(best, fsqrt(1 - xxh * xxh / (xx * hh)))  # free ŷ: only x̂'s direction counts
     assert r.error <= best * (1 + 1e-9)
     assert r.error == pytest.approx(exact_rank_one_error(x, [1.0], r.x, r.y), rel=1e-9)
+
+
+@pytest.mark.parametrize("method", ["sweep", "reference"])
+@pytest.mark.parametrize("top", [1000, 1020, 1023])
+def test_bounded_x_near_dbl_max_with_free_y_keeps_lambda_a_normal_double(method, top):
+    # x̂ = [0, v], ŷ = μy free matches x yᵀ up to the 5e-324 entry (relative 2^-2000): the
+    # optimum error is 0 in doubles. The smallest tied λ (x̂ = bf16's 2^-133 against 2^top)
+    # used to underflow to 0, and the sweep then returned x̂ = 0 with error 1.
+    x = np.array([5e-324, math.ldexp(1.0, top)])
+    r = scaleq.quantize_rank_one(x, [1.0], "bf16", quantize_y=False, method=method)
+    assert r.error == 0.0 and r.x[1] != 0.0
+    assert r.lam >= np.finfo(float).tiny
+    np.testing.assert_array_equal(scaleq.round_nearest(r.lam * x, "bf16"), r.x)
+    assert exact_rank_one_error(x, [1.0], r.x, r.y) == 0.0
+
+
+@pytest.mark.parametrize("method", ["sweep", "reference"])
+def test_product_at_the_bottom_of_the_double_range_is_never_worse_than_rtn(method):
+    # x yᵀ = [2^-2148, 1.125·2^-1074]: one factor must be subnormal. In exact F_2 the optimum
+    # has ŷ = 0.75·2^-1074, which doubles cannot hold (it rounds to 2^-1074: error 1/3);
+    # RTN (x̂ = [2^-1074, 1], ŷ = 2^-1074, error 1/9) survives, and is what comes back.
+    x, y = np.array([5e-324, 1.125]), np.array([5e-324])
+    r = scaleq.quantize_rank_one(x, y, 2, method=method)
+    rtn = exact_rank_one_error(x, y, scaleq.round_nearest(x, 2), scaleq.round_nearest(y, 2))
+    assert rtn == pytest.approx(1 / 9, rel=1e-12)
+    assert r.error <= rtn * (1 + 1e-12)
+    assert r.error == pytest.approx(exact_rank_one_error(x, y, r.x, r.y), rel=1e-12)
+    q = scaleq.quantize_neuron([5e-324], 1.125, [5e-324], 2)
+    assert q.error <= q.rtn_error * (1 + 1e-12)

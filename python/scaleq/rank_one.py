@@ -103,7 +103,9 @@ def quantize_rank_one(
       enumerated (the invariance breaks at subnormals and saturation), so the result is
       optimal over all pairs of vectors with entries in the *finite* set of the format
       (overflow saturates: rounding is to the nearest element), except that breakpoints
-      beyond the double range (λ > 1.8e308 relative to max|x|) are not visited.
+      beyond the double range (λ > 1.8e308 relative to max|x|) are not visited, nor λ below
+      the smallest normal double 2.2e-308 (only x near 1.8e308 has states there; λ keeps
+      its bits, so ``x = round(lam * x_in)`` holds in doubles).
     * Bounded formats with ``lam_window=(lo, hi)``: the optimum over x̂ = round(λx) with
       λ ∈ [lo, hi) only (and every ŷ). With x scaled so that [1, 2) neither saturates nor
       needlessly underflows, ``(1, 2)`` visits 2^(t−1) breakpoints per entry instead of one
@@ -118,8 +120,9 @@ def quantize_rank_one(
       free split x̂·2^k, ŷ·2^−k of the product keeps both vectors normal when the double
       range allows (``lam``, ``mu`` include 2^±k). Only a vector spanning more than the
       double range, or a product whose optimal factor overflows it (e.g. a saturated bounded
-      x̂ next to huge y), is then not exactly optimal — ``error`` is still the true error of
-      the returned vectors.
+      x̂ next to huge y), or one so small that a factor must be subnormal (F_t values lose
+      bits there; when the optimum did not survive RTN is returned), is then not exactly
+      optimal — ``error`` is still the true error of the returned vectors.
 
     The selection compares costs in double-double arithmetic; the reported errors are
     recomputed from the returned vectors.

@@ -155,6 +155,20 @@ inline int side_exponent(const double* v, std::size_t n, const Format& f, double
   return std::min(E, 1022 - std::ilogb(hi));
 }
 
+// The lower end of a bounded side's λ window in normalized units (λ' = λ·2^E). λ in original
+// units must stay a normal double: below 2^−1022 it has lost bits, and for x near DBL_MAX the
+// smallest states' λ underflows to 0, where round(λx) is no longer the state (with ŷ free such
+// a state ties with the one 2^k higher). The floor is set only where a breakpoint mid/m (m < 2)
+// can lie below it, so ordinary sides keep lo = 0 and start from the zero state.
+inline double side_lo(double lo, int E, const Format& f, const std::vector<double>& mids) {
+  const double dmin = std::numeric_limits<double>::min();
+  if (f.bounded && lo < dmin && !mids.empty()) {
+    const double floor = std::ldexp(dmin, E);
+    if (0.5 * mids.front() <= floor) return floor;
+  }
+  return std::ldexp(lo, E);
+}
+
 inline bool is_zero(const std::vector<double>& v) {
   return std::all_of(v.begin(), v.end(), [](double a) { return a == 0.0; });
 }
@@ -224,9 +238,9 @@ inline Side prepare_side(const std::vector<double>& v, const Format& f, std::sha
   s.fmt = &f;
   s.grid_ptr = grid ? std::move(grid) : make_grid(f);
   s.E = side_exponent(v.data(), v.size(), f, hi);
-  s.lo = std::ldexp(lo, s.E);  // normalized units: λ applies to v' = v·2^−E
-  s.hi = std::ldexp(hi, s.E);
   const std::vector<double>& mids = s.grid().mids;
+  s.lo = side_lo(lo, s.E, f, mids);  // normalized units: λ applies to v' = v·2^−E
+  s.hi = std::ldexp(hi, s.E);
   std::vector<std::size_t> run_starts;  // each entry's breakpoints come out sorted: a run
   // First each entry's range [k_begin, k_end) of grid midpoints (binary searches), then the
   // breakpoints into storage reserved once: no regrowth copies, no per-point window tests.
@@ -295,7 +309,7 @@ inline Side prepare_side(const std::vector<double>& v, const Format& f, std::sha
 inline std::size_t count_breakpoints(const std::vector<double>& v, const Format& f, const Grid& grid, double lo,
                                      double hi, std::size_t& entries) {
   const int E = side_exponent(v.data(), v.size(), f, hi);
-  const double nlo = std::ldexp(lo, E), nhi = std::ldexp(hi, E);
+  const double nlo = side_lo(lo, E, f, grid.mids), nhi = std::ldexp(hi, E);
   std::size_t total = 0;
   entries = 0;
   for (double a : v) {

@@ -108,7 +108,17 @@ bool solve_rescaled(const std::vector<double>& x, const std::vector<double>& y, 
   back(out.x, x, out.lam, p, fx, true);
   back(out.y, y, out.mu, q, fy, quantize_y);
   out.error = relative_error(x, y, out.x, out.y);
-  out.rtn_error = relative_error(x, y, round_vector(x, 1.0, fx), quantize_y ? round_vector(y, 1.0, fy) : y);
+  std::vector<double> x_rtn = round_vector(x, 1.0, fx), y_rtn = quantize_y ? round_vector(y, 1.0, fy) : y;
+  out.rtn_error = relative_error(x, y, x_rtn, y_rtn);
+  // A product near 2^−1074 cannot have both factors normal: the F_t side's values lose their
+  // low bits in the subnormal range, and the mapped optimum may fall behind RTN (which always
+  // survives: it is the input rounded). RTN is then what is returned.
+  if (out.error > out.rtn_error && !windowed) {
+    out.x = std::move(x_rtn);
+    out.y = std::move(y_rtn);
+    out.lam = out.mu = 1.0;
+    out.error = out.rtn_error;
+  }
   return true;
 }
 
@@ -181,7 +191,9 @@ inline double zero_scaling(const std::vector<double>& v, const Format& f) {
 inline void fit_double_range(const std::vector<double>& x, const std::vector<double>& y, const Format& fx,
                              const Format& fy, bool quantize_y, const LamWindow& window, RankOneResult& r) {
   const bool windowed = fx.bounded && (window.lo > 0.0 || window.hi < std::numeric_limits<double>::infinity());
-  if (!quantize_y && fx.bounded && !windowed && !all_finite(r.y) && !is_zero(r.x)) {
+  // (the same when λ left the normal range: x̂ far below x, round(λx) is then no longer x̂)
+  const bool lam_lost_bits = !(r.lam >= std::numeric_limits<double>::min());
+  if (!quantize_y && fx.bounded && !windowed && !is_zero(r.x) && (!all_finite(r.y) || lam_lost_bits)) {
     // the farthest k toward x's scale keeping the same state (the valid k form an interval around 0)
     const int target = max_exponent(x) - max_exponent(r.x);
     int good = 0, bad = target + (target > 0 ? 1 : -1);

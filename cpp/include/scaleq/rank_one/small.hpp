@@ -80,7 +80,7 @@ inline void prepare_small(const double* v, std::size_t n, const Format& f, const
   s.fmt = &f;
   s.grid = &g;
   s.E = side_exponent(v, n, f, hi);
-  s.lo = std::ldexp(lo, s.E);
+  s.lo = side_lo(lo, s.E, f, g.mids);
   s.hi = std::ldexp(hi, s.E);
   s.count = 0;
   s.norm2 = DD{};
