@@ -72,11 +72,6 @@ class RankOneResult:
             fmt_y=fy,
         )
 
-    @property
-    def gain(self) -> float:
-        """RTN error divided by the optimal error (inf when the optimum is exact)."""
-        return self.rtn_error / self.error if self.error > 0 else float("inf")
-
 
 def quantize_rank_one(
     x: object,

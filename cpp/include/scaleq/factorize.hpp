@@ -25,6 +25,12 @@
 
 namespace scaleq {
 
+// The blocks' SVD (thin U and V). A named type so that a program may instantiate it once in a
+// translation unit of its own (`extern template class Eigen::JacobiSVD<...>` elsewhere), as
+// the Python module does: it is most of what compiling the factorization costs.
+template <class Scalar>
+using BlockSVD = Eigen::JacobiSVD<Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>>;
+
 // A matrix stored on its Kronecker-sparse support. A dense m×n matrix is pattern (1,m,n,1).
 template <class Scalar>
 struct KSMatrix {
@@ -54,7 +60,7 @@ inline Scalar conj_if_complex(const Scalar& s) {
 // Leading singular triple of a block by power iteration (u ← Bv, v ← Bᴴu), started from
 // the largest column: an exact rank-one block (a butterfly) converges at once. Returns
 // false when the spectral gap is too small to converge in a few steps (the caller then
-// uses an eigensolver).
+// takes the block's SVD).
 template <class Mat, class Vec>
 bool top_singular_pair(const Mat& B, Vec& u, Vec& v, double& sigma) {
   Eigen::Index j;
@@ -62,7 +68,7 @@ bool top_singular_pair(const Mat& B, Vec& u, Vec& v, double& sigma) {
   v = Vec::Zero(B.cols());
   v(j) = 1.0;
   double prev = -1.0;
-  for (int it = 0; it < 12; ++it) {  // exact rank one converges at once; else the caller's eigensolver
+  for (int it = 0; it < 12; ++it) {  // exact rank one converges at once; else the caller's SVD
     u = B * v;
     const double nu = u.norm();
     if (nu == 0.0) {
@@ -144,34 +150,16 @@ void split_two(const KSMatrix<Scalar>& T, const Pattern& P, const Pattern& Q, KS
       Eigen::Matrix<double, Eigen::Dynamic, 1> S;
       Eigen::Matrix<Scalar, Eigen::Dynamic, 1> u1, v1;
       double s1 = 0.0;
-      if (r == 1 && std::min(P.b, Q.c) > 4) {
-        if (!top_singular_pair(blk, u1, v1, s1)) {
-          // small spectral gap: leading eigenvector of the smaller Gram matrix, far cheaper
-          // than a full SVD for the single pair that is kept
-          const bool tall = P.b >= Q.c;
-          const Mat G = tall ? Mat(blk.adjoint() * blk) : Mat(blk * blk.adjoint());
-          Eigen::SelfAdjointEigenSolver<Mat> es(G);
-          const Eigen::Matrix<Scalar, Eigen::Dynamic, 1> w = es.eigenvectors().col(G.rows() - 1);
-          if (tall) {
-            v1 = w;
-            u1 = blk * v1;
-            s1 = u1.norm();
-            if (s1 > 0) u1 /= s1;
-          } else {
-            u1 = w;
-            v1 = blk.adjoint() * u1;
-            s1 = v1.norm();
-            if (s1 > 0) v1 /= s1;
-          }
-        }
+      if (r == 1 && std::min(P.b, Q.c) > 4 && top_singular_pair(blk, u1, v1, s1)) {
         U = u1;
         V = v1;
         S.resize(1);
         S(0) = s1;
       } else {
-        // JacobiSVD: what BDCSVD itself runs below 16 columns (the usual block here), and
-        // half the compile time and memory of instantiating BDCSVD for real and complex
-        Eigen::JacobiSVD<Mat> svd(blk, Eigen::ComputeThinU | Eigen::ComputeThinV);
+        // One SVD for every block, and for the rank-one blocks whose spectral gap is too small
+        // for the power iteration: JacobiSVD is what BDCSVD itself runs below 16 columns (the
+        // usual block here), and one decomposition per scalar type keeps the build small.
+        BlockSVD<Scalar> svd(blk, Eigen::ComputeThinU | Eigen::ComputeThinV);
         U = svd.matrixU();
         V = svd.matrixV();
         S = svd.singularValues();
