@@ -1,6 +1,6 @@
 // The butterfly-factorization binding, instantiated once per scalar type in its own
 // translation unit (register_factorize.cpp, register_factorize_complex.cpp), with Eigen's SVD
-// in units of its own (block_svd.hpp): together they were most of the build's time and memory.
+// in units of its own (block_decompositions.hpp): together they were most of the build's time and memory.
 #pragma once
 
 #include <pybind11/complex.h>
@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "block_svd.hpp"
+#include "block_decompositions.hpp"
 #include "common.hpp"
 #include "scaleq/factorize.hpp"
 

@@ -1,4 +1,0 @@
-// The complex block SVD, instantiated once (see block_svd.hpp).
-#include "block_svd.hpp"
-
-template class Eigen::JacobiSVD<Eigen::MatrixXcd>;
