@@ -25,17 +25,16 @@
 
 namespace scaleq {
 
-// The two decompositions the factorization runs on its blocks: the thin SVD, and for rank-one
-// blocks whose spectral gap defeats the power iteration, the eigensolver of the smaller Gram
-// matrix (several times faster than the SVD there). Named types, so that a program may
-// instantiate them once in a translation unit of their own (`extern template class ...`
-// elsewhere), as the Python module does: they are most of what compiling it costs.
+// The factorization's dense block algebra: the thin SVD (BlockSVD) and, for rank-one blocks
+// whose spectral gap defeats the power iteration, gram_top_singular_pair below. They are most
+// of what compiling the factorization costs, so a program may instantiate them once in a
+// translation unit of their own (`extern template` elsewhere), as the Python module does.
 template <class Scalar>
 using BlockMatrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>;
 template <class Scalar>
-using BlockSVD = Eigen::JacobiSVD<BlockMatrix<Scalar>>;
+using BlockVector = Eigen::Matrix<Scalar, Eigen::Dynamic, 1>;
 template <class Scalar>
-using GramEigensolver = Eigen::SelfAdjointEigenSolver<BlockMatrix<Scalar>>;
+using BlockSVD = Eigen::JacobiSVD<BlockMatrix<Scalar>>;
 
 // A matrix stored on its Kronecker-sparse support. A dense m×n matrix is pattern (1,m,n,1).
 template <class Scalar>
@@ -92,6 +91,24 @@ bool top_singular_pair(const Mat& B, Vec& u, Vec& v, double& sigma) {
     prev = sigma;
   }
   return false;
+}
+
+// The leading singular triple of B from the leading eigenvector of its smaller Gram matrix:
+// for the one pair that is kept, far cheaper than a full SVD. Not inline: see BlockSVD.
+template <class Scalar>
+void gram_top_singular_pair(const BlockMatrix<Scalar>& B, BlockVector<Scalar>& u, BlockVector<Scalar>& v,
+                            double& sigma) {
+  using Mat = BlockMatrix<Scalar>;
+  const bool tall = B.rows() >= B.cols();
+  const Mat G = tall ? Mat(B.adjoint() * B) : Mat(B * B.adjoint());
+  const Eigen::SelfAdjointEigenSolver<Mat> es(G);
+  const BlockVector<Scalar> w = es.eigenvectors().col(G.rows() - 1);
+  BlockVector<Scalar>& near = tall ? v : u;  // the eigenvector's side, and the side it maps to
+  BlockVector<Scalar>& far = tall ? u : v;
+  near = w;
+  far = tall ? BlockVector<Scalar>(B * w) : BlockVector<Scalar>(B.adjoint() * w);
+  sigma = far.norm();
+  if (sigma > 0) far /= sigma;
 }
 
 // Best L on P, R on Q with L·R ≈ T (T's support must lie in the pattern P·Q).
@@ -154,28 +171,10 @@ void split_two(const KSMatrix<Scalar>& T, const Pattern& P, const Pattern& Q, KS
       }
       Mat U, V;
       Eigen::Matrix<double, Eigen::Dynamic, 1> S;
-      Eigen::Matrix<Scalar, Eigen::Dynamic, 1> u1, v1;
+      BlockVector<Scalar> u1, v1;
       double s1 = 0.0;
       if (r == 1 && std::min(P.b, Q.c) > 4) {
-        if (!top_singular_pair(blk, u1, v1, s1)) {
-          // small spectral gap: leading eigenvector of the smaller Gram matrix, far cheaper
-          // than a full SVD for the single pair that is kept
-          const bool tall = P.b >= Q.c;
-          const Mat G = tall ? Mat(blk.adjoint() * blk) : Mat(blk * blk.adjoint());
-          GramEigensolver<Scalar> es(G);
-          const Eigen::Matrix<Scalar, Eigen::Dynamic, 1> w = es.eigenvectors().col(G.rows() - 1);
-          if (tall) {
-            v1 = w;
-            u1 = blk * v1;
-            s1 = u1.norm();
-            if (s1 > 0) u1 /= s1;
-          } else {
-            u1 = w;
-            v1 = blk.adjoint() * u1;
-            s1 = v1.norm();
-            if (s1 > 0) v1 /= s1;
-          }
-        }
+        if (!top_singular_pair(blk, u1, v1, s1)) gram_top_singular_pair(blk, u1, v1, s1);
         U = u1;
         V = v1;
         S.resize(1);
