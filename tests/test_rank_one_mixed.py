@@ -78,4 +78,4 @@ def test_mixed_sides_small_solver_agrees():
         b = scaleq._core.rank_one.rank_one_small(x, y, scaleq.as_format(3)._core, scaleq.as_format("fp16")._core, True)
         ref = scaleq.quantize_rank_one(x, y, 3, fmt_y="fp16", method="reference")
         assert a.error == pytest.approx(ref.error, rel=1e-9)
-        assert b["error"] == pytest.approx(ref.error, rel=1e-9)
+        assert b.error == pytest.approx(ref.error, rel=1e-9)

@@ -40,9 +40,9 @@ def both(x, y, fx, fy=None, quantize_y=True, window=(0.0, np.inf)):
 
 def assert_same(a, b, context):
     for key in ("x", "y"):
-        assert np.array_equal(a[key], b[key]), (key, context, a, b)
+        assert np.array_equal(getattr(a, key), getattr(b, key)), (key, context, a, b)
     for key in ("lam", "mu", "breakpoints"):
-        assert a[key] == b[key], (key, context, a, b)
+        assert getattr(a, key) == getattr(b, key), (key, context, a, b)
 
 
 def chain_scale(x, fmt):
@@ -114,7 +114,7 @@ def test_small_equals_brute_force(t):
         m, n = (int(v) for v in rng.integers(1, 4, 2))
         x, y = instance(KINDS[i % len(KINDS)], rng, m), instance(KINDS[(i + 2) % len(KINDS)], rng, n)
         r = _core.rank_one.rank_one_small(x, y, scaleq.Format(t)._core, scaleq.Format(t)._core)
-        assert r["error"] == pytest.approx(brute_force_rank_one(x, y, t), rel=1e-9, abs=1e-14), (x, y)
+        assert r.error == pytest.approx(brute_force_rank_one(x, y, t), rel=1e-9, abs=1e-14), (x, y)
 
 
 def test_small_equals_brute_force_bounded():
@@ -125,7 +125,7 @@ def test_small_equals_brute_force_bounded():
         m, n = (int(v) for v in rng.integers(1, 3, 2))
         x, y = instance(KINDS[i % 4], rng, m) * 10.0 ** rng.uniform(-1, 1), instance(KINDS[(i + 1) % 4], rng, n)
         r = _core.rank_one.rank_one_small(x, y, fmt._core, fmt._core)
-        assert r["error"] == pytest.approx(brute_force_bounded(x, y, values), rel=1e-9, abs=1e-14), (x, y)
+        assert r.error == pytest.approx(brute_force_bounded(x, y, values), rel=1e-9, abs=1e-14), (x, y)
 
 
 @pytest.mark.parametrize(

@@ -80,29 +80,16 @@ inline const std::int64_t* perm_ptr(const std::optional<IArray>& perm, std::int6
   return perm->data();
 }
 
-// A rank-one solver's result as the dict scaleq.rank_one reads.
-inline py::dict rank_one_dict(const scaleq::RankOneResult& r) {
-  py::dict d;
-  d["x"] = from_vector(r.x);
-  d["y"] = from_vector(r.y);
-  d["lam"] = r.lam;
-  d["mu"] = r.mu;
-  d["error"] = r.error;
-  d["rtn_error"] = r.rtn_error;
-  d["breakpoints"] = r.breakpoints;
-  return d;
-}
-
 // Binds a solver taking (x, y, fx, fy, quantize_y, window): the GIL released while it runs.
 template <scaleq::RankOneResult (*Solver)(const std::vector<double>&, const std::vector<double>&, const scaleq::Format&,
                                           const scaleq::Format&, bool, scaleq::LamWindow)>
-py::dict solve_rank_one(const DArray& x, const DArray& y, const scaleq::Format& fx, const scaleq::Format& fy,
-                        bool quantize_y, double lam_lo, double lam_hi) {
+scaleq::RankOneResult solve_rank_one(const DArray& x, const DArray& y, const scaleq::Format& fx,
+                                     const scaleq::Format& fy, bool quantize_y, double lam_lo, double lam_hi) {
   const std::vector<double> xv = to_vector(x), yv = to_vector(y);
   scaleq::RankOneResult r;
   {
     LongCall call;
     r = Solver(xv, yv, fx, fy, quantize_y, scaleq::LamWindow{lam_lo, lam_hi});
   }
-  return rank_one_dict(r);
+  return r;  // a _core.rank_one.RankOneSolution (register_rank_one)
 }

@@ -57,17 +57,17 @@ class RankOneResult:
     fmt_y: Format
 
     @classmethod
-    def _from_core(cls, d: dict, method: str, fx: Format, fy: Format) -> RankOneResult:
-        """The result of a ``_core`` rank-one solver (a dict) as a RankOneResult."""
+    def _from_core(cls, r: _core.rank_one.RankOneSolution, method: str, fx: Format, fy: Format) -> RankOneResult:
+        """The result of a ``_core`` rank-one solver as a RankOneResult."""
         return cls(
-            x=d["x"],
-            y=d["y"],
-            lam=float(d["lam"]),
-            mu=float(d["mu"]),
-            error=float(d["error"]),
-            rtn_error=float(d["rtn_error"]),
+            x=r.x,
+            y=r.y,
+            lam=r.lam,
+            mu=r.mu,
+            error=r.error,
+            rtn_error=r.rtn_error,
             method=method,
-            breakpoints=int(d["breakpoints"]),
+            breakpoints=r.breakpoints,
             fmt=fx,
             fmt_y=fy,
         )
@@ -162,8 +162,8 @@ def quantize_rank_one(
         raise TypeError("quantize_y must be a bool")
     lo, hi = (0.0, float("inf")) if lam_window is None else _window(lam_window)
     solver = _core.rank_one.rank_one_sweep if method == "sweep" else _core.rank_one.rank_one_reference
-    d = solver(xv, yv, fx._core, fy._core, bool(quantize_y), lo, hi)
-    return RankOneResult._from_core(d, method, fx, fy)
+    r = solver(xv, yv, fx._core, fy._core, bool(quantize_y), lo, hi)
+    return RankOneResult._from_core(r, method, fx, fy)
 
 
 def _window(lam_window: object) -> tuple[float, float]:
@@ -208,8 +208,8 @@ def quantize_rank_one_batch(
     fy = as_format(fmt_y, "fmt_y") if fmt_y is not None else fx
     if not isinstance(quantize_y, (bool, np.bool_)):
         raise TypeError("quantize_y must be a bool")
-    ds = _core.rank_one.rank_one_batch(xv, yv, fx._core, fy._core, bool(quantize_y))
-    return [RankOneResult._from_core(d, "sweep", fx, fy) for d in ds]
+    rs = _core.rank_one.rank_one_batch(xv, yv, fx._core, fy._core, bool(quantize_y))
+    return [RankOneResult._from_core(r, "sweep", fx, fy) for r in rs]
 
 
 def rank_one_error(x: object, y: object, x_hat: object, y_hat: object) -> float:

@@ -13,6 +13,7 @@ import numpy.typing
 import scaleq._core.format
 
 __all__: list[str] = [
+    "RankOneSolution",
     "rank_one_batch",
     "rank_one_reference",
     "rank_one_relative_error",
@@ -20,13 +21,48 @@ __all__: list[str] = [
     "rank_one_sweep",
 ]
 
+class RankOneSolution:
+    """
+    A rank-one solver's result (C++ scaleq::RankOneResult).
+    """
+    def __repr__(self) -> str: ...
+    @property
+    def breakpoints(self) -> int:
+        """
+        distinct breakpoints visited
+        """
+    @property
+    def error(self) -> float:
+        """
+        ||xy^T - x_hat y_hat^T||_F / ||xy^T||_F
+        """
+    @property
+    def lam(self) -> float: ...
+    @property
+    def mu(self) -> float: ...
+    @property
+    def rtn_error(self) -> float:
+        """
+        the same for round(x), round(y)
+        """
+    @property
+    def x(self) -> numpy.typing.NDArray[numpy.float64]:
+        """
+        x_hat = round(lam*x)
+        """
+    @property
+    def y(self) -> numpy.typing.NDArray[numpy.float64]:
+        """
+        y_hat = round(mu*y), or mu*y
+        """
+
 def rank_one_batch(
     xs: collections.abc.Sequence[typing.Annotated[numpy.typing.ArrayLike, numpy.float64]],
     ys: collections.abc.Sequence[typing.Annotated[numpy.typing.ArrayLike, numpy.float64]],
     fx: scaleq._core.format.Format,
     fy: scaleq._core.format.Format,
     quantize_y: bool = True,
-) -> list:
+) -> list[RankOneSolution]:
     """
     Independent rank-one problems solved in parallel (OpenMP).
     """
@@ -39,7 +75,7 @@ def rank_one_reference(
     quantize_y: bool = True,
     lam_lo: typing.SupportsFloat | typing.SupportsIndex = 0.0,
     lam_hi: typing.SupportsFloat | typing.SupportsIndex = ...,
-) -> dict:
+) -> RankOneSolution:
     """
     The paper's Algorithm 1, literally.
     """
@@ -58,7 +94,7 @@ def rank_one_small(
     quantize_y: bool = True,
     lam_lo: typing.SupportsFloat | typing.SupportsIndex = 0.0,
     lam_hi: typing.SupportsFloat | typing.SupportsIndex = ...,
-) -> dict:
+) -> RankOneSolution:
     """
     The allocation-free solver of short rank-one problems (at most 8 entries a side) that chain quantization uses; same result as rank_one_sweep.
     """
@@ -71,7 +107,7 @@ def rank_one_sweep(
     quantize_y: bool = True,
     lam_lo: typing.SupportsFloat | typing.SupportsIndex = 0.0,
     lam_hi: typing.SupportsFloat | typing.SupportsIndex = ...,
-) -> dict:
+) -> RankOneSolution:
     """
     Optimal rank-one quantization by the breakpoint sweep (bounded x: over lam in [lam_lo, lam_hi)).
     """
