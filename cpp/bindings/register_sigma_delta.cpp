@@ -29,8 +29,16 @@ py::tuple sigma_delta(const DArray& c, double step, int levels, int order, std::
   return py::make_tuple(codes, umax);
 }
 
-py::dict frame_sigma_delta(const DArray& W, std::int64_t N, double step, int levels, int order,
-                           std::optional<IArray> perm, bool reconstruct, const std::string& method) {
+// A frame quantization as scaleq.frames reads it.
+struct FrameSolution {
+  CodeArray codes;    // (N, k) int8 codes 2n+1
+  DArray umax;        // max_k |u_k| per column
+  double step, cmax;  // the step used, max|coefficient|
+  py::object recon;   // (d, k) reconstruction, or None
+};
+
+FrameSolution frame_sigma_delta(const DArray& W, std::int64_t N, double step, int levels, int order,
+                                std::optional<IArray> perm, bool reconstruct, const std::string& method) {
   if (W.ndim() != 2 || W.shape(0) < 1) throw std::invalid_argument("W must be a 2-D (d, k) array with d >= 1");
   const std::int64_t d = W.shape(0), m = W.shape(1);
   const std::int64_t* p = perm_ptr(perm, N);
@@ -52,18 +60,18 @@ py::dict frame_sigma_delta(const DArray& W, std::int64_t N, double step, int lev
     LongCall call;
     r = scaleq::frame_sigma_delta(F, W.data(), m, step, levels, order, p, q, u, rec);
   }
-  py::dict out;
-  out["codes"] = codes;
-  out["umax"] = umax;
-  out["step"] = r.step;
-  out["cmax"] = r.cmax;
-  out["recon"] = recon;
-  return out;
+  return FrameSolution{codes, umax, r.step, r.cmax, recon};
 }
 
 }  // namespace
 
 void register_sigma_delta(py::module_& m) {
+  py::class_<FrameSolution>(m, "FrameSolution", "A harmonic-frame Sigma-Delta quantization of the columns of W.")
+      .def_readonly("codes", &FrameSolution::codes, "(N, k) int8 codes 2n+1; value = code*step/2")
+      .def_readonly("umax", &FrameSolution::umax, "max_k |u_k| per column")
+      .def_readonly("step", &FrameSolution::step, "the step used")
+      .def_readonly("cmax", &FrameSolution::cmax, "max |coefficient|")
+      .def_readonly("recon", &FrameSolution::recon, "(d, k) reconstruction, or None");
   m.def("sigma_delta", &sigma_delta, py::arg("c"), py::arg("step"), py::arg("levels") = 1, py::arg("order") = 1,
         py::arg("perm") = py::none(), "ΣΔ down axis 0 of c: (int8 codes 2n+1, q = code·step/2; max|u_k| per column).");
   m.def("frame_sigma_delta", &frame_sigma_delta, py::arg("W"), py::arg("N"), py::arg("step"), py::arg("levels") = 1,

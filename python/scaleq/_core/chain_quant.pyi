@@ -12,13 +12,38 @@ import numpy.typing
 
 import scaleq._core.format
 
-__all__: list[str] = ["quantize_chain"]
+__all__: list[str] = ["ChainSolution", "quantize_chain"]
+
+class ChainSolution:
+    """
+    A quantized chain (C++ scaleq::ChainQuantResult).
+    """
+    @property
+    def lam(self) -> list:
+        """
+        each factor's column scalings lambda
+        """
+    @property
+    def mu(self) -> list:
+        """
+        each factor's row scalings mu
+        """
+    @property
+    def scales(self) -> list[float]:
+        """
+        each factor's power-of-two scale s_k
+        """
+    @property
+    def values(self) -> list:
+        """
+        each factor's values, shape (a, b, c, d)
+        """
 
 def quantize_chain(
     factors: collections.abc.Sequence[typing.Annotated[numpy.typing.ArrayLike, numpy.float64]],
     fmt: scaleq._core.format.Format,
     method: str,
-) -> dict:
+) -> ChainSolution:
     """
     Quantize a chain of Kronecker-sparse factors.
     """

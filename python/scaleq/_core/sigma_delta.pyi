@@ -9,7 +9,37 @@ import typing
 import numpy
 import numpy.typing
 
-__all__: list[str] = ["frame_sigma_delta", "sigma_delta", "smallest_stable_step"]
+__all__: list[str] = ["FrameSolution", "frame_sigma_delta", "sigma_delta", "smallest_stable_step"]
+
+class FrameSolution:
+    """
+    A harmonic-frame Sigma-Delta quantization of the columns of W.
+    """
+    @property
+    def cmax(self) -> float:
+        """
+        max |coefficient|
+        """
+    @property
+    def codes(self) -> numpy.typing.NDArray[numpy.int8]:
+        """
+        (N, k) int8 codes 2n+1; value = code*step/2
+        """
+    @property
+    def recon(self) -> typing.Any:
+        """
+        (d, k) reconstruction, or None
+        """
+    @property
+    def step(self) -> float:
+        """
+        the step used
+        """
+    @property
+    def umax(self) -> numpy.typing.NDArray[numpy.float64]:
+        """
+        max_k |u_k| per column
+        """
 
 def frame_sigma_delta(
     W: typing.Annotated[numpy.typing.ArrayLike, numpy.float64],
@@ -20,7 +50,7 @@ def frame_sigma_delta(
     perm: typing.Annotated[numpy.typing.ArrayLike, numpy.int64] | None = None,
     reconstruct: bool = True,
     method: str = "auto",
-) -> dict:
+) -> FrameSolution:
     """
     Harmonic-frame ΣΔ quantization of the columns of W (step <= 0: smallest stable step).
     """

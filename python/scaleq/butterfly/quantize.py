@@ -70,20 +70,20 @@ class ChainQuantResult:
         return [v * s for v, s in zip(self.chain.ks_values, self.scales)]
 
 
-def _run(chain: Butterfly, fmt: Format, method: str) -> tuple[Butterfly, dict]:
+def _run(chain: Butterfly, fmt: Format, method: str) -> tuple[Butterfly, _core.chain_quant.ChainSolution]:
     d = _core.chain_quant.quantize_chain(chain._values, fmt._core, method)
-    return Butterfly(d["values"]), d
+    return Butterfly(d.values), d
 
 
-def _result(q, d: dict, method: str, f, chain, measure, **extra) -> ChainQuantResult:
-    """A ChainQuantResult from one method's run (_run's quantized chain and dict)."""
+def _result(q, d: _core.chain_quant.ChainSolution, method: str, f, chain, measure, **extra) -> ChainQuantResult:
+    """A ChainQuantResult from one method's run (_run's quantized chain and core result)."""
     return ChainQuantResult(
         chain=q,
         method=method,
         fmt=f,
-        scales=[float(s) for s in d["scales"]],
-        lam=list(d["lam"]),
-        mu=list(d["mu"]),
+        scales=list(d.scales),
+        lam=list(d.lam),
+        mu=list(d.mu),
         _original=chain,
         _measure=measure,
         **extra,

@@ -271,7 +271,7 @@ def frame_quantize(
         e = min(max(e, es - 1000), es + 1000)
     Xs = np.ldexp(X, -e) if e else X
 
-    def run(step_scaled: float) -> dict:
+    def run(step_scaled: float) -> _core.sigma_delta.FrameSolution:
         try:
             return _core.sigma_delta.frame_sigma_delta(Xs, N, step_scaled, levels, order, p, True, backend)
         except ValueError as exc:
@@ -282,16 +282,16 @@ def frame_quantize(
             ) from None
 
     r = run(math.ldexp(s, -e))
-    step_out = math.ldexp(float(r["step"]), e)
-    if e and math.ldexp(step_out, -e) != float(r["step"]):
+    step_out = math.ldexp(r.step, e)
+    if e and math.ldexp(step_out, -e) != r.step:
         # the chosen stable step is not a double in W's units (below 2^-1074 spacing): take the
         # next double up, which is stable too, and quantize with exactly that step
-        if math.ldexp(step_out, -e) < float(r["step"]):
+        if math.ldexp(step_out, -e) < r.step:
             step_out = math.nextafter(step_out, math.inf)
         r = run(math.ldexp(step_out, -e))
     unscale = (lambda a: np.ldexp(a, e)) if e else (lambda a: a)  # noqa: E731
     return FrameQuantResult(
-        codes=r["codes"],
+        codes=r.codes,
         step=step_out,
         levels=levels,
         order=order,
@@ -299,7 +299,7 @@ def frame_quantize(
         N=N,
         perm=p,
         axis=axis,
-        max_state=unscale(r["umax"]),
+        max_state=unscale(r.umax),
         original=X.T if axis == 1 else X,
-        _recon=unscale(r["recon"]),
+        _recon=unscale(r.recon),
     )
