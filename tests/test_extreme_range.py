@@ -630,3 +630,24 @@ def test_product_at_the_bottom_of_the_double_range_is_never_worse_than_rtn(metho
     assert r.error == pytest.approx(exact_rank_one_error(x, y, r.x, r.y), rel=1e-12)
     q = scaleq.quantize_neuron([5e-324], 1.125, [5e-324], 2)
     assert q.error <= q.rtn_error * (1 + 1e-12)
+
+
+@pytest.mark.parametrize("method", ["sweep", "reference"])
+def test_lam_window_without_end_on_dbl_max_reports_a_finite_lambda(method):
+    # window [1, inf) on x = DBL_MAX: no breakpoint inside, every λ saturates x̂ at 65504; the
+    # λ reported for that state was 2·lo = 2^1024 in normalized units, i.e. inf
+    x = np.array([DBL_MAX])
+    r = scaleq.quantize_rank_one(x, [1.0], "fp16", quantize_y=False, lam_window=(1.0, math.inf), method=method)
+    assert 1.0 <= r.lam < math.inf
+    assert r.x[0] == 65504.0
+    # the exact error is 8.3e-17 (x̂ŷ one rounding away from DBL_MAX): errors are accurate to
+    # ~1e-16 of ‖xyᵀ‖, not relative to themselves below that
+    assert r.error == pytest.approx(exact_rank_one_error(x, [1.0], r.x, r.y), abs=2e-16)
+
+
+def test_error_of_an_almost_orthogonal_x_hat_is_finite():
+    # xᵀx̂ = 5e-324: the conditioning factor c = ‖x̂‖²/(xᵀx̂) overflowed and the error read NaN
+    x, xh = [1.0, 5e-324, 0.0], [0.0, 1.0, 0.0]
+    got = scaleq.rank_one_error(x, [1.0], xh, [1.0])
+    assert got == pytest.approx(exact_rank_one_error(x, [1.0], xh, [1.0]), rel=1e-15)
+    assert got == pytest.approx(math.sqrt(2), rel=1e-15)

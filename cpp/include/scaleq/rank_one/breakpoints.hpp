@@ -349,11 +349,17 @@ inline double delta2(const Side& s, std::uint32_t coord, std::uint32_t k) {
 }
 
 // λ (normalized units) inside the interval after `pos` sorted breakpoints have been crossed.
+// A λ in the last interval (lo, ∞): 2·lo, or halfway to DBL_MAX when that overflows (a window
+// [1, ∞) on x near DBL_MAX is 2^1023 in normalized units).
+inline double above(double lo) {
+  const double up = 2.0 * lo;
+  return std::isfinite(up) ? up : lo + 0.5 * (std::numeric_limits<double>::max() - lo);
+}
 inline double interval_mid(const Side& s, std::size_t pos) {
   const double lo = pos == 0 ? (s.fmt->bounded ? s.lo : 1.0) : s.bps[pos - 1].lam;
   if (pos < s.bps.size()) return 0.5 * (lo + s.bps[pos].lam);
   if (!s.fmt->bounded) return 0.5 * (lo + 2.0);  // past the last breakpoint
-  return s.hi < std::numeric_limits<double>::infinity() ? 0.5 * (lo + s.hi) : 2.0 * lo;
+  return s.hi < std::numeric_limits<double>::infinity() ? 0.5 * (lo + s.hi) : above(lo);
 }
 
 // Unbounded F_t: λ ∈ (1,2) would overflow round(λx) for entries near DBL_MAX; the

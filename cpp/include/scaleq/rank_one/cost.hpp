@@ -109,32 +109,39 @@ inline double relative_error(const std::vector<double>& x, const std::vector<dou
   const int sa = int(s / 2), sb = int(s - s / 2);
   const int fxh = exh - sa, fyh = eyh - sb;
   const double xxh = dot(x, ex, xh, fxh), xhxh = dot(xh, fxh, xh, fxh);
-  // the identity below holds for any c ≠ 0; c = 1 when x̂ ⟂ x
-  const double cc = (xxh != 0.0) ? xhxh / xxh : 1.0;
-  // pass 1: the largest |dx_i|, |dy_j|; pass 2: the sums with d scaled by its power of two
-  auto dxi = [&](std::size_t i) { return std::ldexp(xh[i], -fxh) / cc - std::ldexp(x[i], -ex); };
-  auto dyj = [&](std::size_t j) { return std::ldexp(yh[j], -fyh) * cc - std::ldexp(y[j], -ey); };
-  double dmax = 0.0;
-  for (std::size_t i = 0; i < x.size(); ++i) dmax = std::max(dmax, std::fabs(dxi(i)));
-  for (std::size_t j = 0; j < y.size(); ++j) dmax = std::max(dmax, std::fabs(dyj(j)));
-  if (dmax == 0.0) return 0.0;
-  int ed;
-  std::frexp(dmax, &ed);
-  double dx2 = 0.0, xhdx = 0.0, dy2 = 0.0, ydy = 0.0;
-  for (std::size_t i = 0; i < x.size(); ++i) {
-    const double d = std::ldexp(dxi(i), -ed);
-    dx2 += d * d;
-    xhdx += (std::ldexp(xh[i], -fxh) / cc) * d;
-  }
-  for (std::size_t j = 0; j < y.size(); ++j) {
-    const double d = std::ldexp(dyj(j), -ed);
-    dy2 += d * d;
-    ydy += std::ldexp(y[j], -ey) * d;
-  }
-  const double xh2 = (xhxh / cc) / cc;                         // cc² alone may overflow (x̂ far from x's direction)
-  const double num = xh2 * dy2 + dx2 * yy + 2.0 * xhdx * ydy;  // in units of 4^ed
-  if (!(num >= 0.0)) return num < 0.0 ? 0.0 : std::numeric_limits<double>::quiet_NaN();
-  return std::ldexp(std::sqrt(num / (xx * yy)), ed);
+  // The identity below holds for any c ≠ 0. c = ‖x̂‖²/(xᵀx̂) keeps dx, dy small when x̂ is
+  // close to x's direction; when x̂ is nearly orthogonal to it (xᵀx̂ ~ 5e-324), that c
+  // overflows the terms, and c = 1 is used: the error is then O(1), with no cancellation.
+  auto eval = [&](const double cc) {
+    // pass 1: the largest |dx_i|, |dy_j|; pass 2: the sums with d scaled by its power of two
+    auto dxi = [&](std::size_t i) { return std::ldexp(xh[i], -fxh) / cc - std::ldexp(x[i], -ex); };
+    auto dyj = [&](std::size_t j) { return std::ldexp(yh[j], -fyh) * cc - std::ldexp(y[j], -ey); };
+    double dmax = 0.0;
+    for (std::size_t i = 0; i < x.size(); ++i) dmax = std::max(dmax, std::fabs(dxi(i)));
+    for (std::size_t j = 0; j < y.size(); ++j) dmax = std::max(dmax, std::fabs(dyj(j)));
+    if (dmax == 0.0) return 0.0;
+    if (!std::isfinite(dmax)) return std::numeric_limits<double>::quiet_NaN();
+    int ed;
+    std::frexp(dmax, &ed);
+    double dx2 = 0.0, xhdx = 0.0, dy2 = 0.0, ydy = 0.0;
+    for (std::size_t i = 0; i < x.size(); ++i) {
+      const double d = std::ldexp(dxi(i), -ed);
+      dx2 += d * d;
+      xhdx += (std::ldexp(xh[i], -fxh) / cc) * d;
+    }
+    for (std::size_t j = 0; j < y.size(); ++j) {
+      const double d = std::ldexp(dyj(j), -ed);
+      dy2 += d * d;
+      ydy += std::ldexp(y[j], -ey) * d;
+    }
+    const double xh2 = (xhxh / cc) / cc;                         // cc² alone may overflow (x̂ far from x's direction)
+    const double num = xh2 * dy2 + dx2 * yy + 2.0 * xhdx * ydy;  // in units of 4^ed
+    if (!(num >= 0.0)) return num < 0.0 ? 0.0 : std::numeric_limits<double>::quiet_NaN();
+    return std::ldexp(std::sqrt(num / (xx * yy)), ed);
+  };
+  const double c = xxh != 0.0 ? xhxh / xxh : 1.0;
+  const double e = eval(c);
+  return (std::isfinite(e) || c == 1.0) ? e : eval(1.0);
 }
 
 // Its square (the solvers compare squared costs); +inf beyond sqrt(DBL_MAX).

@@ -647,7 +647,7 @@ inline double small_lambda(const SmallSide& s, const std::uint32_t* k) {
   else if (!s.fmt->bounded)
     mid = 0.5 * (lo + 2.0);
   else
-    mid = s.hi < std::numeric_limits<double>::infinity() ? 0.5 * (lo + s.hi) : 2.0 * lo;
+    mid = s.hi < std::numeric_limits<double>::infinity() ? 0.5 * (lo + s.hi) : above(lo);
   const int shift = (!s.fmt->bounded && s.E >= 1022) ? 1 : 0;  // overflow_shift
   return s.fmt->bounded ? std::ldexp(mid, -s.E) : std::ldexp(mid, -shift);
 }
