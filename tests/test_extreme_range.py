@@ -651,3 +651,34 @@ def test_error_of_an_almost_orthogonal_x_hat_is_finite():
     got = scaleq.rank_one_error(x, [1.0], xh, [1.0])
     assert got == pytest.approx(exact_rank_one_error(x, [1.0], xh, [1.0]), rel=1e-15)
     assert got == pytest.approx(math.sqrt(2), rel=1e-15)
+
+
+@pytest.mark.parametrize("method", ["sweep", "reference"])
+def test_bounded_x_against_an_f1_y_near_dbl_max_keeps_y_finite(method):
+    # ŷ in F_1 (powers of two) absorbs any 2^k, so every x̂ = 2^k·v ties; the smallest λ put
+    # x̂ at fp16's 2^-24 and ŷ = round(DBL_MAX·2^24) = inf. The optimum product is 2^1024 (no
+    # double, but x̂ = 2^15 and ŷ = 2^1009 are): DBL_MAX = (2^53 − 1)·2^971 is 2^971 from it,
+    # while the nearest product below, (2^11 − 1)·2^1013, is 2^1013 away.
+    x = np.array([DBL_MAX])
+    r = scaleq.quantize_rank_one(x, [1.0], "fp16", fmt_y=1, method=method)
+    assert np.all(np.isfinite(r.y)) and math.isfinite(r.mu)
+    best = float((Fraction(2) ** 1024 - Fraction(DBL_MAX)) / Fraction(DBL_MAX))
+    assert r.error == pytest.approx(best, rel=1e-9)
+    assert r.error == pytest.approx(exact_rank_one_error(x, [1.0], r.x, r.y), rel=1e-9)
+
+
+def test_error_of_an_x_hat_at_an_angle_to_x_is_accurate():
+    # x̂ almost orthogonal to x with xᵀx̂ = 5e-324 but ‖x̂‖ = 2^-126: the conditioning factor c was
+    # 2.6e266, x̂/c underflowed, and the error read 0 instead of 1
+    x, xh = [0.0] * 6 + [1.0], [0.0] * 5 + [1.1754943508222875e-38, 5e-324]
+    got = scaleq.rank_one_error(x, [1.0], xh, [1.0])
+    assert got == pytest.approx(exact_rank_one_error(x, [1.0], xh, [1.0]), rel=1e-15)
+
+
+def test_neuron_with_a_format_below_one_against_dbl_max():
+    # a format holding only {0, ±0.5}: the power-of-two scale for w = 1.8e308 is 2^1025, which
+    # raised OverflowError; it is capped at 2^1023 (the weight then saturates)
+    f = scaleq.Format(1, -1, -1, subnormals=False)
+    q = scaleq.quantize_neuron([DBL_MAX], 0.0, 0.0, f)
+    assert math.isfinite(q.scale_in) and q.error <= q.rtn_error
+    assert set(np.abs(np.append(q.w, q.b) / q.scale_in)) <= {0.0, 0.5}

@@ -176,7 +176,8 @@ def _pow2_scale(a: np.ndarray, fmt: Format) -> float:
         k -= 1
     # and no larger than keeps s·max_value finite: a weight near DBL_MAX then saturates
     # instead of coming back as s·round(a/s) = inf
-    return math.ldexp(1.0, min(max(k, -1074), 1024 - math.frexp(fmt.max_value)[1]))
+    # (and s itself finite: a format whose largest value is below 1, e.g. {0, 0.5}, against 1.8e308)
+    return math.ldexp(1.0, min(max(k, -1074), 1024 - math.frexp(fmt.max_value)[1], 1023))
 
 
 def _rtn(a: np.ndarray, fmt: Format, s: float) -> np.ndarray:

@@ -110,8 +110,7 @@ inline double relative_error(const std::vector<double>& x, const std::vector<dou
   const int fxh = exh - sa, fyh = eyh - sb;
   const double xxh = dot(x, ex, xh, fxh), xhxh = dot(xh, fxh, xh, fxh);
   // The identity below holds for any c ≠ 0. c = ‖x̂‖²/(xᵀx̂) keeps dx, dy small when x̂ is
-  // close to x's direction; when x̂ is nearly orthogonal to it (xᵀx̂ ~ 5e-324), that c
-  // overflows the terms, and c = 1 is used: the error is then O(1), with no cancellation.
+  // close to x's direction; otherwise, or when that c still overflows a term, c = 1.
   auto eval = [&](const double cc) {
     // pass 1: the largest |dx_i|, |dy_j|; pass 2: the sums with d scaled by its power of two
     auto dxi = [&](std::size_t i) { return std::ldexp(xh[i], -fxh) / cc - std::ldexp(x[i], -ex); };
@@ -139,7 +138,10 @@ inline double relative_error(const std::vector<double>& x, const std::vector<dou
     if (!(num >= 0.0)) return num < 0.0 ? 0.0 : std::numeric_limits<double>::quiet_NaN();
     return std::ldexp(std::sqrt(num / (xx * yy)), ed);
   };
-  const double c = xxh != 0.0 ? xhxh / xxh : 1.0;
+  // (x̂ at an angle of more than 60° to x: the error is then at least sin 60°, no cancellation
+  // to avoid, and that c would be extreme: 1/c·x̂ underflows while c·ŷ dominates)
+  const bool aligned = std::fabs(xxh) >= 0.5 * std::sqrt(xx) * std::sqrt(xhxh);
+  const double c = (xxh != 0.0 && aligned) ? xhxh / xxh : 1.0;
   const double e = eval(c);
   return (std::isfinite(e) || c == 1.0) ? e : eval(1.0);
 }

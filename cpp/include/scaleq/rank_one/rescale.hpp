@@ -193,7 +193,9 @@ inline void fit_double_range(const std::vector<double>& x, const std::vector<dou
   const bool windowed = fx.bounded && (window.lo > 0.0 || window.hi < std::numeric_limits<double>::infinity());
   // (the same when λ left the normal range: x̂ far below x, round(λx) is then no longer x̂)
   const bool lam_lost_bits = !(r.lam >= std::numeric_limits<double>::min());
-  if (!quantize_y && fx.bounded && !windowed && !is_zero(r.x) && (!all_finite(r.y) || lam_lost_bits)) {
+  // (an F_t ŷ = round(μy) absorbs the 2^−k exactly too: the same ties)
+  const bool y_absorbs = !quantize_y || !fy.bounded;
+  if (y_absorbs && fx.bounded && !windowed && !is_zero(r.x) && (!all_finite(r.y) || lam_lost_bits)) {
     // the farthest k toward x's scale keeping the same state (the valid k form an interval around 0)
     const int target = max_exponent(x) - max_exponent(r.x);
     int good = 0, bad = target + (target > 0 ? 1 : -1);
@@ -212,7 +214,7 @@ inline void fit_double_range(const std::vector<double>& x, const std::vector<dou
       for (double& a : r.x) a = std::ldexp(a, good);
       r.lam = lam_good;
       r.mu = optimal_mu(x, r.x, max_exponent(x));
-      r.y = y_side(y, r.mu, fy, false);
+      r.y = y_side(y, r.mu, fy, quantize_y);
       r.error = relative_error(x, y, r.x, r.y);
     }
   }
