@@ -211,11 +211,20 @@ inline void fit_double_range(const std::vector<double>& x, const std::vector<dou
       }
     }
     if (good != 0) {
-      for (double& a : r.x) a = std::ldexp(a, good);
-      r.lam = lam_good;
-      r.mu = optimal_mu(x, r.x, max_exponent(x));
-      r.y = y_side(y, r.mu, fy, quantize_y);
-      r.error = relative_error(x, y, r.x, r.y);
+      std::vector<double> xk(r.x);
+      for (double& a : xk) a = std::ldexp(a, good);
+      const double mu_k = optimal_mu(x, xk, max_exponent(x));
+      std::vector<double> yk = y_side(y, mu_k, fy, quantize_y);
+      const double ek = relative_error(x, y, xk, yk);
+      // an exact tie, unless ŷ met the double range's end (F_t saturates there): a broken ŷ is
+      // always replaced, a finite one only by an equal or better pair
+      if (!all_finite(r.y) || ek <= r.error) {
+        r.x = std::move(xk);
+        r.y = std::move(yk);
+        r.lam = lam_good;
+        r.mu = mu_k;
+        r.error = ek;
+      }
     }
   }
   // An F_t x̂ against a bounded quantized ŷ (ŷ's side is swept): x̂ = round(λx) with the least-
