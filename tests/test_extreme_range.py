@@ -682,3 +682,15 @@ def test_neuron_with_a_format_below_one_against_dbl_max():
     q = scaleq.quantize_neuron([DBL_MAX], 0.0, 0.0, f)
     assert math.isfinite(q.scale_in) and q.error <= q.rtn_error
     assert set(np.abs(np.append(q.w, q.b) / q.scale_in)) <= {0.0, 0.5}
+
+
+@pytest.mark.parametrize("method", ["sweep", "reference"])
+def test_f1_x_against_a_bounded_y_near_dbl_max_keeps_x_finite(method):
+    # the mirror: ŷ (fp16) is swept, its smallest tie ŷ = 2^-24 made λ = x̂ = inf; the same
+    # optimum product 2^1024 (x̂ = 2^1009, ŷ = 2^15) is 2^971 from DBL_MAX
+    y = np.array([DBL_MAX])
+    r = scaleq.quantize_rank_one([1.0], y, 1, fmt_y="fp16", method=method)
+    assert np.all(np.isfinite(r.x)) and math.isfinite(r.lam)
+    best = float((Fraction(2) ** 1024 - Fraction(DBL_MAX)) / Fraction(DBL_MAX))
+    assert r.error == pytest.approx(best, rel=1e-9)
+    assert r.error == pytest.approx(exact_rank_one_error([1.0], y, r.x, r.y), rel=1e-9)

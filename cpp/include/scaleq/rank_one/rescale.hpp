@@ -188,6 +188,29 @@ inline double zero_scaling(const std::vector<double>& v, const Format& f) {
   const double s = 0.25 * smallest / m;
   return std::isfinite(s) ? std::max(s, std::numeric_limits<double>::denorm_min()) : 1.0;
 }
+// The farthest k from 0 toward `target` with 2^k·vh = round(s'·v) for a double s' (the valid k
+// form an interval around 0, so a binary search finds its end); 0 when there is none, else s'
+// in s_out.
+inline int farthest_tie(const std::vector<double>& v, const std::vector<double>& vh, double s, int target,
+                        const Format& f, double& s_out) {
+  if (target == 0) return 0;
+  int good = 0, bad = target + (target > 0 ? 1 : -1);
+  double s_try = s;
+  if (same_state_scaled(v, vh, s, target, f, s_try)) {
+    s_out = s_try;
+    return target;
+  }
+  while (std::abs(bad - good) > 1) {
+    const int mid = good + (bad - good) / 2;
+    if (same_state_scaled(v, vh, s, mid, f, s_try)) {
+      good = mid;
+      s_out = s_try;
+    } else {
+      bad = mid;
+    }
+  }
+  return good;
+}
 inline void fit_double_range(const std::vector<double>& x, const std::vector<double>& y, const Format& fx,
                              const Format& fy, bool quantize_y, const LamWindow& window, RankOneResult& r) {
   const bool windowed = fx.bounded && (window.lo > 0.0 || window.hi < std::numeric_limits<double>::infinity());
@@ -196,20 +219,8 @@ inline void fit_double_range(const std::vector<double>& x, const std::vector<dou
   // (an F_t ŷ = round(μy) absorbs the 2^−k exactly too: the same ties)
   const bool y_absorbs = !quantize_y || !fy.bounded;
   if (y_absorbs && fx.bounded && !windowed && !is_zero(r.x) && (!all_finite(r.y) || lam_lost_bits)) {
-    // the farthest k toward x's scale keeping the same state (the valid k form an interval around 0)
-    const int target = max_exponent(x) - max_exponent(r.x);
-    int good = 0, bad = target + (target > 0 ? 1 : -1);
-    double lam_good = r.lam, lam_try = r.lam;
-    if (same_state_scaled(x, r.x, r.lam, target, fx, lam_try)) good = target, bad = target, lam_good = lam_try;
-    while (std::abs(bad - good) > 1) {
-      const int mid = good + (bad - good) / 2;
-      if (same_state_scaled(x, r.x, r.lam, mid, fx, lam_try)) {
-        good = mid;
-        lam_good = lam_try;
-      } else {
-        bad = mid;
-      }
-    }
+    double lam_good = r.lam;
+    const int good = farthest_tie(x, r.x, r.lam, max_exponent(x) - max_exponent(r.x), fx, lam_good);
     if (good != 0) {
       std::vector<double> xk(r.x);
       for (double& a : xk) a = std::ldexp(a, good);
@@ -229,13 +240,14 @@ inline void fit_double_range(const std::vector<double>& x, const std::vector<dou
   }
   // An F_t x̂ against a bounded quantized ŷ (ŷ's side is swept): x̂ = round(λx) with the least-
   // squares λ saturates at the top of the double range when the solver's ŷ, among its exact
-  // ties ŷ·2^k, sits far below y's scale (λ = 2^24 for x near DBL_MAX); the tie at y's scale
-  // gives the same product with x̂ in range.
-  if (quantize_y && !fx.bounded && fy.bounded && !is_zero(r.y) &&
-      std::any_of(r.x.begin(), r.x.end(), [&](double a) { return std::fabs(a) == Format::unbounded_max(fx.t); })) {
-    const int k = max_exponent(y) - max_exponent(r.y);
+  // ties ŷ·2^k, sits far below y's scale (λ = 2^24 for x near DBL_MAX, or inf); the tie
+  // nearest y's scale (farthest_tie) gives the same product with x̂ in range.
+  if (quantize_y && !fx.bounded && fy.bounded && !is_zero(r.y) && std::any_of(r.x.begin(), r.x.end(), [&](double a) {
+        return !std::isfinite(a) || std::fabs(a) == Format::unbounded_max(fx.t);
+      })) {
     double mu_k = r.mu;
-    if (k != 0 && same_state_scaled(y, r.y, r.mu, k, fy, mu_k)) {
+    const int k = farthest_tie(y, r.y, r.mu, max_exponent(y) - max_exponent(r.y), fy, mu_k);
+    if (k != 0) {
       std::vector<double> yk(r.y);
       for (double& a : yk) a = std::ldexp(a, k);
       const double lam_k = optimal_mu(y, yk, max_exponent(y));  // x̂'s least-squares scaling for this ŷ
