@@ -17,6 +17,7 @@ import pytest
 
 import scaleq
 from oracles import brute_force_rank_one, exact_rank_one_error, format_values, fsqrt
+from oracles_chain import ks_dense
 
 DBL_MAX = np.finfo(float).max
 
@@ -420,6 +421,24 @@ def test_relative_error_chains_beyond_1e154(exps):
     Bd = _scaled_chain(B, [shift, 0, 0, 0]).to_dense()
     assert scaleq.relative_error(Ad, Bd) == pytest.approx(ref, rel=1e-9)
     assert scaleq.relative_error(A0.to_dense() * 1e300, B0.to_dense() * 1e300) == pytest.approx(ref, rel=1e-9)
+
+
+def test_relative_error_chain_vs_its_subnormal_dense_product():
+    # found by the fuzz: the dense product of tiny factors rounds to subnormals (about 22 bits
+    # left at 2^-1052), so it differs from the chain; the error of the chain against that
+    # matrix is that rounding, exactly (rational reference), not 0
+    A0 = scaleq.Butterfly.random(8, seed=0)
+    A = _scaled_chain(A0, [-152, -450, -450])
+    D = A.to_dense()
+    assert np.any((D != 0) & (np.abs(D) < np.finfo(float).tiny))
+    exact = np.eye(8, dtype=object) * Fraction(2) ** -1052  # the product in rationals
+    for v in A0.ks_values:
+        exact = exact @ np.vectorize(Fraction, otypes=[object])(ks_dense(v))
+    num = sum((exact[i][j] - Fraction(float(D[i, j]))) ** 2 for i in range(8) for j in range(8))
+    den = sum(v * v for row in exact for v in row)
+    ref = fsqrt(num / den)
+    assert ref > 1e-12
+    assert scaleq.relative_error(A, D) == pytest.approx(ref, rel=1e-9)
 
 
 def test_relative_error_far_chains():
