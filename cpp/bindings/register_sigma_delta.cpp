@@ -79,4 +79,6 @@ void register_sigma_delta(py::module_& m) {
         "Harmonic-frame ΣΔ quantization of the columns of W (step <= 0: smallest stable step).");
   m.def("smallest_stable_step", &scaleq::smallest_stable_step, py::arg("cmax"), py::arg("levels"), py::arg("order"),
         "Smallest step with cmax <= (levels - 1/2)·step (order 1) or (levels - 3/2)·step (order 2).");
+  m.def("smallest_stable_levels", &scaleq::smallest_stable_levels, py::arg("cmax"), py::arg("step"), py::arg("order"),
+        "Fewest levels with cmax <= (levels - 1/2)·step (order 1) or (levels - 3/2)·step (order 2); at most 64.");
 }

@@ -75,6 +75,31 @@ inline std::string short_number(double v) {
   return buf;
 }
 
+// Fewest levels K (at least 1 for order 1, 2 for order 2) with cmax <= margin(K)·step, by the
+// same comparison check_stable makes; more than 64 (int8 codes) throws, naming the step that fits.
+inline int smallest_stable_levels(double cmax, double step, int order) {
+  if (order != 1 && order != 2) throw std::invalid_argument("order must be 1 or 2, got " + std::to_string(order));
+  if (!(step > 0.0) || !std::isfinite(step))
+    throw std::invalid_argument("step must be a positive finite number, got " + short_number(step));
+  if (!(cmax >= 0.0) || !std::isfinite(cmax))
+    throw std::invalid_argument("cmax must be a finite number >= 0, got " + short_number(cmax));
+  const int kmin = order == 1 ? 1 : 2;
+  const double ratio = cmax / step;
+  auto too_many = [&] {
+    return std::invalid_argument(
+        "step " + short_number(step) + " needs more than 64 levels for max|c| = " + short_number(cmax) +
+        " (cmax/step = " + short_number(ratio) +
+        "); at most 64 are supported (int8 codes): use step >= " + short_number(smallest_stable_step(cmax, 64, order)));
+  };
+  if (!(ratio <= 64.0)) throw too_many();  // also inf: before any integer arithmetic on it
+  // the closed form, then at most one step either way for the rounding of ratio
+  int k = std::max(kmin, int(std::ceil(ratio + (order == 1 ? 0.5 : 1.5))));
+  if (k > kmin && stability_margin(k - 1, order) * step >= cmax) --k;
+  if (stability_margin(k, order) * step < cmax) ++k;
+  if (k > 64) throw too_many();
+  return k;
+}
+
 inline void check_stable(double cmax, const SigmaDeltaParams& P) {
   const double margin = stability_margin(P.levels, P.order);
   if (!(cmax <= margin * P.step))

@@ -9,7 +9,13 @@ import typing
 import numpy
 import numpy.typing
 
-__all__: list[str] = ["FrameSolution", "frame_sigma_delta", "sigma_delta", "smallest_stable_step"]
+__all__: list[str] = [
+    "FrameSolution",
+    "frame_sigma_delta",
+    "sigma_delta",
+    "smallest_stable_levels",
+    "smallest_stable_step",
+]
 
 class FrameSolution:
     """
@@ -64,6 +70,15 @@ def sigma_delta(
 ) -> tuple:
     """
     ΣΔ down axis 0 of c: (int8 codes 2n+1, q = code·step/2; max|u_k| per column).
+    """
+
+def smallest_stable_levels(
+    cmax: typing.SupportsFloat | typing.SupportsIndex,
+    step: typing.SupportsFloat | typing.SupportsIndex,
+    order: typing.SupportsInt | typing.SupportsIndex,
+) -> int:
+    """
+    Fewest levels with cmax <= (levels - 1/2)·step (order 1) or (levels - 3/2)·step (order 2); at most 64.
     """
 
 def smallest_stable_step(

@@ -35,10 +35,6 @@ from .._validation import as_float_array, as_int, as_permutation, choice
 from .harmonic import BACKENDS, _check_dims, frame_analysis, frame_variation
 
 
-def _margin(levels: int, order: int) -> float:
-    return levels - 0.5 if order == 1 else levels - 1.5
-
-
 def _check_levels_order(levels: object, order: object) -> tuple[int, int]:
     order = as_int(order, "order", low=1, high=2)
     levels = as_int(levels, "levels", low=1, high=64)
@@ -77,9 +73,6 @@ def _check_cmax(cmax: object) -> float:
     return c
 
 
-_MAX_LEVELS = 64  # codes ±(2K−1) are int8: 2K−1 <= 127
-
-
 def smallest_stable_levels(cmax: float, step: float, order: int = 1) -> int:
     """Fewest levels K (per sign) for which ``step`` is stable for coefficients up to ``cmax``.
 
@@ -94,26 +87,7 @@ def smallest_stable_levels(cmax: float, step: float, order: int = 1) -> int:
     cmax = _check_cmax(cmax)
     step = _check_step(step)
     order = as_int(order, "order", low=1, high=2)
-    kmin = 1 if order == 1 else 2
-    ratio = cmax / step
-    if not ratio <= _MAX_LEVELS:  # also inf: checked before any integer arithmetic on it
-        raise ValueError(
-            f"step {step} needs more than {_MAX_LEVELS} levels for max|c| = {cmax:.6g} "
-            f"(cmax/step = {ratio:.3g}); at most {_MAX_LEVELS} are supported (int8 codes): use "
-            f"step >= {smallest_stable_step(cmax, _MAX_LEVELS, order):.6g}"
-        )
-    # closed form; the two corrections absorb the rounding of ratio and move k by at most one
-    k = max(kmin, math.ceil(ratio + (0.5 if order == 1 else 1.5)))
-    if k > kmin and _margin(k - 1, order) * step >= cmax:
-        k -= 1
-    if _margin(k, order) * step < cmax:
-        k += 1
-    if k > _MAX_LEVELS:
-        raise ValueError(
-            f"step {step} needs {k} levels for max|c| = {cmax:.6g}; at most {_MAX_LEVELS} are "
-            f"supported (int8 codes): use step >= {smallest_stable_step(cmax, _MAX_LEVELS, order):.6g}"
-        )
-    return k
+    return int(_core.sigma_delta.smallest_stable_levels(cmax, step, order))
 
 
 def sigma_delta(
