@@ -715,12 +715,22 @@ def test_f1_x_against_a_bounded_y_near_dbl_max_keeps_x_finite(method):
     assert r.error == pytest.approx(exact_rank_one_error([1.0], y, r.x, r.y), rel=1e-9)
 
 
-@pytest.mark.xfail(strict=True, reason="open (fuzz, 2026-12-02): the sweep returns x̂ = ŷ = 0 beyond y ≈ 2^527.6")
-def test_ft_x_against_fp16_y_far_above_its_range():
-    # x̂ in F_1 absorbs any power of two: x̂ = 2^624 with ŷ = 2^-24 (fp16's smallest value) is
-    # y = 2^600 exactly, error 0; the reference solver finds it, the sweep returns 0 (error 1)
-    y = 2.0**600
-    ref = scaleq.quantize_rank_one([1.0], [y], 1, fmt_y="fp16", method="reference")
-    assert ref.error == 0.0 and exact_rank_one_error([1.0], [y], ref.x, ref.y) == 0.0
+@pytest.mark.parametrize("k", [528, 600, 899, -600])
+def test_ft_side_against_a_bounded_side_far_from_one(k):
+    # found by the fuzz: x̂ in F_1 absorbs any power of two, so x̂ = 2^(k+24) with ŷ = 2^-24
+    # (fp16's smallest value) is y = 2^k exactly, error 0. The sweep returned x̂ = ŷ = 0
+    # (error 1) from y = 2^528 on: x̂ beyond 2^512 overflowed its ‖x̂‖². The mirror (bounded x̂,
+    # F_t ŷ) and a non-power-of-two y against the reference, whose errors are exact rationals.
+    y = 2.0**k
     r = scaleq.quantize_rank_one([1.0], [y], 1, fmt_y="fp16", method="sweep")
-    assert r.error == 0.0
+    assert r.error == 0.0 and exact_rank_one_error([1.0], [y], r.x, r.y) == 0.0
+    for x, yy, fx, fy in (([1.0], [1.3 * y], 1, "fp16"), ([1.3 * y, -0.7 * y], [1.0, 3.0], "fp16", 2)):
+        for method in ("sweep",):
+            got = scaleq.quantize_rank_one(x, yy, fx, fmt_y=fy, method=method)
+            ref = scaleq.quantize_rank_one(x, yy, fx, fmt_y=fy, method="reference")
+            exact = exact_rank_one_error(x, yy, got.x, got.y)
+            assert got.error == pytest.approx(exact, rel=1e-12)
+            assert exact <= exact_rank_one_error(x, yy, ref.x, ref.y) * (1 + 1e-12)
+            assert exact <= got.rtn_error * (1 + 1e-12)
+        (b,) = scaleq.quantize_rank_one_batch([x], [yy], fx, fmt_y=fy)  # the small solver
+        assert exact_rank_one_error(x, yy, b.x, b.y) <= exact_rank_one_error(x, yy, ref.x, ref.y) * (1 + 1e-12)

@@ -44,9 +44,13 @@ inline ExpRange exp_range(const std::vector<double>& v, int shift = 0) {
   return r;
 }
 inline bool extreme(const ExpRange& r) { return r.any && (r.hi >= 900 || r.lo < -900); }
-// The exponent a that centers v's binades at 0, never pushing the largest entry beyond
-// 2^1000 (a vector spanning more than the double range loses its smallest entries).
-inline int centering_shift(const ExpRange& r) { return extreme(r) ? std::min(-(r.lo + r.hi) / 2, 1000 - r.hi) : 0; }
+inline bool far(const ExpRange& r) { return r.any && (r.hi >= 256 || r.lo < -256); }
+// The exponent a that centers v's binades at 0 (when v is extreme, or when asked), never
+// pushing the largest entry beyond 2^1000 (a vector spanning more than the double range loses
+// its smallest entries).
+inline int centering_shift(const ExpRange& r, bool always = false) {
+  return (always || extreme(r)) ? std::min(-(r.lo + r.hi) / 2, 1000 - r.hi) : 0;
+}
 
 template <class Solve>
 bool solve_rescaled(const std::vector<double>& x, const std::vector<double>& y, const Format& fx, const Format& fy,
@@ -55,11 +59,17 @@ bool solve_rescaled(const std::vector<double>& x, const std::vector<double>& y, 
   const bool windowed = fx.bounded && (window.lo > 0.0 || window.hi < std::numeric_limits<double>::infinity());
   const ExpRange xr = exp_range(x), yr = exp_range(y);
   // a zero side makes xyᵀ = 0: the solvers' trivial case, nothing to rescale (λ would be 2^±k)
-  if (!xr.any || !yr.any || (!extreme(xr) && !extreme(yr))) return false;
+  if (!xr.any || !yr.any) return false;
+  // One F_t side against a bounded one: the F_t side's values carry the product's scale over
+  // the bounded side's (x̂ ≈ 2^528 for y = 2^528 in fp16), and the solvers' ‖x̂‖² overflows
+  // from 2^512 on. Centering the bounded side (exact, see above) moves that scale into the F_t
+  // side's input, which the solvers normalize.
+  const bool far_bounded = x_inv != y_inv && !windowed && far(x_inv ? yr : xr);
+  if (!extreme(xr) && !extreme(yr) && !far_bounded) return false;
   int ax = 0, ay = 0;
   if (x_inv || y_inv) {  // each side may be centered on its own (the F_t side absorbs the rest)
-    ax = (x_inv || !windowed) ? centering_shift(xr) : 0;
-    ay = centering_shift(yr);
+    ax = (x_inv || !windowed) ? centering_shift(xr, far_bounded && !x_inv) : 0;
+    ay = centering_shift(yr, far_bounded && !y_inv);
   } else if (!windowed && xr.any && yr.any) {  // both bounded: x·2^a, y·2^−a, both kept in range
     const int lo = std::max(-1000 - xr.lo, yr.hi - 1000), hi = std::min(1000 - xr.hi, yr.lo + 1000);
     const int a = ((yr.lo + yr.hi) - (xr.lo + xr.hi)) / 4;  // meet in the middle
