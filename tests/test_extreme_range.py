@@ -734,3 +734,16 @@ def test_ft_side_against_a_bounded_side_far_from_one(k):
             assert exact <= got.rtn_error * (1 + 1e-12)
         (b,) = scaleq.quantize_rank_one_batch([x], [yy], fx, fmt_y=fy)  # the small solver
         assert exact_rank_one_error(x, yy, b.x, b.y) <= exact_rank_one_error(x, yy, ref.x, ref.y) * (1 + 1e-12)
+
+
+@pytest.mark.parametrize("method", ["sweep", "reference"])
+def test_zero_side_no_double_scaling_reaches(method):
+    # found by the fuzz: x = 2^1000 in bf16 (y = 1) came back as x̂ = ŷ = 0 with λ = 2^-1074,
+    # but round(2^-1074·x) = 2^-74 ≠ 0: a pair that is no state of the problem. Every
+    # reported pair must satisfy x̂ = round(λx), ŷ = round(μy), and be no worse than RTN.
+    x, y = [2.0**1000], [1.0]
+    r = scaleq.quantize_rank_one(x, y, "bf16", method=method)
+    np.testing.assert_array_equal(r.x, scaleq.round_nearest(np.array(x) * r.lam, "bf16"))
+    np.testing.assert_array_equal(r.y, scaleq.round_nearest(np.array(y) * r.mu, "bf16"))
+    rtn = exact_rank_one_error(x, y, scaleq.round_nearest(x, "bf16"), scaleq.round_nearest(y, "bf16"))
+    assert exact_rank_one_error(x, y, r.x, r.y) <= rtn

@@ -28,6 +28,10 @@ struct RankOneResult {
 struct LamWindow {
   double lo = 0.0;
   double hi = std::numeric_limits<double>::infinity();
+  // Does the window restrict x̂ = round(λx) in format fx (an F_t side ignores it)?
+  bool restricts(const Format& fx) const {
+    return fx.bounded && (lo > 0.0 || hi < std::numeric_limits<double>::infinity());
+  }
 };
 
 namespace detail {

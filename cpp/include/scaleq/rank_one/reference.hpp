@@ -40,7 +40,7 @@ inline RankOneResult rank_one_reference_unscaled(const std::vector<double>& x, c
   const std::size_t nx = count_breakpoints(x, fx, *gx, window.lo, window.hi, entries);
   // list, sort scratch and one group end (8 B) per breakpoint
   const std::size_t need = grid_bytes(*gx) + kEntryBytes * entries + (kSweptBytes + sizeof(std::size_t)) * nx;
-  const bool windowed = fx.bounded && (window.lo > 0.0 || window.hi < std::numeric_limits<double>::infinity());
+  const bool windowed = window.restricts(fx);
   if (need > memory_budget()) over_memory_budget(nx, double(need), fx, windowed, 0);
   MemoryReservation reservation(need);
   if (!reservation.ok()) over_memory_budget(nx, double(need), fx, windowed, MemoryLedger::global().pinned());

@@ -56,7 +56,7 @@ template <class Solve>
 bool solve_rescaled(const std::vector<double>& x, const std::vector<double>& y, const Format& fx, const Format& fy,
                     bool quantize_y, const LamWindow& window, RankOneResult& out, Solve&& solve) {
   const bool x_inv = !fx.bounded, y_inv = !quantize_y || !fy.bounded;
-  const bool windowed = fx.bounded && (window.lo > 0.0 || window.hi < std::numeric_limits<double>::infinity());
+  const bool windowed = window.restricts(fx);
   const ExpRange xr = exp_range(x), yr = exp_range(y);
   // a zero side makes xyᵀ = 0: the solvers' trivial case, nothing to rescale (λ would be 2^±k)
   if (!xr.any || !yr.any) return false;
@@ -204,12 +204,12 @@ inline double zero_scaling(const std::vector<double>& v, const Format& f) {
 inline int farthest_tie(const std::vector<double>& v, const std::vector<double>& vh, double s, int target,
                         const Format& f, double& s_out) {
   if (target == 0) return 0;
-  int good = 0, bad = target + (target > 0 ? 1 : -1);
   double s_try = s;
   if (same_state_scaled(v, vh, s, target, f, s_try)) {
     s_out = s_try;
     return target;
   }
+  int good = 0, bad = target;  // target itself failed
   while (std::abs(bad - good) > 1) {
     const int mid = good + (bad - good) / 2;
     if (same_state_scaled(v, vh, s, mid, f, s_try)) {
@@ -223,7 +223,7 @@ inline int farthest_tie(const std::vector<double>& v, const std::vector<double>&
 }
 inline void fit_double_range(const std::vector<double>& x, const std::vector<double>& y, const Format& fx,
                              const Format& fy, bool quantize_y, const LamWindow& window, RankOneResult& r) {
-  const bool windowed = fx.bounded && (window.lo > 0.0 || window.hi < std::numeric_limits<double>::infinity());
+  const bool windowed = window.restricts(fx);
   // (the same when λ left the normal range: x̂ far below x, round(λx) is then no longer x̂)
   const bool lam_lost_bits = !(r.lam >= std::numeric_limits<double>::min());
   // (an F_t ŷ = round(μy) absorbs the 2^−k exactly too: the same ties)
@@ -287,6 +287,19 @@ inline void fit_double_range(const std::vector<double>& x, const std::vector<dou
     } else {  // keep the solver's zero side, with a scaling that rounds it to 0
       if (is_zero(r.x)) r.lam = zero_scaling(x, fx);
       if (quantize_y && is_zero(r.y) && !std::isfinite(r.mu)) r.mu = zero_scaling(y, fy);
+    }
+  }
+  // A zero side that no double scaling reaches (x = 2^1000 in bf16: λ = 2^-1074 still rounds
+  // it to 2^-74) is not a state of the problem; its error 1 is no better than RTN's (xyᵀ that
+  // far beyond both formats' products), which is returned instead.
+  if (is_zero(r.x) || is_zero(r.y)) {
+    const bool x_unreached = is_zero(r.x) && !is_zero(round_vector(x, r.lam, fx));
+    const bool y_unreached = quantize_y && is_zero(r.y) && !is_zero(round_vector(y, r.mu, fy));
+    if (x_unreached || y_unreached) {
+      r.x = round_vector(x, 1.0, fx);
+      r.y = quantize_y ? round_vector(y, 1.0, fy) : y;
+      r.lam = r.mu = 1.0;
+      r.error = relative_error(x, y, r.x, r.y);
     }
   }
 }

@@ -676,7 +676,7 @@ inline SmallScalings rank_one_small(const double* x, std::size_t m, const double
   for (std::size_t j = 0; y && j < n; ++j)
     if (!std::isfinite(y[j])) throw std::invalid_argument("y contains NaN or Inf");
   check_window(window);
-  const bool windowed = fx.bounded && (window.lo > 0.0 || window.hi < std::numeric_limits<double>::infinity());
+  const bool windowed = window.restricts(fx);
   auto all_zero = [](const double* v, std::size_t len) {
     for (std::size_t i = 0; i < len; ++i)
       if (v[i] != 0.0) return false;
@@ -722,7 +722,7 @@ inline RankOneResult rank_one_small_unscaled(const std::vector<double>& x, const
     throw std::invalid_argument("rank_one_small takes vectors of at most 8 entries");
   detail::check_window(window);
   if (detail::is_zero(x) || detail::is_zero(y)) return detail::trivial_result(x, y, fx, fy, quantize_y);
-  const bool windowed = fx.bounded && (window.lo > 0.0 || window.hi < std::numeric_limits<double>::infinity());
+  const bool windowed = window.restricts(fx);
   if (quantize_y && !windowed && detail::sweep_y_side(x.size(), y.size(), fx, fy)) {  // as rank_one_sweep
     RankOneResult r = rank_one_small_unscaled(y, x, fy, fx, true);
     std::swap(r.x, r.y);

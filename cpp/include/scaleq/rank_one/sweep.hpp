@@ -65,7 +65,7 @@ inline RankOneResult rank_one_sweep_unscaled(const std::vector<double>& x, const
   check_vector(x, "x");
   check_vector(y, "y");
   check_window(window);
-  const bool windowed = fx.bounded && (window.lo > 0.0 || window.hi < std::numeric_limits<double>::infinity());
+  const bool windowed = window.restricts(fx);
   if (is_zero(x) || is_zero(y)) return trivial_result(x, y, fx, fy, quantize_y);
   // Which side's breakpoints to loop over: sweep_y_side (a λ window is x's, so it pins the sides).
   if (quantize_y && !windowed && sweep_y_side(x.size(), y.size(), fx, fy)) {
