@@ -289,12 +289,21 @@ inline void fit_double_range(const std::vector<double>& x, const std::vector<dou
       if (quantize_y && is_zero(r.y) && !std::isfinite(r.mu)) r.mu = zero_scaling(y, fy);
     }
   }
-  // A zero side that no double scaling reaches (x = 2^1000 in bf16: λ = 2^-1074 still rounds
-  // it to 2^-74) is not a state of the problem; its error 1 is no better than RTN's (xyᵀ that
-  // far beyond both formats' products), which is returned instead.
+  // A zero side must be round(λx) = 0 (or round(μy) = 0) for the reported scaling; failing
+  // that, for the scaling that rounds it to 0. A zero side that no double scaling reaches
+  // (x = 2^1000 in bf16: λ = 2^-1074 still rounds it to 2^-74) is not a state of the problem;
+  // its error 1 is no better than RTN's (xyᵀ that far beyond both formats' products), which
+  // is returned instead.
   if (is_zero(r.x) || is_zero(r.y)) {
-    const bool x_unreached = is_zero(r.x) && !is_zero(round_vector(x, r.lam, fx));
-    const bool y_unreached = quantize_y && is_zero(r.y) && !is_zero(round_vector(y, r.mu, fy));
+    auto reaches_zero = [](const std::vector<double>& v, double& s, const Format& f) {
+      if (is_zero(round_vector(v, s, f))) return true;
+      const double z = zero_scaling(v, f);
+      if (!is_zero(round_vector(v, z, f))) return false;
+      s = z;
+      return true;
+    };
+    const bool x_unreached = is_zero(r.x) && !reaches_zero(x, r.lam, fx);
+    const bool y_unreached = quantize_y && is_zero(r.y) && !reaches_zero(y, r.mu, fy);
     if (x_unreached || y_unreached) {
       r.x = round_vector(x, 1.0, fx);
       r.y = quantize_y ? round_vector(y, 1.0, fy) : y;
