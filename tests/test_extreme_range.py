@@ -747,3 +747,16 @@ def test_zero_side_no_double_scaling_reaches(method):
     np.testing.assert_array_equal(r.y, scaleq.round_nearest(np.array(y) * r.mu, "bf16"))
     rtn = exact_rank_one_error(x, y, scaleq.round_nearest(x, "bf16"), scaleq.round_nearest(y, "bf16"))
     assert exact_rank_one_error(x, y, r.x, r.y) <= rtn
+
+
+@pytest.mark.parametrize("method", ["sweep", "reference"])
+def test_product_beyond_what_the_formats_reach_stays_finite(method):
+    # found by the fuzz: x·y ≈ 2^1093, beyond every x̂ŷ in F_1 × fp16 within the double range;
+    # x̂ came back as inf (not in any format). Now a pair in the formats, no worse than RTN.
+    x, y = [5.902958103587057e20], [DBL_MAX]
+    r = scaleq.quantize_rank_one(x, y, 1, fmt_y="fp16", method=method)
+    assert np.all(np.isfinite(r.x)) and np.all(np.isfinite(r.y))
+    np.testing.assert_array_equal(r.x, scaleq.round_nearest(np.array(x) * r.lam, 1))
+    np.testing.assert_array_equal(r.y, scaleq.round_nearest(np.array(y) * r.mu, "fp16"))
+    rtn = exact_rank_one_error(x, y, scaleq.round_nearest(x, 1), scaleq.round_nearest(y, "fp16"))
+    assert exact_rank_one_error(x, y, r.x, r.y) <= rtn

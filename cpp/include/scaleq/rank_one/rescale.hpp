@@ -311,6 +311,17 @@ inline void fit_double_range(const std::vector<double>& x, const std::vector<dou
       r.error = relative_error(x, y, r.x, r.y);
     }
   }
+  // Likewise an infinite x̂ or ŷ, which no format holds (xyᵀ beyond what x̂ŷᵀ in the double
+  // range can reach, e.g. x = 5.9e20 in F_1 against y = DBL_MAX in fp16): RTN saturates.
+  if (!all_finite(r.x) || (quantize_y && !all_finite(r.y))) {
+    std::vector<double> xr = round_vector(x, 1.0, fx), yr = quantize_y ? round_vector(y, 1.0, fy) : y;
+    if (all_finite(xr) && all_finite(yr)) {
+      r.x = std::move(xr);
+      r.y = std::move(yr);
+      r.lam = r.mu = 1.0;
+      r.error = relative_error(x, y, r.x, r.y);
+    }
+  }
 }
 
 // The public solvers' common front: checks x and y, then runs solve on them, on a prescaled
