@@ -276,14 +276,19 @@ inline void fit_double_range(const std::vector<double>& x, const std::vector<dou
     throw std::invalid_argument(
         "quantize_y=False: y_hat = mu*y overflows the double range (x y^T is beyond what x_hat in this format "
         "times a double y_hat can hold); scale x or y down by a power of two");
+  // RTN's pair, (round(x), round(y)) with λ = μ = 1, in place of the solver's
+  auto use_rtn = [&](std::vector<double> xr, std::vector<double> yr) {
+    r.x = std::move(xr);
+    r.y = std::move(yr);
+    r.lam = r.mu = 1.0;
+    r.error = relative_error(x, y, r.x, r.y);
+  };
+  auto rtn_y = [&] { return quantize_y ? round_vector(y, 1.0, fy) : y; };
   const bool zero = is_zero(r.x) || is_zero(r.y);
   if (zero && !(std::isfinite(r.lam) && r.lam > 0.0 && std::isfinite(r.mu))) {
-    std::vector<double> xr = round_vector(x, 1.0, fx), yr = quantize_y ? round_vector(y, 1.0, fy) : y;
+    std::vector<double> xr = round_vector(x, 1.0, fx), yr = rtn_y();
     if (is_zero(xr) || is_zero(yr)) {
-      r.x = std::move(xr);
-      r.y = std::move(yr);
-      r.lam = r.mu = 1.0;
-      r.error = relative_error(x, y, r.x, r.y);
+      use_rtn(std::move(xr), std::move(yr));
     } else {  // keep the solver's zero side, with a scaling that rounds it to 0
       if (is_zero(r.x)) r.lam = zero_scaling(x, fx);
       if (quantize_y && is_zero(r.y) && !std::isfinite(r.mu)) r.mu = zero_scaling(y, fy);
@@ -304,23 +309,13 @@ inline void fit_double_range(const std::vector<double>& x, const std::vector<dou
     };
     const bool x_unreached = is_zero(r.x) && !reaches_zero(x, r.lam, fx);
     const bool y_unreached = quantize_y && is_zero(r.y) && !reaches_zero(y, r.mu, fy);
-    if (x_unreached || y_unreached) {
-      r.x = round_vector(x, 1.0, fx);
-      r.y = quantize_y ? round_vector(y, 1.0, fy) : y;
-      r.lam = r.mu = 1.0;
-      r.error = relative_error(x, y, r.x, r.y);
-    }
+    if (x_unreached || y_unreached) use_rtn(round_vector(x, 1.0, fx), rtn_y());
   }
   // Likewise an infinite x̂ or ŷ, which no format holds (xyᵀ beyond what x̂ŷᵀ in the double
   // range can reach, e.g. x = 5.9e20 in F_1 against y = DBL_MAX in fp16): RTN saturates.
   if (!all_finite(r.x) || (quantize_y && !all_finite(r.y))) {
-    std::vector<double> xr = round_vector(x, 1.0, fx), yr = quantize_y ? round_vector(y, 1.0, fy) : y;
-    if (all_finite(xr) && all_finite(yr)) {
-      r.x = std::move(xr);
-      r.y = std::move(yr);
-      r.lam = r.mu = 1.0;
-      r.error = relative_error(x, y, r.x, r.y);
-    }
+    std::vector<double> xr = round_vector(x, 1.0, fx), yr = rtn_y();
+    if (all_finite(xr) && all_finite(yr)) use_rtn(std::move(xr), std::move(yr));
   }
 }
 
