@@ -215,7 +215,7 @@ def test_bad_format_parameters():
         scaleq.Format(4.5)
 
 
-@pytest.mark.parametrize("bad", [[1.0, np.nan], [np.inf], np.array([1 + 1j])])
+@pytest.mark.parametrize("bad", [[1.0, np.nan], [np.inf], np.array([1 + 1j * np.nan]), [complex(np.inf, 1)]])
 def test_bad_input_values(bad):
     with pytest.raises((ValueError, TypeError), match="x"):
         scaleq.round_nearest(bad, 8)

@@ -274,7 +274,8 @@ BAD = [
     (scaleq.round_nearest, ([[1.0, 2.0], [3.0]], 4), {}, ValueError, "x must be a rectangular"),
     (scaleq.round_nearest, ([2**70, 1], 4), {}, None, None),  # big ints are reals: accepted
     (scaleq.round_nearest, (np.zeros(3, "V8"), 4), {}, TypeError, "x must be a real"),
-    (scaleq.round_nearest, ([1j], 4), {}, TypeError, "x must be real"),
+    (scaleq.round_nearest, ([1j], 4), {}, None, None),  # complex: each part rounded
+    (scaleq.round_nearest, ([1j], "float8_e8m0fnu"), {}, ValueError, "zero and both signs"),
     (scaleq.round_nearest, (["a"], 4), {}, TypeError, "x must be a real"),
     (scaleq.round_nearest, ([1.0], None), {}, TypeError, "fmt"),
     (scaleq.round_nearest, ([1.0], 2**70), {}, ValueError, "t must be in"),

@@ -2,7 +2,7 @@
 // layout of boost-histogram's src/module.cpp):
 //   _core.format       Format, Overflow, round_array, unit_roundoff
 //   _core.rank_one     rank_one_sweep, rank_one_reference, rank_one_small, rank_one_batch,
-//                      rank_one_relative_error
+//                      rank_one_relative_error, complex_rank_one
 //   _core.kron_sparse  ks_apply_real/complex, chain_relative_error_real/complex
 //   _core.chain_quant  quantize_chain
 //   _core.factorize    butterfly_factorize_real/complex, pattern_product
@@ -52,6 +52,7 @@ void register_runtime(py::module_& m) {
 void register_format(py::module_& m);
 void register_rank_one(py::module_& m);
 void register_rank_one_small(py::module_& m);
+void register_rank_one_complex(py::module_& m);
 void register_factorize(py::module_& m);
 void register_factorize_complex(py::module_& m);
 void register_kron_sparse(py::module_& m);
@@ -74,6 +75,7 @@ PYBIND11_MODULE(_core, m) {
   py::module_ rank_one = submodule(m, "rank_one", "Optimal rank-one quantization.");
   register_rank_one(rank_one);
   register_rank_one_small(rank_one);
+  register_rank_one_complex(rank_one);
   py::module_ kron_sparse = submodule(m, "kron_sparse", "Chains of Kronecker-sparse factors: products and errors.");
   register_kron_sparse(kron_sparse);
   py::module_ chain_quant = submodule(m, "chain_quant", "Quantization of Kronecker-sparse chains.");

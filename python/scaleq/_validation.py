@@ -93,6 +93,16 @@ def as_vector(value: object, name: str) -> np.ndarray:
     return arr
 
 
+def as_complex_vector(value: object, name: str) -> np.ndarray:
+    """A non-empty, finite, 1-D vector: complex128 if any entry is complex, else float64."""
+    arr = as_complex_array(value, name)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(f"{name} must be non-empty")
+    return arr
+
+
 def as_int(value: object, name: str, *, low: int | None = None, high: int | None = None) -> int:
     """An integer in [low, high] (and in int64), or a clear error."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 
 from . import _core
-from ._validation import as_float_array, as_int, choice
+from ._validation import as_complex_array, as_int, choice
 
 # Short names → the numpy/ml_dtypes dtype that holds the format (its parameters are read off
 # the dtype, so a name and its dtype always give the same Format).
@@ -373,20 +373,24 @@ def as_format(fmt: object, name: str = "fmt") -> Format:
     raise TypeError(f"{name} must be {_FORMAT_CHOICES}; got {fmt!r}")
 
 
-def round_nearest(x: object, fmt: FormatLike) -> np.ndarray | float:
+def round_nearest(x: object, fmt: FormatLike) -> np.ndarray | float | complex:
     """Round to nearest, ties to even, in ``fmt``, by bit manipulation on doubles.
 
     Parameters
     ----------
-    x : array_like or float
-        Finite real values (float32 accepted and promoted).
+    x : array_like or float or complex
+        Finite real values (float32 accepted and promoted), or complex values: the complex
+        format holds real and imaginary parts each in ``fmt``, so each part is rounded on
+        its own (which is also the nearest point in the complex grid, |z − w|² being the sum
+        of the parts' squares).
     fmt : Format, str, dtype or int
         Target format; an int is the paper's F_t.
 
     Returns
     -------
-    numpy.ndarray or float
-        float64 values that are exactly representable in ``fmt`` (same shape as x).
+    numpy.ndarray or float or complex
+        float64 (complex128 for complex x) values that are exactly representable in ``fmt``
+        (same shape as x).
 
     Notes
     -----
@@ -400,9 +404,17 @@ def round_nearest(x: object, fmt: FormatLike) -> np.ndarray | float:
     array([1.  , 1.  , 1.25])
     >>> float(scaleq.round_nearest(500.0, "fp8_e4m3"))
     448.0
+    >>> scaleq.round_nearest(1.1 - 2.3j, 3)
+    (1-2.5j)
     """
     f = as_format(fmt)
-    arr = as_float_array(x, "x", allow_nonfinite=True)
+    arr = as_complex_array(x, "x", allow_nonfinite=True)
+    if np.iscomplexobj(arr):
+        if not (f.signed and f.zero):
+            raise ValueError(f"fmt: complex values need a format with zero and both signs, got {f!r}")
+        out = round_nearest(arr.real, f) + 1j * round_nearest(arr.imag, f)
+        out = np.asarray(out, dtype=np.complex128)
+        return complex(out.reshape(())) if np.ndim(x) == 0 else out
     if not f.zero and not np.all(arr > 0):  # NaN fails too, as it would below
         raise ValueError(
             f"x must be positive for {f!r}, which has no zero and no negative values "
@@ -424,12 +436,18 @@ def to_dtype(x: object, fmt: FormatLike) -> np.ndarray:
     """Round to ``fmt`` and return an array of its ml_dtypes/numpy dtype holding the
     exact same values.
 
+    Complex x (no numpy/ml_dtypes complex type exists for fp16, bf16 or fp8) gives an array
+    of shape ``x.shape + (2,)``: real and imaginary parts interleaved, as complex numbers are
+    stored (for float32, ``out.view(numpy.complex64)[..., 0]`` is the complex array).
+
     Examples
     --------
     >>> scaleq.to_dtype([0.3, 1.0], "bf16").dtype.name
     'bfloat16'
     >>> scaleq.to_dtype([0.3, 3.0], "float8_e8m0fnu").astype(float)  # powers of two; 3 is a tie: up
     array([0.25, 4.  ])
+    >>> scaleq.to_dtype([0.3 + 1.0j], "bf16").astype(float)
+    array([[0.30078125, 1.        ]])
     """
     f = as_format(fmt)
     if f.dtype is None:
@@ -439,6 +457,8 @@ def to_dtype(x: object, fmt: FormatLike) -> np.ndarray:
             "round_nearest for float64 values"
         )
     out = np.asarray(round_nearest(x, f))
+    if np.iscomplexobj(out):
+        out = np.stack([out.real, out.imag], axis=-1)
     if f.overflow == "inf" and not _dtype_params(f.dtype.name)[8] and np.isinf(out).any():
         raise ValueError(
             f"x has values past max_value = {f.max_value} and {f.dtype.name} has no infinity "

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from . import _core
-from ._validation import as_vector, choice
+from ._validation import as_complex_vector, as_int, as_real, as_vector, choice
 from .formats import Format, FormatLike, as_format
 
 
@@ -18,8 +19,9 @@ class RankOneResult:
     Attributes
     ----------
     x, y : numpy.ndarray
-        The quantized vectors (``y`` is ``mu * y`` when ``quantize_y=False``).
-    lam, mu : float
+        The quantized vectors (``y`` is ``mu * y`` when ``quantize_y=False``); complex128
+        for a complex problem.
+    lam, mu : float or complex
         The scalings of Theorem 2.3: ``x = round(lam * x_in)``, ``y = round(mu * y_in)``,
         rounding with saturation (a format whose overflow is ``"inf"`` still gives its largest
         value: x and y hold elements of the format, and so does RTN's reference).
@@ -37,24 +39,30 @@ class RankOneResult:
         ``||x_in y_inᵀ − x yᵀ||_F / ||x_in y_inᵀ||_F``, recomputed from the returned vectors.
     rtn_error : float
         The same error for round-to-nearest of each entry.
+        Complex problems: ``x`` is a nearest point of ``lam * x_in`` (each part rounded),
+        ``y = round(mu * y_in)`` with ``mu = conj(x̂ᴴx_in / ||x̂||²)``.
     method : str
-        ``"sweep"`` or ``"reference"``.
+        ``"sweep"``, ``"reference"`` or (complex) ``"cells"``.
     breakpoints : int
-        Number of distinct breakpoints examined.
+        Number of distinct breakpoints examined (complex: vertices of the arrangement).
     fmt, fmt_y : Format
         Formats of x and y.
+    gap : float
+        A certified bound: no pair in the formats has an error below ``error - gap``.
+        0 where the solver is exact (every real problem, complex bounded formats).
     """
 
     x: np.ndarray
     y: np.ndarray
-    lam: float
-    mu: float
+    lam: float | complex
+    mu: float | complex
     error: float
     rtn_error: float
     method: str
     breakpoints: int
     fmt: Format
     fmt_y: Format
+    gap: float = 0.0
 
     @classmethod
     def _from_core(cls, r: _core.rank_one.RankOneSolution, method: str, fx: Format, fy: Format) -> RankOneResult:
@@ -82,8 +90,10 @@ def quantize_rank_one(
     quantize_y: bool = True,
     method: str = "sweep",
     lam_window: tuple[float, float] | None = None,
+    floor_binades: int | None = None,
+    max_vertices: float | None = None,
 ) -> RankOneResult:
-    """Find x̂, ŷ in a format minimizing ``||x yᵀ − x̂ ŷᵀ||_F`` exactly.
+    """Find x̂, ŷ in a format minimizing ``||x yᵀ − x̂ ŷᵀ||_F`` (complex: ``||x yᴴ − x̂ ŷᴴ||_F``) exactly.
 
     By Theorem 2.3 of Gribonval, Mary & Riccietti (2023) an optimum is
     ``x̂ = round(lam·x)``, ``ŷ = round(mu·y)`` with ``mu = xᵀx̂ / ||x̂||²`` and ``lam`` the
@@ -122,6 +132,26 @@ def quantize_rank_one(
     The selection compares costs in double-double arithmetic; the reported errors are
     recomputed from the returned vectors.
 
+    Complex x or y (the complex format: real and imaginary parts each in ``fmt``)
+    ------------------------------------------------------------------------------
+    For a fixed x̂ the best ŷ is ``round(conj(α)·y)``, ``α = x̂ᴴx/||x̂||²``, and an optimal x̂
+    is a nearest point of ``λx`` for a complex λ; ``round(λx)`` is constant on the cells of
+    the arrangement of lines ``Re(λx_k) = midpoint``, ``Im(λx_k) = midpoint`` in the λ-plane,
+    and the solver (``method="cells"``) visits every vertex of it in the quadrant
+    ``Re λ, Im λ >= 0`` (×i is an invariance), scoring every nearest-point selection there.
+
+    * Unbounded F_t: λ is cut to ``1 <= Re λ + Im λ <= 2`` (×2 is an invariance). F_t's
+      midpoints accumulate at 0, so the solver is exact over F_t's points of magnitude
+      >= ``2**-floor_binades · 2**floor(log2 max|x|)`` and 0 (default ``floor_binades = t + 10``);
+      ``gap`` certifies how much better any F_t pair can be (``error - gap`` is a lower bound).
+    * Bounded formats: exact (``gap = 0``) over λ with ``Re λ + Im λ`` in ``lam_window``
+      (default: a band that holds every vertex, i.e. all λ).
+    * With ``quantize_y=True`` the shorter vector's arrangement is enumerated: ``lam_window``
+      and ``floor_binades`` then apply to that side.
+    * Cost: the arrangement's vertices, about (2m · lines per part)² / 2 with 2^(t−1) lines
+      per part and binade; counted first and refused past ``max_vertices`` (default 5e7) with
+      a ``ValueError`` that says what to change. Meant for short vectors (m <= 4 at t = 8).
+
     Parameters
     ----------
     x, y : array_like
@@ -134,9 +164,15 @@ def quantize_rank_one(
         If False, ŷ = mu·y is left in float64.
     method : {"sweep", "reference"}
         ``"sweep"``: O((m+n)·2^t·log(m+n)) incremental sweep. ``"reference"``: the paper's
-        Algorithm 1, literally, O((m+n)·m·2^t).
+        Algorithm 1, literally, O((m+n)·m·2^t). Complex problems have one solver
+        (``"sweep"`` selects it; the result says ``"cells"``).
     lam_window : (float, float), optional
         Bounded formats: search λ ∈ [lo, hi) only (0 <= lo < hi); ignored for F_t.
+        Complex: the band ``lo <= Re λ + Im λ <= hi``.
+    floor_binades : int, optional
+        Complex with F_t only: the binades below max|x| that the solver resolves (0..1000).
+    max_vertices : float, optional
+        Complex only: the largest arrangement the solver accepts (default 5e7).
 
     Returns
     -------
@@ -152,18 +188,79 @@ def quantize_rank_one(
     True
     >>> np.array_equal(scaleq.round_nearest(r.x, 4), r.x)
     True
+    >>> z = scaleq.quantize_rank_one([1 + 2j, 0.5 - 1j], [2 - 1j, 1j], 3)
+    >>> z.method, z.error <= z.rtn_error, z.gap < 1e-3
+    ('cells', True, True)
     """
-    xv = as_vector(x, "x")
-    yv = as_vector(y, "y")
+    xv = as_complex_vector(x, "x")
+    yv = as_complex_vector(y, "y")
     fx = as_format(fmt, "fmt")
     fy = as_format(fmt_y, "fmt_y") if fmt_y is not None else fx
     choice(method, "method", ("sweep", "reference"))
     if not isinstance(quantize_y, (bool, np.bool_)):
         raise TypeError("quantize_y must be a bool")
+    if np.iscomplexobj(xv) or np.iscomplexobj(yv):
+        return _complex_rank_one(xv, yv, fx, fy, bool(quantize_y), method, lam_window, floor_binades, max_vertices)
+    for value, name in ((floor_binades, "floor_binades"), (max_vertices, "max_vertices")):
+        if value is not None:
+            raise ValueError(f"{name} applies to complex x or y only (real problems are solved exactly); drop it")
     lo, hi = (0.0, float("inf")) if lam_window is None else _window(lam_window)
     solver = _core.rank_one.rank_one_sweep if method == "sweep" else _core.rank_one.rank_one_reference
     r = solver(xv, yv, fx._core, fy._core, bool(quantize_y), lo, hi)
     return RankOneResult._from_core(r, method, fx, fy)
+
+
+def _complex_rank_one(
+    xv: np.ndarray,
+    yv: np.ndarray,
+    fx: Format,
+    fy: Format,
+    quantize_y: bool,
+    method: str,
+    lam_window: object,
+    floor_binades: int | None,
+    max_vertices: float | None,
+) -> RankOneResult:
+    """quantize_rank_one for complex x or y (validated there): the cell enumeration."""
+    if method != "sweep":
+        raise ValueError(f"method={method!r} is real-only; complex problems have one solver: use method='sweep'")
+    for f, name in ((fx, "fmt"), (fy if quantize_y else fx, "fmt_y")):
+        if not (f.signed and f.zero):
+            raise ValueError(f"{name}: complex quantization needs a format with zero and both signs, got {f!r}")
+    side = fy if quantize_y and yv.size < xv.size else fx
+    if lam_window is not None and not side.bounded:
+        raise ValueError("lam_window applies to bounded formats; F_t's band is fixed by its invariances: drop it")
+    if floor_binades is not None and side.bounded:
+        raise ValueError("floor_binades applies to F_t (a bounded format's grid is finite): drop it")
+    lo, hi = (0.0, 0.0) if lam_window is None else _window(lam_window)
+    if not math.isfinite(hi):
+        raise ValueError("lam_window: complex problems need a finite hi (or no lam_window: every vertex)")
+    b = -1 if floor_binades is None else as_int(floor_binades, "floor_binades", low=0, high=1000)
+    mv = 5.0e7 if max_vertices is None else as_real(max_vertices, "max_vertices", low=1.0)
+    r = _core.rank_one.complex_rank_one(
+        np.asarray(xv, dtype=np.complex128),
+        np.asarray(yv, dtype=np.complex128),
+        fx._core,
+        fy._core,
+        quantize_y,
+        b,
+        lo,
+        hi,
+        mv,
+    )
+    return RankOneResult(
+        x=r.x,
+        y=r.y,
+        lam=complex(r.lam),
+        mu=complex(r.mu),
+        error=r.error,
+        rtn_error=r.rtn_error,
+        method="cells",
+        breakpoints=r.vertices,
+        fmt=fx,
+        fmt_y=fy,
+        gap=r.gap,
+    )
 
 
 def _window(lam_window: object) -> tuple[float, float]:

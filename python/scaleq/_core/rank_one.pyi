@@ -13,7 +13,9 @@ import numpy.typing
 import scaleq._core.format
 
 __all__: list[str] = [
+    "ComplexRankOneSolution",
     "RankOneSolution",
+    "complex_rank_one",
     "rank_one_batch",
     "rank_one_reference",
     "rank_one_relative_error",
@@ -55,6 +57,65 @@ class RankOneSolution:
         """
         y_hat = round(mu*y), or mu*y
         """
+
+class ComplexRankOneSolution:
+    """
+    The complex rank-one solver's result (C++ scaleq::ComplexRankOneResult).
+    """
+    @property
+    def error(self) -> float:
+        """
+        ||xy^H - x_hat y_hat^H||_F / ||xy^H||_F
+        """
+    @property
+    def gap(self) -> float:
+        """
+        certified: the optimum's error is >= error - gap
+        """
+    @property
+    def lam(self) -> complex: ...
+    @property
+    def mu(self) -> complex: ...
+    @property
+    def rtn_error(self) -> float:
+        """
+        the same for round(x), round(y)
+        """
+    @property
+    def states(self) -> int:
+        """
+        candidate x_hat scored
+        """
+    @property
+    def vertices(self) -> int:
+        """
+        vertices of the arrangement visited
+        """
+    @property
+    def x(self) -> numpy.typing.NDArray[numpy.complex128]:
+        """
+        x_hat, a nearest point of lam*x
+        """
+    @property
+    def y(self) -> numpy.typing.NDArray[numpy.complex128]:
+        """
+        y_hat = round(mu*y), or mu*y
+        """
+
+def complex_rank_one(
+    x: typing.Annotated[numpy.typing.ArrayLike, numpy.complex128],
+    y: typing.Annotated[numpy.typing.ArrayLike, numpy.complex128],
+    fx: scaleq._core.format.Format,
+    fy: scaleq._core.format.Format,
+    quantize_y: bool = True,
+    floor_binades: typing.SupportsInt | typing.SupportsIndex = -1,
+    lam_lo: typing.SupportsFloat | typing.SupportsIndex = 0.0,
+    lam_hi: typing.SupportsFloat | typing.SupportsIndex = 0.0,
+    max_vertices: typing.SupportsFloat | typing.SupportsIndex = 50000000.0,
+) -> ComplexRankOneSolution:
+    """
+    Optimal complex rank-one quantization over the cells of the lambda-plane arrangement.
+    """
 
 def rank_one_batch(
     xs: collections.abc.Sequence[typing.Annotated[numpy.typing.ArrayLike, numpy.float64]],

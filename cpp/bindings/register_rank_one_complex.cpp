@@ -1,0 +1,61 @@
+#include <pybind11/complex.h>
+#include <pybind11/stl.h>
+
+#include <complex>
+#include <stdexcept>
+#include <string>
+
+#include "common.hpp"
+#include "scaleq/rank_one/complex_cells.hpp"
+
+using scaleq::ComplexRankOneResult;
+using scaleq::cplx;
+
+namespace {
+
+using CArray = Arr<cplx>;
+
+CArray from_complex(const std::vector<cplx>& v) {
+  CArray out(static_cast<py::ssize_t>(v.size()));
+  std::copy(v.begin(), v.end(), out.mutable_data());
+  return out;
+}
+
+}  // namespace
+
+void register_rank_one_complex(py::module_& m) {
+  py::class_<ComplexRankOneResult>(m, "ComplexRankOneSolution",
+                                   "The complex rank-one solver's result (C++ scaleq::ComplexRankOneResult).")
+      .def_property_readonly(
+          "x", [](const ComplexRankOneResult& r) { return from_complex(r.x); }, "x_hat, a nearest point of lam*x")
+      .def_property_readonly(
+          "y", [](const ComplexRankOneResult& r) { return from_complex(r.y); }, "y_hat = round(mu*y), or mu*y")
+      .def_readonly("lam", &ComplexRankOneResult::lam)
+      .def_readonly("mu", &ComplexRankOneResult::mu)
+      .def_readonly("error", &ComplexRankOneResult::error, "||xy^H - x_hat y_hat^H||_F / ||xy^H||_F")
+      .def_readonly("rtn_error", &ComplexRankOneResult::rtn_error, "the same for round(x), round(y)")
+      .def_readonly("gap", &ComplexRankOneResult::gap, "certified: the optimum's error is >= error - gap")
+      .def_readonly("vertices", &ComplexRankOneResult::vertices, "vertices of the arrangement visited")
+      .def_readonly("states", &ComplexRankOneResult::states, "candidate x_hat scored");
+  m.def(
+      "complex_rank_one",
+      [](const Arr<cplx>& x, const Arr<cplx>& y, const scaleq::Format& fx, const scaleq::Format& fy, bool quantize_y,
+         int floor_binades, double lam_lo, double lam_hi, double max_vertices) {
+        const std::vector<cplx> xv(x.data(), x.data() + x.size()), yv(y.data(), y.data() + y.size());
+        scaleq::ComplexRankOneOptions opt;
+        opt.quantize_y = quantize_y;
+        opt.floor_binades = floor_binades;
+        opt.lo = lam_lo;
+        opt.hi = lam_hi;
+        opt.max_vertices = max_vertices;
+        ComplexRankOneResult r;
+        {
+          LongCall call;
+          r = scaleq::complex_rank_one(xv, yv, fx, fy, opt);
+        }
+        return r;
+      },
+      py::arg("x"), py::arg("y"), py::arg("fx"), py::arg("fy"), py::arg("quantize_y") = true,
+      py::arg("floor_binades") = -1, py::arg("lam_lo") = 0.0, py::arg("lam_hi") = 0.0, py::arg("max_vertices") = 5.0e7,
+      "Optimal complex rank-one quantization over the cells of the lambda-plane arrangement.");
+}
