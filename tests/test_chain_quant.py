@@ -101,9 +101,9 @@ def test_bad_input(kwargs, exc, match):
         scaleq.quantize_chain(**kwargs)
 
 
-def test_complex_chain_is_refused_clearly():
-    with pytest.raises(ValueError, match="real"):
-        scaleq.quantize_chain(scaleq.Butterfly.dft(8), 4)
+def test_complex_chain_with_a_real_only_method_is_refused_clearly():
+    with pytest.raises(ValueError, match="real-only"):
+        scaleq.quantize_chain(scaleq.Butterfly.dft(8), 4, "lookahead")
 
 
 @pytest.mark.slow

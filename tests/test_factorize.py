@@ -155,8 +155,13 @@ def test_quantize_transform_cli(tmp_path, capsys):
     M = np.random.default_rng(0).standard_normal((16, 16))
     np.save(tmp_path / "m.npy", M)
     assert main(["quantize-transform", str(tmp_path / "m.npy"), "--format", "4", "--method", "l2r"]) == 0
-    with pytest.raises(SystemExit) as e:  # complex chains cannot be quantized yet: an error, not exit 0
-        main(["quantize-transform", "dft", "--n", "16", "--format", "6"])
+    capsys.readouterr()
+    assert main(["quantize-transform", "dft", "--n", "16", "--format", "4", "--method", "l2r"]) == 0
+    out = capsys.readouterr().out
+    q = float([l for l in out.splitlines() if "quantized factors" in l][0].split()[3])
+    assert q < float([l for l in out.splitlines() if l.startswith("RTN of the factors")][0].split()[4])
+    with pytest.raises(SystemExit) as e:  # the complex DFT with a real-only method: an error, not exit 0
+        main(["quantize-transform", "dft", "--n", "16", "--method", "lookahead"])
     assert e.value.code == 2 and "scaleq: error:" in capsys.readouterr().err
     with pytest.raises(SystemExit) as e:
         main(["quantize-transform", "hadamard", "--n", "12"])

@@ -4,7 +4,7 @@
 //   _core.rank_one     rank_one_sweep, rank_one_reference, rank_one_small, rank_one_batch,
 //                      rank_one_relative_error, complex_rank_one
 //   _core.kron_sparse  ks_apply_real/complex, chain_relative_error_real/complex
-//   _core.chain_quant  quantize_chain
+//   _core.chain_quant  quantize_chain, quantize_chain_complex
 //   _core.factorize    butterfly_factorize_real/complex, pattern_product
 //   _core.frames       harmonic_frame, frame_variation, frame_analysis, frame_synthesis
 //   _core.sigma_delta  sigma_delta, frame_sigma_delta, smallest_stable_step
@@ -57,6 +57,7 @@ void register_factorize(py::module_& m);
 void register_factorize_complex(py::module_& m);
 void register_kron_sparse(py::module_& m);
 void register_chain_quant(py::module_& m);
+void register_chain_quant_complex(py::module_& m);
 void register_frames(py::module_& m);
 void register_sigma_delta(py::module_& m);
 
@@ -80,6 +81,7 @@ PYBIND11_MODULE(_core, m) {
   register_kron_sparse(kron_sparse);
   py::module_ chain_quant = submodule(m, "chain_quant", "Quantization of Kronecker-sparse chains.");
   register_chain_quant(chain_quant);
+  register_chain_quant_complex(chain_quant);
   py::module_ factorize = submodule(m, "factorize", "Butterfly factorization and the pattern algebra it needs.");
   register_factorize(factorize);
   register_factorize_complex(factorize);

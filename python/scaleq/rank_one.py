@@ -170,7 +170,9 @@ def quantize_rank_one(
         Bounded formats: search λ ∈ [lo, hi) only (0 <= lo < hi); ignored for F_t.
         Complex: the band ``lo <= Re λ + Im λ <= hi``.
     floor_binades : int, optional
-        Complex with F_t only: the binades below max|x| that the solver resolves (0..1000).
+        Complex only: the binades below max|x| that the solver resolves (0..1000; default
+        t + 10 for F_t, the whole grid for bounded formats, which a floor turns into the
+        F_t treatment: exact over the floored grid, ``gap`` certified within the band).
     max_vertices : float, optional
         Complex only: the largest arrangement the solver accepts (default 5e7).
 
@@ -230,8 +232,6 @@ def _complex_rank_one(
     side = fy if quantize_y and yv.size < xv.size else fx
     if lam_window is not None and not side.bounded:
         raise ValueError("lam_window applies to bounded formats; F_t's band is fixed by its invariances: drop it")
-    if floor_binades is not None and side.bounded:
-        raise ValueError("floor_binades applies to F_t (a bounded format's grid is finite): drop it")
     lo, hi = (0.0, 0.0) if lam_window is None else _window(lam_window)
     if not math.isfinite(hi):
         raise ValueError("lam_window: complex problems need a finite hi (or no lam_window: every vertex)")

@@ -12,7 +12,7 @@ import numpy.typing
 
 import scaleq._core.format
 
-__all__: list[str] = ["ChainSolution", "quantize_chain"]
+__all__: list[str] = ["ChainSolution", "ComplexChainSolution", "quantize_chain", "quantize_chain_complex"]
 
 class ChainSolution:
     """
@@ -39,6 +39,31 @@ class ChainSolution:
         each factor's values, shape (a, b, c, d)
         """
 
+class ComplexChainSolution:
+    """
+    A quantized complex chain (C++ scaleq::ComplexChainResult).
+    """
+    @property
+    def lam(self) -> list:
+        """
+        each factor's column scalings lambda
+        """
+    @property
+    def mu(self) -> list:
+        """
+        each factor's alpha pushed into the next factor
+        """
+    @property
+    def scales(self) -> list[float]:
+        """
+        each factor's power-of-two scale s_k
+        """
+    @property
+    def values(self) -> list:
+        """
+        each factor's values, shape (a, b, c, d)
+        """
+
 def quantize_chain(
     factors: collections.abc.Sequence[typing.Annotated[numpy.typing.ArrayLike, numpy.float64]],
     fmt: scaleq._core.format.Format,
@@ -46,4 +71,15 @@ def quantize_chain(
 ) -> ChainSolution:
     """
     Quantize a chain of Kronecker-sparse factors.
+    """
+
+def quantize_chain_complex(
+    factors: collections.abc.Sequence[typing.Annotated[numpy.typing.ArrayLike, numpy.complex128]],
+    fmt: scaleq._core.format.Format,
+    method: str,
+    floor_binades: typing.SupportsInt | typing.SupportsIndex = 4,
+    max_vertices: typing.SupportsFloat | typing.SupportsIndex = 50000000.0,
+) -> ComplexChainSolution:
+    """
+    Quantize a complex chain of Kronecker-sparse factors.
     """

@@ -9,7 +9,7 @@ from functools import cached_property
 import numpy as np
 
 from .. import _core
-from .._validation import choice
+from .._validation import as_int, choice
 from ..formats import Format, FormatLike, as_format
 from .chain import Butterfly, relative_error, relative_error_probe
 
@@ -70,7 +70,17 @@ class ChainQuantResult:
         return [v * s for v, s in zip(self.chain.ks_values, self.scales)]
 
 
-def _run(chain: Butterfly, fmt: Format, method: str) -> tuple[Butterfly, _core.chain_quant.ChainSolution]:
+def _has_complex_values(chain: Butterfly) -> bool:
+    return chain.is_complex and any(bool(np.any(v.imag != 0)) for v in chain._values)
+
+
+def _run(chain: Butterfly, fmt: Format, method: str, floor_binades: int = 4) -> tuple[Butterfly, object]:
+    if _has_complex_values(chain):
+        d = _core.chain_quant.quantize_chain_complex(chain._values, fmt._core, method, floor_binades)
+        return Butterfly(d.values), d
+    if chain.is_complex:  # real values in complex storage: the real result, kept complex
+        d = _core.chain_quant.quantize_chain([np.ascontiguousarray(v.real) for v in chain._values], fmt._core, method)
+        return Butterfly([v.astype(np.complex128) for v in d.values]), d
     d = _core.chain_quant.quantize_chain(chain._values, fmt._core, method)
     return Butterfly(d.values), d
 
@@ -91,16 +101,26 @@ def _result(q, d: _core.chain_quant.ChainSolution, method: str, f, chain, measur
 
 
 def quantize_chain(
-    chain: Butterfly, fmt: FormatLike, method: str = "l2r", *, error_estimate: str = "exact"
+    chain: Butterfly,
+    fmt: FormatLike,
+    method: str = "l2r",
+    *,
+    error_estimate: str = "exact",
+    floor_binades: int | None = None,
 ) -> ChainQuantResult:
     """Quantize every factor of a chain so that the *product* stays accurate.
 
     Parameters
     ----------
     chain : Butterfly
-        Real chain, any patterns whose consecutive inner dimensions agree (square-dyadic,
-        Monarch, rectangular, non-power-of-two, general (a, b, c, d)); its exact errors are
-        computed for every such chain.
+        Real or complex chain (``Butterfly.dft(n)``), any patterns whose consecutive inner
+        dimensions agree (square-dyadic, Monarch, rectangular, non-power-of-two, general
+        (a, b, c, d)); its exact errors are computed for every such chain. Complex chains
+        hold real and imaginary parts in ``fmt``; each block col_j·row_j is the complex
+        rank-one problem x yᴴ with y = conj(row_j), solved by the cell enumeration of
+        :func:`quantize_rank_one` (x̂ optimal for ŷ free, α = x̂ᴴx/‖x̂‖² pushed into the row).
+        A complex chain whose values are all real is quantized as the real chain (a complex
+        x̂ would spend the imaginary parts' bits on a real operator): the real result.
     fmt : Format, str, dtype or int
         Target format (int t = the paper's F_t; bounded formats such as "fp8_e4m3").
     method : {"rtn", "l2r", "r2l", "pairwise", "m2m", "lookahead", "best"}
@@ -116,6 +136,7 @@ def quantize_chain(
         step's (the μ's set the directions the next step must approximate); measured
         11-17 % below l2r on the Fig 6.1 benchmark at t = 4..8 (bench/RESULTS.md), at
         O(nnz·c·b·2^t·log) — 12-60x l2r's time.
+        Complex chains: every method but ``"lookahead"`` (real-only).
         ``"rtn"``: every entry rounded. ``"best"``: all of them, keeping the lowest exact
         product error. lookahead's work and memory grow as 2^t: it refuses t > 20 or a
         chain whose candidate lists exceed the memory budget with a ValueError, and
@@ -123,6 +144,11 @@ def quantize_chain(
     error_estimate : {"exact", "probe"}
         How to measure the product errors, when they are first read: exact (O(n·nnz)) or a
         32-probe estimate.
+    floor_binades : int, optional
+        Complex chains only: the depth B of the grid each rank-one step resolves, in binades
+        below the column's largest entry (0..60, default 4; -1: t + 10 for F_t, the whole
+        grid for a bounded format; see :func:`quantize_rank_one`). A step's work grows as
+        (B + 3)²·4^t; the points it leaves out lie below 2^-B of the column.
 
     Notes
     -----
@@ -141,25 +167,38 @@ def quantize_chain(
     True
     >>> all(np.array_equal(scaleq.round_nearest(c, 4), c) for c in r.codes())
     True
+    >>> F = scaleq.quantize_chain(scaleq.Butterfly.dft(64), "fp8_e4m3")
+    >>> F.error < F.rtn_error / 3
+    True
     """
     if not isinstance(chain, Butterfly):
         raise TypeError(f"chain must be a scaleq.Butterfly, got {type(chain).__name__}")
-    if chain.is_complex:
-        raise ValueError(
-            "chain must be real: complex chains are not quantized yet (quantize real and "
-            "imaginary parts, or use a real transform)"
-        )
     f = as_format(fmt)
     choice(method, "method", METHODS)
+    fb = 4
+    complex_values = _has_complex_values(chain)
+    if complex_values:
+        if method == "lookahead":
+            raise ValueError(
+                "method='lookahead' is real-only; complex chains take rtn, l2r, r2l, pairwise, m2m or best"
+            )
+        if not (f.signed and f.zero):
+            raise ValueError(f"fmt: complex chains need a format with zero and both signs, got {f!r}")
+        if floor_binades is not None:
+            fb = as_int(floor_binades, "floor_binades", low=-1, high=60)
+    elif floor_binades is not None:
+        raise ValueError("floor_binades applies to chains with complex values only (real steps are exact): drop it")
     choice(error_estimate, "error_estimate", ("exact", "probe"))
     measure = relative_error if error_estimate == "exact" else relative_error_probe
     if method != "best":
-        q, d = _run(chain, f, method)
+        q, d = _run(chain, f, method, fb)
         return _result(q, d, method, f, chain, measure)
     results = {}
     for m in METHODS[:-1]:
+        if complex_values and m == "lookahead":
+            continue
         try:
-            results[m] = _run(chain, f, m)
+            results[m] = _run(chain, f, m, fb)
         except ValueError as exc:
             # lookahead refuses a format whose t makes its candidate lists exceed the memory
             # budget: "best" is then the best of the other methods

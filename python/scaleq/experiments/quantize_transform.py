@@ -7,7 +7,7 @@ import os
 
 import numpy as np
 
-from .._validation import as_float_array
+from .._validation import as_complex_array
 from ..butterfly import Butterfly, quantize_chain, relative_error
 from ..butterfly.factorize import bit_reversal_permutation, butterfly_factorize
 from ..formats import as_format, round_nearest
@@ -27,9 +27,7 @@ def load_matrix(spec: str, n: int) -> tuple[np.ndarray, str | None]:
             raise ValueError(f"transform: {spec!r} is not a readable .npy array ({exc})") from None
         if not isinstance(M, np.ndarray) or M.ndim != 2 or M.shape[0] != M.shape[1]:
             raise ValueError(f"transform: {spec}: expected a square matrix, got shape {np.shape(M)}")
-        if np.iscomplexobj(M):
-            raise ValueError(f"transform: {spec}: complex matrices cannot be quantized yet; give a real one")
-        M = as_float_array(M, f"transform {spec}")
+        M = as_complex_array(M, f"transform {spec}")
         return M, None
     raise ValueError(f"unknown transform {spec!r}: use hadamard, dft or a FILE.npy")
 
@@ -49,38 +47,31 @@ def _rtn_dense(M: np.ndarray, fmt) -> np.ndarray:
 def _main(args) -> int:
     fmt = as_format(int(args.format) if args.format.isdigit() else args.format, "--format")
     _ = fmt._core  # formats without zero or sign: refused here, before any work
-    if args.transform == "dft":  # refused before the factorization, not after
-        raise ValueError(
-            "quantize-transform: the DFT is complex and complex butterflies cannot be quantized "
-            "yet; use hadamard or a real FILE.npy"
-        )
     if args.n < 2 or args.n & (args.n - 1):
         raise ValueError(f"--n must be a power of two >= 2, got {args.n}")
     M, perm = load_matrix(args.transform, args.n)
     n = M.shape[0]
     if n < 2 or n & (n - 1):
         raise ValueError(f"the matrix size must be a power of two, got {n}")
+    if np.iscomplexobj(M) and args.method == "lookahead":  # refused before the factorization
+        raise ValueError(
+            "--method lookahead is real-only; complex transforms take rtn, l2r, r2l, pairwise, m2m or best"
+        )
     B = Butterfly(butterfly_factorize(M, perm=perm))
     target = M[:, bit_reversal_permutation(n)] if perm else M
     bits = fmt.bits  # sign + (t - 1) significand + exponent bits; F_t: t
     print(f"{args.transform}  n = {n}  format {fmt!r}  method {args.method}")
     print(f"butterfly factorization error   {relative_error(target, B):.3e}  ({len(B)} factors, nnz {B.nnz})")
     dense_rtn = relative_error(target, _rtn_dense(target, fmt))
-    per = 2 if np.iscomplexobj(target) else 1  # real and imaginary parts
+    per = 2 if B.is_complex else 1  # complex entries store a real and an imaginary part
     print(f"RTN of the dense matrix         {dense_rtn:.3e}  ({per * n * n * bits} bits)")
-    if B.is_complex:
-        vals = [_rtn_dense(v, fmt) for v in B.ks_values]
-        print(
-            f"RTN of the factors (Re, Im)     {relative_error(target, Butterfly(vals)):.3e}  ({2 * B.nnz * bits} bits)"
-        )
-        raise ValueError("rank-one methods need a real chain: complex factors are not quantized by them yet")
     r = quantize_chain(B, fmt, "rtn")
-    print(f"RTN of the factors              {relative_error(target, r.chain):.3e}  ({B.nnz * bits} bits)")
+    print(f"RTN of the factors              {relative_error(target, r.chain):.3e}  ({per * B.nnz * bits} bits)")
     q = quantize_chain(B, fmt, args.method)
     extra = f" (winner: {q.method})" if args.method == "best" else ""
     print(
         f"{args.method:<6} quantized factors         {relative_error(target, q.chain):.3e}  "
-        f"({B.nnz * bits} bits + {len(B)} power-of-two scales){extra}"
+        f"({per * B.nnz * bits} bits + {len(B)} power-of-two scales){extra}"
     )
     return 0
 
@@ -88,7 +79,7 @@ def _main(args) -> int:
 def add_parser(subparsers) -> None:
     """Register ``scaleq quantize-transform``."""
     p = subparsers.add_parser("quantize-transform", help="factor a transform into a butterfly and quantize it (vs RTN)")
-    p.add_argument("transform", help="hadamard, dft, or a FILE.npy holding a real square matrix")
+    p.add_argument("transform", help="hadamard, dft, or a FILE.npy holding a square (real or complex) matrix")
     from ._common import int_range
 
     p.add_argument("--n", type=int_range(2), default=1024, help="size for hadamard/dft (power of two)")

@@ -16,7 +16,8 @@
 // arrangement is infinite. F_t is solved on G = {0} ∪ {v ∈ F_t : |v| >= 2^-B} (x scaled to
 // max|x_k| ∈ [1, 2)): exact over G, feasible in F_t, and within a certified `gap` of the
 // F_t optimum (complex_gap below). Bounded formats have a finite grid and are solved
-// exactly over λ in the band (by default one that covers every vertex).
+// exactly over λ in the band (by default one that covers every vertex); asked for a floor
+// (their subnormal lines are as many as a dozen binades'), they are solved as F_t is.
 //
 // Cost: V vertices, V <= Σ over pairs of (k, part) families of the product of their line
 // counts (lines per family ≈ 2^(t−1) per binade of |λx_k| crossed); each costs
@@ -111,6 +112,16 @@ inline SignedGrid floored_grid(int t, int B) {
   g.vals.push_back(8.0);
   for (std::size_t k = 0; k + 1 < g.vals.size(); ++k) g.mids.push_back(0.5 * (g.vals[k] + g.vals[k + 1]));
   return g;
+}
+
+// The points of g at or above `floor` (and 0), with their midpoints.
+inline SignedGrid floor_grid(const SignedGrid& g, double floor) {
+  SignedGrid out;
+  out.vals.push_back(0.0);
+  for (double v : g.vals)
+    if (v >= floor) out.vals.push_back(v);
+  for (std::size_t k = 0; k + 1 < out.vals.size(); ++k) out.mids.push_back(0.5 * (out.vals[k] + out.vals[k + 1]));
+  return out;
 }
 
 inline SignedGrid signed_grid(const Grid& grid) {
@@ -304,15 +315,21 @@ inline cplx round_complex(const Format& f, const cplx& z) {
 
 // Certified bound on how much better than G's optimum F_t's can be (relative to ‖x‖‖y‖).
 // Take F_t's optimum x̂* = round(λ*x_n), λ* in the band, ŷ*. G's nearest point x̂' of λ*x_n
-// is a visited state and differs from x̂* only in parts below 2^−B, each by at most
-// 2^−B·(1/2 + 2^−t): ‖x̂' − x̂*‖ <= δ. The best ŷ for x̂' does at least as well as ŷ*, so
+// is a visited state and differs from x̂* only in parts below G's floor f, each by at most
+// f·(1/2 + 2^−t): ‖x̂' − x̂*‖ <= δ. The best ŷ for x̂' does at least as well as ŷ*, so
 // error' <= error* + δ‖ŷ*‖/‖x_n‖‖y‖, and ‖ŷ*‖ <= (1 + error*)‖x_n‖‖y‖/‖x̂*‖ with
-// ‖x̂*‖ >= (1 − 2^−t)|λ*|‖x_n‖ >= (1 − 2^−t)‖x_n‖/√2.
-inline double complex_gap(int t, int B, std::size_t small_parts, double nx, double error) {
+// ‖x̂*‖ >= (1 − 2^−t)|λ*|‖x_n‖ − ε >= (1 − 2^−t)·lo·‖x_n‖/√2 − ε (ε: a bounded format's
+// subnormal rounding, √(2m)·2^(emin−t); 0 for F_t). A floored bounded format: the same
+// within the band, when the band cannot saturate (else no certificate: inf).
+inline double complex_gap(const Format& f, double floor_abs, std::size_t small_parts, std::size_t m, double nx,
+                          double lo, double error) {
   if (small_parts == 0) return 0.0;
-  const double u = std::ldexp(1.0, -t);
-  const double delta = std::sqrt(double(small_parts)) * std::ldexp(1.0, -B) * (0.5 + u);
-  return delta * std::sqrt(2.0) * (1.0 + error) / ((1.0 - u) * nx);
+  const double u = std::ldexp(1.0, -f.t);
+  const double delta = std::sqrt(double(small_parts)) * floor_abs * (0.5 + u);
+  const double eps = f.bounded ? std::sqrt(2.0 * double(m)) * std::ldexp(1.0, f.emin - f.t) : 0.0;
+  const double xh_min = (1.0 - u) * lo * nx / std::sqrt(2.0) - eps;
+  if (!(xh_min > 0.0)) return std::numeric_limits<double>::infinity();
+  return delta * (1.0 + error) / xh_min;
 }
 
 // The optimal x̂ (parts in fx), ŷ (parts in fy, or free) for complex x, y: exact for bounded
@@ -341,10 +358,14 @@ inline ComplexRankOneResult complex_rank_one_side(const std::vector<cplx>& x, co
   const int s = fx.bounded ? 0 : detail::scale_exponent(x);
   std::vector<cplx> xn(m);
   for (std::size_t k = 0; k < m; ++k) xn[k] = cplx(std::ldexp(x[k].real(), -s), std::ldexp(x[k].imag(), -s));
+  // F_t: G's floor 2^−B (default B = t + 10); bounded: the whole grid unless a floor is asked
+  // for, then G = {0} ∪ {v >= 2^(e−B)}, 2^e <= max|x_k| < 2^(e+1)
+  const bool floored = !fx.bounded || opt.floor_binades >= 0;
   const int B = opt.floor_binades >= 0 ? opt.floor_binades : fx.t + 10;
-  if (!fx.bounded && B > 1000) throw std::invalid_argument("floor_binades must be <= 1000");
-  const detail::SignedGrid g =
-      fx.bounded ? detail::signed_grid(detail::bounded_grid(fx)) : detail::floored_grid(fx.t, B);
+  if (B > 1000) throw std::invalid_argument("floor_binades must be <= 1000");
+  const double floor_v = fx.bounded ? std::ldexp(1.0, std::ilogb(detail::max_abs(xn)) - B) : std::ldexp(1.0, -B);
+  detail::SignedGrid g = fx.bounded ? detail::signed_grid(detail::bounded_grid(fx)) : detail::floored_grid(fx.t, B);
+  if (fx.bounded && floored) g = detail::floor_grid(g, floor_v);
   double lo = 1.0, hi = 2.0;
   std::vector<detail::Family> fams;
   for (std::size_t k = 0; k < m; ++k) {
@@ -380,7 +401,6 @@ inline ComplexRankOneResult complex_rank_one_side(const std::vector<cplx>& x, co
   }
   // each family's midpoints crossing the band: c over the polygon spans its corners' values
   std::size_t small_parts = 0;
-  const double floor_v = std::ldexp(1.0, -B);
   const double corners[4][2] = {{lo, 0.0}, {hi, 0.0}, {0.0, hi}, {0.0, lo}};
   for (auto& F : fams) {
     double cmin = std::numeric_limits<double>::infinity(), cmax = -cmin;
@@ -391,7 +411,7 @@ inline ComplexRankOneResult complex_rank_one_side(const std::vector<cplx>& x, co
     }
     F.i0 = g.lower_index(cmin);
     F.i1 = g.lower_index(std::nextafter(cmax, std::numeric_limits<double>::infinity()));
-    if (!fx.bounded && cmin < floor_v && cmax > -floor_v) ++small_parts;
+    if (floored && cmin < floor_v && cmax > -floor_v) ++small_parts;
   }
   // count the vertices first: the budget is checked before the work
   double count = 4.0;
@@ -478,7 +498,11 @@ inline ComplexRankOneResult complex_rank_one_side(const std::vector<cplx>& x, co
   }
   double nx = 0.0;
   for (const cplx& v : xn) nx += std::norm(v);
-  res.gap = fx.bounded ? 0.0 : detail::complex_gap(fx.t, B, small_parts, std::sqrt(nx), res.error);
+  const bool saturates = fx.bounded && hi * detail::max_abs(xn) > g.mids.back();
+  res.gap = !floored ? 0.0
+            : saturates && small_parts > 0
+                ? std::numeric_limits<double>::infinity()
+                : detail::complex_gap(fx, floor_v, small_parts, m, std::sqrt(nx), lo, res.error);
   return res;
 }
 
