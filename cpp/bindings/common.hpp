@@ -4,6 +4,7 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <complex>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -34,6 +35,12 @@ inline std::vector<double> to_vector(const DArray& a) { return std::vector<doubl
 
 inline DArray from_vector(const std::vector<double>& v) {
   DArray out(static_cast<py::ssize_t>(v.size()));
+  std::copy(v.begin(), v.end(), out.mutable_data());
+  return out;
+}
+
+inline py::array_t<std::complex<double>> from_complex_vector(const std::vector<std::complex<double>>& v) {
+  py::array_t<std::complex<double>> out(static_cast<py::ssize_t>(v.size()));
   std::copy(v.begin(), v.end(), out.mutable_data());
   return out;
 }

@@ -23,12 +23,6 @@ struct ComplexChainSolution {
   std::vector<double> scales;
 };
 
-py::array_t<cplx> complex_array(const std::vector<cplx>& v) {
-  py::array_t<cplx> out(static_cast<py::ssize_t>(v.size()));
-  std::copy(v.begin(), v.end(), out.mutable_data());
-  return out;
-}
-
 }  // namespace
 
 void register_chain_quant_complex(py::module_& m) {
@@ -62,8 +56,8 @@ void register_chain_quant_complex(py::module_& m) {
           py::array_t<cplx> v({pats[k].a, pats[k].b, pats[k].c, pats[k].d});
           std::copy(r.values[k].begin(), r.values[k].end(), v.mutable_data());
           out.values.append(v);
-          out.lam.append(complex_array(r.lam[k]));
-          out.mu.append(complex_array(r.mu[k]));
+          out.lam.append(from_complex_vector(r.lam[k]));
+          out.mu.append(from_complex_vector(r.mu[k]));
         }
         out.scales = r.scales;
         return out;

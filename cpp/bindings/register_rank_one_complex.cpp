@@ -11,25 +11,14 @@
 using scaleq::ComplexRankOneResult;
 using scaleq::cplx;
 
-namespace {
-
-using CArray = Arr<cplx>;
-
-CArray from_complex(const std::vector<cplx>& v) {
-  CArray out(static_cast<py::ssize_t>(v.size()));
-  std::copy(v.begin(), v.end(), out.mutable_data());
-  return out;
-}
-
-}  // namespace
-
 void register_rank_one_complex(py::module_& m) {
   py::class_<ComplexRankOneResult>(m, "ComplexRankOneSolution",
                                    "The complex rank-one solver's result (C++ scaleq::ComplexRankOneResult).")
       .def_property_readonly(
-          "x", [](const ComplexRankOneResult& r) { return from_complex(r.x); }, "x_hat, a nearest point of lam*x")
+          "x", [](const ComplexRankOneResult& r) { return from_complex_vector(r.x); },
+          "x_hat, a nearest point of lam*x")
       .def_property_readonly(
-          "y", [](const ComplexRankOneResult& r) { return from_complex(r.y); }, "y_hat = round(mu*y), or mu*y")
+          "y", [](const ComplexRankOneResult& r) { return from_complex_vector(r.y); }, "y_hat = round(mu*y), or mu*y")
       .def_readonly("lam", &ComplexRankOneResult::lam)
       .def_readonly("mu", &ComplexRankOneResult::mu)
       .def_readonly("error", &ComplexRankOneResult::error, "||xy^H - x_hat y_hat^H||_F / ||xy^H||_F")
