@@ -7,6 +7,7 @@
 
 #include "common.hpp"
 #include "scaleq/rank_one/complex_cells.hpp"
+#include "scaleq/rank_one/complex_phases.hpp"
 
 using scaleq::ComplexRankOneResult;
 using scaleq::cplx;
@@ -24,12 +25,13 @@ void register_rank_one_complex(py::module_& m) {
       .def_readonly("error", &ComplexRankOneResult::error, "||xy^H - x_hat y_hat^H||_F / ||xy^H||_F")
       .def_readonly("rtn_error", &ComplexRankOneResult::rtn_error, "the same for round(x), round(y)")
       .def_readonly("gap", &ComplexRankOneResult::gap, "certified: the optimum's error is >= error - gap")
-      .def_readonly("vertices", &ComplexRankOneResult::vertices, "vertices of the arrangement visited")
-      .def_readonly("states", &ComplexRankOneResult::states, "candidate x_hat scored");
+      .def_readonly("vertices", &ComplexRankOneResult::vertices, "vertices of the arrangement visited (0: phases)")
+      .def_readonly("states", &ComplexRankOneResult::states, "candidate x_hat scored (phases: real problems solved)");
   m.def(
       "complex_rank_one",
       [](const Arr<cplx>& x, const Arr<cplx>& y, const scaleq::Format& fx, const scaleq::Format& fy, bool quantize_y,
-         int floor_binades, double lam_lo, double lam_hi, double max_vertices) {
+         int floor_binades, double lam_lo, double lam_hi, double max_vertices, const std::string& method,
+         std::size_t max_phases, double gap_target) {
         const std::vector<cplx> xv(x.data(), x.data() + x.size()), yv(y.data(), y.data() + y.size());
         scaleq::ComplexRankOneOptions opt;
         opt.quantize_y = quantize_y;
@@ -37,14 +39,25 @@ void register_rank_one_complex(py::module_& m) {
         opt.lo = lam_lo;
         opt.hi = lam_hi;
         opt.max_vertices = max_vertices;
+        scaleq::ComplexPhasesOptions popt;
+        popt.quantize_y = quantize_y;
+        popt.max_phases = max_phases;
+        popt.gap_target = gap_target;
+        if (method != "cells" && method != "phases" && method != "auto")
+          throw std::invalid_argument("method must be 'cells', 'phases' or 'auto'");
         ComplexRankOneResult r;
         {
           LongCall call;
-          r = scaleq::complex_rank_one(xv, yv, fx, fy, opt);
+          r = method == "cells"    ? scaleq::complex_rank_one(xv, yv, fx, fy, opt)
+              : method == "phases" ? scaleq::complex_rank_one_phases(xv, yv, fx, fy, popt)
+                                   : scaleq::complex_rank_one_auto(xv, yv, fx, fy, opt, popt);
         }
         return r;
       },
       py::arg("x"), py::arg("y"), py::arg("fx"), py::arg("fy"), py::arg("quantize_y") = true,
       py::arg("floor_binades") = -1, py::arg("lam_lo") = 0.0, py::arg("lam_hi") = 0.0, py::arg("max_vertices") = 5.0e7,
-      "Optimal complex rank-one quantization over the cells of the lambda-plane arrangement.");
+      py::arg("method") = "cells", py::arg("max_phases") = 256, py::arg("gap_target") = 0.01,
+      "Complex rank-one quantization: 'cells' enumerates the lambda-plane arrangement (exact or floored, "
+      "certified), 'phases' searches the phase of lambda best-first over exact real problems (certified gap), "
+      "'auto' takes cells when its arrangement has at most max_vertices vertices, else phases.");
 }

@@ -92,6 +92,7 @@ def quantize_rank_one(
     lam_window: tuple[float, float] | None = None,
     floor_binades: int | None = None,
     max_vertices: float | None = None,
+    max_phases: int | None = None,
 ) -> RankOneResult:
     """Find x̂, ŷ in a format minimizing ``||x yᵀ − x̂ ŷᵀ||_F`` (complex: ``||x yᴴ − x̂ ŷᴴ||_F``) exactly.
 
@@ -162,10 +163,14 @@ def quantize_rank_one(
         Format of ŷ.
     quantize_y : bool
         If False, ŷ = mu·y is left in float64.
-    method : {"sweep", "reference"}
-        ``"sweep"``: O((m+n)·2^t·log(m+n)) incremental sweep. ``"reference"``: the paper's
-        Algorithm 1, literally, O((m+n)·m·2^t). Complex problems have one solver
-        (``"sweep"`` selects it; the result says ``"cells"``).
+    method : {"sweep", "reference", "cells", "phases", "auto"}
+        Real: ``"sweep"``: O((m+n)·2^t·log(m+n)) incremental sweep. ``"reference"``: the
+        paper's Algorithm 1, literally, O((m+n)·m·2^t). Complex: ``"sweep"`` or ``"cells"``
+        enumerate the arrangement (above); ``"phases"`` is the fast solver for long vectors
+        or large t: the phase of λ searched best-first, each phase an exact real problem on
+        (Re, Im) parts, with a certified ``gap`` (the optimum's error is >= error − gap);
+        ``"auto"``: cells when the arrangement has at most ``max_vertices`` vertices
+        (default 1e6 there), else phases.
     lam_window : (float, float), optional
         Bounded formats: search λ ∈ [lo, hi) only (0 <= lo < hi); ignored for F_t.
         Complex: the band ``lo <= Re λ + Im λ <= hi``.
@@ -175,6 +180,9 @@ def quantize_rank_one(
         F_t treatment: exact over the floored grid, ``gap`` certified within the band).
     max_vertices : float, optional
         Complex only: the largest arrangement the solver accepts (default 5e7).
+    max_phases : int, optional
+        Complex ``"phases"``/``"auto"`` only: real problems solved at most (>= 8, default 256);
+        the search stops earlier once the gap is within 1% of the error.
 
     Returns
     -------
@@ -198,12 +206,16 @@ def quantize_rank_one(
     yv = as_complex_vector(y, "y")
     fx = as_format(fmt, "fmt")
     fy = as_format(fmt_y, "fmt_y") if fmt_y is not None else fx
-    choice(method, "method", ("sweep", "reference"))
+    choice(method, "method", ("sweep", "reference", "cells", "phases", "auto"))
     if not isinstance(quantize_y, (bool, np.bool_)):
         raise TypeError("quantize_y must be a bool")
     if np.iscomplexobj(xv) or np.iscomplexobj(yv):
-        return _complex_rank_one(xv, yv, fx, fy, bool(quantize_y), method, lam_window, floor_binades, max_vertices)
-    for value, name in ((floor_binades, "floor_binades"), (max_vertices, "max_vertices")):
+        return _complex_rank_one(
+            xv, yv, fx, fy, bool(quantize_y), method, lam_window, floor_binades, max_vertices, max_phases
+        )
+    if method not in ("sweep", "reference"):
+        raise ValueError(f"method={method!r} is for complex x or y; real problems use 'sweep' or 'reference'")
+    for value, name in ((floor_binades, "floor_binades"), (max_vertices, "max_vertices"), (max_phases, "max_phases")):
         if value is not None:
             raise ValueError(f"{name} applies to complex x or y only (real problems are solved exactly); drop it")
     lo, hi = (0.0, float("inf")) if lam_window is None else _window(lam_window)
@@ -222,10 +234,14 @@ def _complex_rank_one(
     lam_window: object,
     floor_binades: int | None,
     max_vertices: float | None,
+    max_phases: int | None,
 ) -> RankOneResult:
-    """quantize_rank_one for complex x or y (validated there): the cell enumeration."""
-    if method != "sweep":
-        raise ValueError(f"method={method!r} is real-only; complex problems have one solver: use method='sweep'")
+    """quantize_rank_one for complex x or y (validated there): cells, phases or auto."""
+    if method == "reference":
+        raise ValueError("method='reference' is real-only; complex problems use 'cells', 'phases' or 'auto'")
+    method = "cells" if method == "sweep" else method
+    if max_phases is not None and method == "cells":
+        raise ValueError("max_phases applies to method='phases' or 'auto'; drop it or choose one of those")
     for f, name in ((fx, "fmt"), (fy if quantize_y else fx, "fmt_y")):
         if not (f.signed and f.zero):
             raise ValueError(f"{name}: complex quantization needs a format with zero and both signs, got {f!r}")
@@ -236,7 +252,12 @@ def _complex_rank_one(
     if not math.isfinite(hi):
         raise ValueError("lam_window: complex problems need a finite hi (or no lam_window: every vertex)")
     b = -1 if floor_binades is None else as_int(floor_binades, "floor_binades", low=0, high=1000)
-    mv = 5.0e7 if max_vertices is None else as_real(max_vertices, "max_vertices", low=1.0)
+    mv = (
+        (1.0e6 if method == "auto" else 5.0e7)
+        if max_vertices is None
+        else as_real(max_vertices, "max_vertices", low=1.0)
+    )
+    mp = 256 if max_phases is None else as_int(max_phases, "max_phases", low=8, high=10**7)
     r = _core.rank_one.complex_rank_one(
         np.asarray(xv, dtype=np.complex128),
         np.asarray(yv, dtype=np.complex128),
@@ -247,7 +268,11 @@ def _complex_rank_one(
         lo,
         hi,
         mv,
+        "cells" if method == "cells" else method,
+        mp,
+        0.01,
     )
+    used = "phases" if method == "phases" or (method == "auto" and r.vertices == 0) else "cells"
     return RankOneResult(
         x=r.x,
         y=r.y,
@@ -255,8 +280,8 @@ def _complex_rank_one(
         mu=complex(r.mu),
         error=r.error,
         rtn_error=r.rtn_error,
-        method="cells",
-        breakpoints=r.vertices,
+        method=used,
+        breakpoints=r.vertices if used == "cells" else r.states,
         fmt=fx,
         fmt_y=fy,
         gap=r.gap,

@@ -21,12 +21,14 @@
 //   batch.hpp        rank_one_batch
 //   small.hpp        rank_one_small, the allocation-free solver of vectors of <= 8 entries
 //   complex_cells.hpp complex_rank_one: complex x, y, by the cells of the λ-plane arrangement
+//   complex_phases.hpp complex_rank_one_phases: the fast complex solver (phases of λ, certified gap)
 // and double-double arithmetic lives in detail/double_double.hpp.
 #pragma once
 
 #include "scaleq/rank_one/batch.hpp"
 #include "scaleq/rank_one/breakpoints.hpp"
 #include "scaleq/rank_one/complex_cells.hpp"
+#include "scaleq/rank_one/complex_phases.hpp"
 #include "scaleq/rank_one/cost.hpp"
 #include "scaleq/rank_one/problem.hpp"
 #include "scaleq/rank_one/reference.hpp"

@@ -84,12 +84,12 @@ class ComplexRankOneSolution:
     @property
     def states(self) -> int:
         """
-        candidate x_hat scored
+        candidate x_hat scored (phases: real problems solved)
         """
     @property
     def vertices(self) -> int:
         """
-        vertices of the arrangement visited
+        vertices of the arrangement visited (0: phases)
         """
     @property
     def x(self) -> numpy.typing.NDArray[numpy.complex128]:
@@ -112,9 +112,12 @@ def complex_rank_one(
     lam_lo: typing.SupportsFloat | typing.SupportsIndex = 0.0,
     lam_hi: typing.SupportsFloat | typing.SupportsIndex = 0.0,
     max_vertices: typing.SupportsFloat | typing.SupportsIndex = 50000000.0,
+    method: str = "cells",
+    max_phases: typing.SupportsInt | typing.SupportsIndex = 256,
+    gap_target: typing.SupportsFloat | typing.SupportsIndex = 0.01,
 ) -> ComplexRankOneSolution:
     """
-    Optimal complex rank-one quantization over the cells of the lambda-plane arrangement.
+    Complex rank-one quantization: 'cells' enumerates the lambda-plane arrangement (exact or floored, certified), 'phases' searches the phase of lambda best-first over exact real problems (certified gap), 'auto' takes cells when its arrangement has at most max_vertices vertices, else phases.
     """
 
 def rank_one_batch(
