@@ -268,11 +268,11 @@ def _complex_rank_one(
         lo,
         hi,
         mv,
-        "cells" if method == "cells" else method,
+        method,
         mp,
         0.01,
     )
-    used = "phases" if method == "phases" or (method == "auto" and r.vertices == 0) else "cells"
+    used = "phases" if method == "phases" or (method == "auto" and r.vertices == 0 and r.states > 0) else "cells"
     return RankOneResult(
         x=r.x,
         y=r.y,
