@@ -35,7 +35,7 @@ void register_chain_quant_complex(py::module_& m) {
   m.def(
       "quantize_chain_complex",
       [](const std::vector<Arr<cplx>>& factors, const scaleq::Format& f, const std::string& method, int floor_binades,
-         double max_vertices) {
+         double max_vertices, std::size_t max_phases) {
         std::vector<Pattern> pats;
         std::vector<std::vector<cplx>> vals;
         for (const auto& factor : ks_chain(factors)) {
@@ -46,6 +46,7 @@ void register_chain_quant_complex(py::module_& m) {
         scaleq::ComplexChainOptions o;
         o.floor_binades = floor_binades;
         o.max_vertices = max_vertices;
+        o.max_phases = max_phases;
         scaleq::ComplexChainResult r;
         {
           LongCall call;
@@ -63,5 +64,8 @@ void register_chain_quant_complex(py::module_& m) {
         return out;
       },
       py::arg("factors"), py::arg("fmt"), py::arg("method"), py::arg("floor_binades") = 4,
-      py::arg("max_vertices") = 5.0e7, "Quantize a complex chain of Kronecker-sparse factors.");
+      py::arg("max_vertices") = scaleq::ComplexChainOptions{}.max_vertices,
+      py::arg("max_phases") = scaleq::ComplexChainOptions{}.max_phases,
+      "Quantize a complex chain of Kronecker-sparse factors: each step by the exact cells when "
+      "their arrangement has at most max_vertices vertices, else by the phase search.");
 }

@@ -5,9 +5,14 @@
 // y = conj(row_j) a block is xyᴴ, the complex rank-one problem. ŷ free: x̂ = round(λx) and
 // row_j becomes α·row_j, α = x̂ᴴx/‖x̂‖² (x ≈ αx̂); ŷ quantized: row_j becomes conj(ŷ).
 // Bounded formats: each factor has a power-of-two scale s_k (its codes s_k·B̂_k lie in the
-// format); the complex steps search Re λ + Im λ in [1, 2], |λ| <= 2, so the working scale
-// leaves two binades of headroom (|Re|, |Im| of λx below 2√2 times the largest part).
-// Each step solves on the grid G of complex_cells.hpp, `floor_binades` binades deep.
+// format); the complex steps search |λ| in [1, 2) (phases) or Re λ + Im λ in [1, 2] (cells),
+// |λ| <= 2 either way, so the working scale leaves two binades of headroom (|Re|, |Im| of λx
+// below 2√2 times the largest part).
+// Each step is solved by the phase search of complex_phases.hpp (exact real sweeps over the
+// whole format; |λ| in [1, 2) for bounded formats). With max_vertices > 0 a step whose
+// arrangement has at most that many vertices is solved by the cells instead (exact on the
+// grid G of complex_cells.hpp, `floor_binades` binades deep — a coarser family than the
+// phases' on butterflies, measured in bench/RESULTS.md).
 #pragma once
 
 #include <cmath>
@@ -25,6 +30,7 @@
 #include "scaleq/format.hpp"
 #include "scaleq/kron_sparse.hpp"
 #include "scaleq/rank_one/complex_cells.hpp"
+#include "scaleq/rank_one/complex_phases.hpp"
 
 namespace scaleq {
 
@@ -36,8 +42,9 @@ struct ComplexChainResult {
 };
 
 struct ComplexChainOptions {
-  int floor_binades = 4;        // G's floor for each step (complex_cells.hpp); −1: F_t t + 10, bounded: none
-  double max_vertices = 5.0e7;  // per rank-one problem
+  double max_vertices = 0.0;     // cells for steps with at most this many vertices (0: phases only)
+  int floor_binades = 4;         // G's floor for the cells (complex_cells.hpp); −1: F_t t + 10, bounded: none
+  std::size_t max_phases = 256;  // the phase search's budget (complex_phases.hpp)
 };
 
 namespace detail {
@@ -72,9 +79,13 @@ void complex_solve_step(std::vector<cplx>& vx, XOf xof, double sx, std::vector<c
   opt.quantize_y = quantize_y;
   opt.max_vertices = o.max_vertices;
   opt.floor_binades = o.floor_binades;
+  ComplexPhasesOptions popt;
+  popt.quantize_y = quantize_y;
+  popt.max_phases = o.max_phases;
   if (f.bounded) {
     opt.lo = 1.0;
     opt.hi = 2.0;
+    popt.window = {1.0, 2.0};
   }
   ErrorCapture capture;
 #pragma omp parallel for schedule(dynamic, 16) if (n > 16) num_threads(detail::team_size())
@@ -93,7 +104,8 @@ void complex_solve_step(std::vector<cplx>& vx, XOf xof, double sx, std::vector<c
           for (std::size_t i = 0; i < ys.len; ++i) vy[ys.off + i * ys.step] = round_complex(f, y[i]) / sy;
         return;
       }
-      const ComplexRankOneResult r = complex_rank_one(x, y, f, f, opt);
+      const ComplexRankOneResult r = o.max_vertices > 0.0 ? complex_rank_one_auto(x, y, f, f, opt, popt)
+                                                          : complex_rank_one_phases(x, y, f, f, popt);
       lam[std::size_t(j)] = r.lam;
       for (std::size_t i = 0; i < xs.len; ++i) vx[xs.off + i * xs.step] = r.x[i] / sx;
       if (quantize_y) {

@@ -78,8 +78,9 @@ def quantize_chain_complex(
     fmt: scaleq._core.format.Format,
     method: str,
     floor_binades: typing.SupportsInt | typing.SupportsIndex = 4,
-    max_vertices: typing.SupportsFloat | typing.SupportsIndex = 50000000.0,
+    max_vertices: typing.SupportsFloat | typing.SupportsIndex = 0.0,
+    max_phases: typing.SupportsInt | typing.SupportsIndex = 256,
 ) -> ComplexChainSolution:
     """
-    Quantize a complex chain of Kronecker-sparse factors.
+    Quantize a complex chain of Kronecker-sparse factors: each step by the exact cells when their arrangement has at most max_vertices vertices, else by the phase search.
     """

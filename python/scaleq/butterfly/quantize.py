@@ -74,9 +74,11 @@ def _has_complex_values(chain: Butterfly) -> bool:
     return chain.is_complex and any(bool(np.any(v.imag != 0)) for v in chain._values)
 
 
-def _run(chain: Butterfly, fmt: Format, method: str, floor_binades: int = 4) -> tuple[Butterfly, object]:
+def _run(chain: Butterfly, fmt: Format, method: str, floor_binades: int | None = None) -> tuple[Butterfly, object]:
     if _has_complex_values(chain):
-        d = _core.chain_quant.quantize_chain_complex(chain._values, fmt._core, method, floor_binades)
+        # the cells only when a floor is asked for; else every step by the phase search
+        cells = {} if floor_binades is None else {"floor_binades": floor_binades, "max_vertices": 2.0e5}
+        d = _core.chain_quant.quantize_chain_complex(chain._values, fmt._core, method, **cells)
         return Butterfly(d.values), d
     if chain.is_complex:  # real values in complex storage: the real result, kept complex
         d = _core.chain_quant.quantize_chain([np.ascontiguousarray(v.real) for v in chain._values], fmt._core, method)
@@ -117,8 +119,9 @@ def quantize_chain(
         dimensions agree (square-dyadic, Monarch, rectangular, non-power-of-two, general
         (a, b, c, d)); its exact errors are computed for every such chain. Complex chains
         hold real and imaginary parts in ``fmt``; each block col_j·row_j is the complex
-        rank-one problem x yᴴ with y = conj(row_j), solved by the cell enumeration of
-        :func:`quantize_rank_one` (x̂ optimal for ŷ free, α = x̂ᴴx/‖x̂‖² pushed into the row).
+        rank-one problem x yᴴ with y = conj(row_j), solved by the phase search of
+        :func:`quantize_rank_one` (``method="phases"``: exact real problems over the whole
+        format at up to 256 phases of λ; α = x̂ᴴx/‖x̂‖² pushed into the row).
         A complex chain whose values are all real is quantized as the real chain (a complex
         x̂ would spend the imaginary parts' bits on a real operator): the real result.
     fmt : Format, str, dtype or int
@@ -145,10 +148,12 @@ def quantize_chain(
         How to measure the product errors, when they are first read: exact (O(n·nnz)) or a
         32-probe estimate.
     floor_binades : int, optional
-        Complex chains only: the depth B of the grid each rank-one step resolves, in binades
-        below the column's largest entry (0..60, default 4; -1: t + 10 for F_t, the whole
-        grid for a bounded format; see :func:`quantize_rank_one`). A step's work grows as
-        (B + 3)²·4^t; the points it leaves out lie below 2^-B of the column.
+        Complex chains only: solve each step by the exact cell enumeration on a grid B
+        binades deep below the column's largest entry (0..60; -1: t + 10 for F_t, the whole
+        grid for a bounded format; see :func:`quantize_rank_one`) when its arrangement has
+        at most 2e5 vertices, else by the phase search. A cell step's work grows as
+        (B + 3)²·4^t and the points it leaves out lie below 2^-B of the column; on the DFT
+        the default phase steps are measured more accurate (bench/RESULTS.md).
 
     Notes
     -----
@@ -175,7 +180,7 @@ def quantize_chain(
         raise TypeError(f"chain must be a scaleq.Butterfly, got {type(chain).__name__}")
     f = as_format(fmt)
     choice(method, "method", METHODS)
-    fb = 4
+    fb = None
     complex_values = _has_complex_values(chain)
     if complex_values:
         if method == "lookahead":

@@ -41,6 +41,7 @@
 #include "scaleq/format.hpp"
 #include "scaleq/rank_one/breakpoints.hpp"
 #include "scaleq/rank_one/complex_cells.hpp"
+#include "scaleq/rank_one/problem.hpp"
 #include "scaleq/rank_one/sweep.hpp"
 
 namespace scaleq {
@@ -49,6 +50,9 @@ struct ComplexPhasesOptions {
   bool quantize_y = true;
   std::size_t max_phases = 256;  // real problems solved at most (>= 8)
   double gap_target = 0.01;      // stop once gap <= gap_target·error
+  // bounded formats: |λ| in [window.lo, window.hi) only (what chains use, as the real steps do);
+  // the real optima then bound only that window's family, so no gap is certified (NaN)
+  LamWindow window{};
 };
 
 namespace detail {
@@ -65,8 +69,15 @@ struct PhaseSample {
 class PhaseSearch {
  public:
   PhaseSearch(const std::vector<cplx>& x, const std::vector<cplx>& y, const Format& fx, const Format& fy,
-              bool quantize_y)
-      : x_(x), y_(y), fx_(fx), fy_(fy), qy_(quantize_y), gx_(make_grid(fx)), gy_(quantize_y ? make_grid(fy) : nullptr) {
+              bool quantize_y, LamWindow window)
+      : x_(x),
+        y_(y),
+        fx_(fx),
+        fy_(fy),
+        qy_(quantize_y),
+        window_(window),
+        gx_(make_grid(fx)),
+        gy_(quantize_y ? make_grid(fy) : nullptr) {
     // the score runs on copies scaled by powers of two (the relative error is homogeneous)
     ex_ = scale_exponent(x);
     ey_ = scale_exponent(y);
@@ -91,7 +102,7 @@ class PhaseSearch {
       v[j] = z.real();
       v[n + j] = z.imag();
     }
-    const RankOneResult r = rank_one_sweep(u, v, fx_, fy_, qy_, gx_, gy_);
+    const RankOneResult r = rank_one_sweep(u, v, fx_, fy_, qy_, gx_, gy_, window_);
     s.real_e2 = r.error * r.error;
     s.lam = r.lam * w;
     s.xh.resize(m);
@@ -135,6 +146,7 @@ class PhaseSearch {
   const std::vector<cplx>& y_;
   Format fx_, fy_;
   bool qy_;
+  LamWindow window_;
   std::shared_ptr<const Grid> gx_, gy_;
   int ex_ = 0, ey_ = 0;
   double nx2_ = 0.0, ny2_ = 0.0;
@@ -162,7 +174,8 @@ inline ComplexRankOneResult complex_rank_one_phases(const std::vector<cplx>& x, 
   res.error = res.rtn_error;
   if (detail::max_abs(x) == 0.0 || detail::max_abs(y) == 0.0) return res;
 
-  const detail::PhaseSearch search(x, y, fx, fy, opt.quantize_y);
+  const detail::PhaseSearch search(x, y, fx, fy, opt.quantize_y, opt.window);
+  // (with a window the bound is only a stopping rule: see ComplexPhasesOptions::window)
   // the bound's constant: 2(1 + error_rtn) with ŷ quantized (error* <= error_rtn), 1 free
   const double c = opt.quantize_y ? 2.0 * (1.0 + std::min(res.rtn_error, 1.0)) : 1.0;
   auto bound = [c](const detail::PhaseSample& s) {
@@ -243,7 +256,8 @@ inline ComplexRankOneResult complex_rank_one_phases(const std::vector<cplx>& x, 
       res.mu = 1.0;
     }
   }
-  res.gap = std::max(0.0, res.error - std::sqrt(std::max(heap.top().lb, 0.0)));
+  res.gap = opt.window.restricts(fx) ? std::numeric_limits<double>::quiet_NaN()
+                                     : std::max(0.0, res.error - std::sqrt(std::max(heap.top().lb, 0.0)));
   return res;
 }
 
