@@ -54,6 +54,15 @@ def test_constructors():
     assert np.array_equal(G1.to_dense(), G2.to_dense())
     R = scaleq.Butterfly.from_ks_values(B.ks_values)
     assert np.array_equal(R.to_dense(), D)
+    U = scaleq.Butterfly.random(32, kind="unitary", seed=2)
+    assert U.is_complex
+    Ud = U.to_dense()
+    np.testing.assert_allclose(Ud @ Ud.conj().T, np.eye(32), atol=1e-12)
+    # Haar on U(2): each block entry's |.|² is uniform on [0, 1] (mean 1/2, variance 1/12)
+    a = np.concatenate(
+        [np.abs(v[:, 0, 0, :]).ravel() ** 2 for v in scaleq.Butterfly.random(1024, "unitary", 0).ks_values]
+    )
+    assert abs(a.mean() - 0.5) < 0.02 and abs(a.var() - 1 / 12) < 0.01
 
 
 def test_relative_error_exact_and_probe():

@@ -41,3 +41,44 @@ def test_demo_plot(tmp_path):
 def test_console_entry_point_help():
     out = subprocess.run([sys.executable, "-m", "scaleq.cli", "--help"], capture_output=True, text=True)
     assert out.returncode == 0 and "demo" in out.stdout
+
+
+def test_reproduce_fft(capsys, tmp_path):
+    import json
+
+    import numpy as np
+
+    from scaleq.experiments.fft import _parts_rtn, dense_rtn_error
+
+    out = tmp_path / "fft.json"
+    argv = ["reproduce", "fft", "--n", "16", "--t", "2..4", "--formats", "fp8_e4m3", "--json", str(out)]
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    assert "n = 16, the DFT" in text and "slope of log2(error) vs t" in text
+    res = json.loads(out.read_text())
+    rows = res["rows"]["16"]
+    for lab in ("t=2", "t=3", "t=4", "fp8_e4m3"):
+        r = rows[lab]
+        assert r["best"] == min(r["l2r"], r["pairwise"]) < r["factor RTN"]
+    assert res["slope"]["16"]["l2r"] < res["slope"]["16"]["factor RTN"] < 0
+    # the dense RTN column: an independent dense computation, bounded scale included
+    import scaleq
+
+    B = scaleq.Butterfly.dft(16)
+    Z = B.to_dense()
+    assert rows["t=3"]["dense RTN"] == pytest.approx(
+        np.linalg.norm(Z - _parts_rtn(Z, scaleq.as_format(3), 1.0)) / np.linalg.norm(Z), rel=1e-12
+    )
+    f = scaleq.as_format("fp8_e4m3")
+    s = 2.0 ** np.floor(np.log2(f.max_value / 1.0))  # the DFT's largest part is 1
+    assert dense_rtn_error(B, f, block=3) == pytest.approx(
+        np.linalg.norm(Z - _parts_rtn(Z, f, s)) / np.linalg.norm(Z), rel=1e-12
+    )
+
+
+def test_reproduce_fft_unitary(capsys):
+    assert (
+        main(["reproduce", "fft", "--kind", "unitary", "--instances", "2", "--n", "8", "--t", "3,4", "--formats", ""])
+        == 0
+    )
+    assert "2 random unitary butterflies" in capsys.readouterr().out

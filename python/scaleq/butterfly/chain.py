@@ -232,18 +232,22 @@ class Butterfly:
     def random(cls, n: int, kind: str = "orthonormal", seed: int | None = None) -> Butterfly:
         """A random square-dyadic butterfly of size n = 2^J.
 
-        kind : {"orthonormal", "gaussian", "wide_range"}
+        kind : {"orthonormal", "unitary", "gaussian", "wide_range"}
             "orthonormal": each 2×2 block is a Haar-random orthogonal matrix (so B is
-            orthogonal); "gaussian": standard normal values; "wide_range": uniform[0,1]·
-            10^U[−2,2], as in the paper's §3.
+            orthogonal); "unitary": a Haar-random unitary one (complex values, B unitary);
+            "gaussian": standard normal values; "wide_range": uniform[0,1]·10^U[−2,2], as in
+            the paper's §3.
 
         Examples
         --------
         >>> B = scaleq.Butterfly.random(16, seed=0)
         >>> np.allclose(B.to_dense() @ B.to_dense().T, np.eye(16))
         True
+        >>> U = scaleq.Butterfly.random(16, kind="unitary", seed=0).to_dense()
+        >>> np.allclose(U @ U.conj().T, np.eye(16))
+        True
         """
-        choice(kind, "kind", ("orthonormal", "gaussian", "wide_range"))
+        choice(kind, "kind", ("orthonormal", "unitary", "gaussian", "wide_range"))
         rng = np.random.default_rng(seed)
         vals = []
         for a, b, c, d in square_dyadic_patterns(n):
@@ -251,6 +255,14 @@ class Butterfly:
                 v = rng.standard_normal((a, b, c, d))
             elif kind == "wide_range":
                 v = rng.uniform(0, 1, (a, b, c, d)) * 10.0 ** rng.uniform(-2, 2, (a, b, c, d))
+            elif kind == "unitary":
+                # Haar on U(2): e^{iφ}·[[p, q], [−q̄, p̄]] with (p, q) uniform on the unit sphere of C²
+                g = rng.standard_normal((2, a, d)) + 1j * rng.standard_normal((2, a, d))
+                p, q = g / np.sqrt(np.sum(np.abs(g) ** 2, axis=0))
+                w = np.exp(1j * rng.uniform(0, 2 * np.pi, (a, d)))
+                v = np.empty((a, 2, 2, d), dtype=np.complex128)
+                v[:, 0, 0], v[:, 0, 1] = w * p, w * q
+                v[:, 1, 0], v[:, 1, 1] = -w * np.conj(q), w * np.conj(p)
             else:
                 # Haar 2×2 orthogonal: rotation by a uniform angle, times a random reflection
                 th = rng.uniform(0, 2 * np.pi, (a, d))
