@@ -137,6 +137,17 @@ def test_default_phase_steps_are_between_the_optimum_and_rtn():
     assert r.error < r.rtn_error
 
 
+@pytest.mark.parametrize("fmt", [8, "fp8_e4m3"])
+def test_a_small_phase_budget_still_beats_rtn_with_codes_in_the_format(fmt):
+    B = scaleq.Butterfly.dft(32)
+    r = scaleq.quantize_chain(B, fmt, "l2r", max_phases=8)
+    f = scaleq.as_format(fmt)
+    for c in r.codes():
+        assert np.array_equal(scaleq.round_nearest(c.real, f), c.real)
+        assert np.array_equal(scaleq.round_nearest(c.imag, f), c.imag)
+    assert r.error < r.rtn_error / 2
+
+
 def test_real_values_in_complex_storage_give_the_real_result():
     B = scaleq.Butterfly.random(16, seed=1)
     Bc = scaleq.Butterfly([v.astype(complex) for v in B.ks_values])
@@ -156,6 +167,12 @@ def test_contracts():
         scaleq.quantize_chain(scaleq.Butterfly.random(16, seed=0), 4, floor_binades=3)
     with pytest.raises(ValueError, match="floor_binades"):
         scaleq.quantize_chain(dft, 4, floor_binades=-2)
+    with pytest.raises(ValueError, match="max_phases.*complex values only"):
+        scaleq.quantize_chain(scaleq.Butterfly.random(16, seed=0), 4, max_phases=16)
+    with pytest.raises(ValueError, match="max_phases"):
+        scaleq.quantize_chain(dft, 4, max_phases=4)
+    with pytest.raises(TypeError, match="max_phases"):
+        scaleq.quantize_chain(dft, 4, max_phases=8.5)
     vals = [v.copy() for v in dft.ks_values]
     vals[1].flat[3] = complex(1, np.nan)
     with pytest.raises(ValueError, match="NaN"):

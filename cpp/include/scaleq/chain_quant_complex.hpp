@@ -203,27 +203,15 @@ inline ComplexChainResult quantize_chain_complex(const std::vector<Pattern>& pat
     }
     case ChainMethod::l2r:
       return detail::complex_l2r(pats, vals, f, o);
-    case ChainMethod::r2l: {
-      // (B_1⋯B_J)ᵀ = B_Jᵀ⋯B_1ᵀ (transposes, not adjoints): l2r on it, transposed back
-      std::vector<Pattern> tp(J);
-      std::vector<std::vector<cplx>> tv(J);
-      for (std::size_t k = 0; k < J; ++k) {
-        tp[k] = detail::transposed(pats[J - 1 - k]);
-        tv[k] = ks_transpose_values(pats[J - 1 - k], vals[J - 1 - k].data());
+    case ChainMethod::r2l: {  // the mirror of l2r: rows from the right, α pushed left
+      detail::ComplexChain c(pats, vals, f, o);
+      if (J == 1) {
+        c.round_factor(0);
+        return c.done();
       }
-      ComplexChainResult t = detail::complex_l2r(tp, std::move(tv), f, o);
-      ComplexChainResult r;
-      r.values.resize(J);
-      r.scales.resize(J);
-      r.lam.resize(J);
-      r.mu.resize(J);
-      for (std::size_t k = 0; k < J; ++k) {
-        r.values[J - 1 - k] = ks_transpose_values(tp[k], t.values[k].data());
-        r.scales[J - 1 - k] = t.scales[k];
-        r.lam[J - 1 - k] = std::move(t.lam[k]);
-        r.mu[J - 1 - k] = std::move(t.mu[k]);
-      }
-      return r;
+      for (std::size_t k = J - 1; k >= 2; --k) c.rows(k);
+      c.joint(0);
+      return c.done();
     }
     case ChainMethod::pairwise: {
       detail::ComplexChain c(pats, vals, f, o);

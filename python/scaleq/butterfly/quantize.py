@@ -74,11 +74,9 @@ def _has_complex_values(chain: Butterfly) -> bool:
     return chain.is_complex and any(bool(np.any(v.imag != 0)) for v in chain._values)
 
 
-def _run(chain: Butterfly, fmt: Format, method: str, floor_binades: int | None = None) -> tuple[Butterfly, object]:
+def _run(chain: Butterfly, fmt: Format, method: str, complex_steps: dict | None = None) -> tuple[Butterfly, object]:
     if _has_complex_values(chain):
-        # the cells only when a floor is asked for; else every step by the phase search
-        cells = {} if floor_binades is None else {"floor_binades": floor_binades, "max_vertices": 2.0e5}
-        d = _core.chain_quant.quantize_chain_complex(chain._values, fmt._core, method, **cells)
+        d = _core.chain_quant.quantize_chain_complex(chain._values, fmt._core, method, **(complex_steps or {}))
         return Butterfly(d.values), d
     if chain.is_complex:  # real values in complex storage: the real result, kept complex
         d = _core.chain_quant.quantize_chain([np.ascontiguousarray(v.real) for v in chain._values], fmt._core, method)
@@ -109,6 +107,7 @@ def quantize_chain(
     *,
     error_estimate: str = "exact",
     floor_binades: int | None = None,
+    max_phases: int | None = None,
 ) -> ChainQuantResult:
     """Quantize every factor of a chain so that the *product* stays accurate.
 
@@ -154,6 +153,10 @@ def quantize_chain(
         at most 2e5 vertices, else by the phase search. A cell step's work grows as
         (B + 3)²·4^t and the points it leaves out lie below 2^-B of the column; on the DFT
         the default phase steps are measured more accurate (bench/RESULTS.md).
+    max_phases : int, optional
+        Complex chains only: the real problems each step's phase search may solve (>= 8,
+        default 256). Fewer is faster and coarser: on the DFT, 8 phases take 1/25 of the
+        default's time at about twice its error (bench/RESULTS.md).
 
     Notes
     -----
@@ -180,7 +183,7 @@ def quantize_chain(
         raise TypeError(f"chain must be a scaleq.Butterfly, got {type(chain).__name__}")
     f = as_format(fmt)
     choice(method, "method", METHODS)
-    fb = None
+    steps: dict = {}
     complex_values = _has_complex_values(chain)
     if complex_values:
         if method == "lookahead":
@@ -189,21 +192,25 @@ def quantize_chain(
             )
         if not (f.signed and f.zero):
             raise ValueError(f"fmt: complex chains need a format with zero and both signs, got {f!r}")
-        if floor_binades is not None:
-            fb = as_int(floor_binades, "floor_binades", low=-1, high=60)
-    elif floor_binades is not None:
-        raise ValueError("floor_binades applies to chains with complex values only (real steps are exact): drop it")
+        if floor_binades is not None:  # the cells where their arrangement is small
+            steps["floor_binades"] = as_int(floor_binades, "floor_binades", low=-1, high=60)
+            steps["max_vertices"] = 2.0e5
+        if max_phases is not None:
+            steps["max_phases"] = as_int(max_phases, "max_phases", low=8, high=1 << 20)
+    elif floor_binades is not None or max_phases is not None:
+        name = "floor_binades" if floor_binades is not None else "max_phases"
+        raise ValueError(f"{name} applies to chains with complex values only (real steps are exact): drop it")
     choice(error_estimate, "error_estimate", ("exact", "probe"))
     measure = relative_error if error_estimate == "exact" else relative_error_probe
     if method != "best":
-        q, d = _run(chain, f, method, fb)
+        q, d = _run(chain, f, method, steps)
         return _result(q, d, method, f, chain, measure)
     results = {}
     for m in METHODS[:-1]:
         if complex_values and m == "lookahead":
             continue
         try:
-            results[m] = _run(chain, f, m, fb)
+            results[m] = _run(chain, f, m, steps)
         except ValueError as exc:
             # lookahead refuses a format whose t makes its candidate lists exceed the memory
             # budget: "best" is then the best of the other methods
