@@ -17,9 +17,10 @@ from test_rank_one_complex import realizable
 METHODS = ["rtn", "l2r", "r2l", "pairwise", "m2m"]
 
 
-# fp4_e2m1 is left out: its two binades leave the steps two binades of headroom and the rank-one
-# methods lose to RTN there (bench/RESULTS.md)
-@pytest.mark.parametrize(("n", "fmt"), [(16, 4), (64, 4), (16, "fp8_e4m3"), (64, "fp8_e4m3"), (16, "bfloat16")])
+@pytest.mark.parametrize(
+    ("n", "fmt"),
+    [(16, 4), (64, 4), (16, "fp8_e4m3"), (64, "fp8_e4m3"), (16, "bfloat16"), (16, "fp4_e2m1"), (64, "fp4_e2m1")],
+)
 def test_dft_every_method_beats_rtn_with_codes_in_the_format(n, fmt):
     B = scaleq.Butterfly.dft(n)
     f = scaleq.as_format(fmt)

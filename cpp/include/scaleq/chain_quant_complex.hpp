@@ -5,9 +5,10 @@
 // y = conj(row_j) a block is xyᴴ, the complex rank-one problem. ŷ free: x̂ = round(λx) and
 // row_j becomes α·row_j, α = x̂ᴴx/‖x̂‖² (x ≈ αx̂); ŷ quantized: row_j becomes conj(ŷ).
 // Bounded formats: each factor has a power-of-two scale s_k (its codes s_k·B̂_k lie in the
-// format); the complex steps search |λ| in [1, 2) (phases) or Re λ + Im λ in [1, 2] (cells),
-// |λ| <= 2 either way, so the working scale leaves two binades of headroom (|Re|, |Im| of λx
-// below 2√2 times the largest part).
+// format). The phase steps search |λ| in [1, 2) at the scale that puts the factor's largest
+// part in the format's top binade (λx may saturate: the real sweeps round it exactly); the
+// cells search Re λ + Im λ in [1, 2] two binades lower, so that |Re|, |Im| of λx (below 2√2
+// times the largest part) never saturate.
 // Each step is solved by the phase search of complex_phases.hpp (exact real sweeps over the
 // whole format; |λ| in [1, 2) for bounded formats). With max_vertices > 0 a step whose
 // arrangement has at most that many vertices is solved by the cells instead (exact on the
@@ -135,7 +136,9 @@ struct ComplexChain {
     r.lam.assign(pats.size(), {});
     r.mu.assign(pats.size(), {});
   }
-  double scale(std::size_t k) { return r.scales[k] = complex_pow2_scale(vals[k], f, 2); }
+  // the phase steps round with saturation exactly, so the top binade is theirs (measured better
+  // than headroom on fp4/fp8); the cells' band needs two binades below it
+  double scale(std::size_t k) { return r.scales[k] = complex_pow2_scale(vals[k], f, o.max_vertices > 0.0 ? 2 : 0); }
   // ŷ free on the columns of factor k, α pushed into the rows of k+1 (Algorithm 2's step)
   void columns(std::size_t k) {
     const double s = scale(k);

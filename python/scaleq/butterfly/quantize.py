@@ -165,7 +165,9 @@ def quantize_chain(
     rank-one methods take one binade less (headroom: λ ∈ [1, 2) cannot saturate) and solve
     each rank-one problem exactly over λ ∈ [1, 2) with the bounded rounding (subnormals
     included), so the pushed μ stay in (1/2, 1] and do not drift along the chain; sweeping
-    that binade only costs 2^(t−1) breakpoints per entry, as for F_t.
+    that binade only costs 2^(t−1) breakpoints per entry, as for F_t. Complex chains put each
+    factor's largest part in the top binade and search |λ| ∈ [1, 2), saturation included
+    (the cells of ``floor_binades`` keep two binades of headroom instead).
 
     Examples
     --------
