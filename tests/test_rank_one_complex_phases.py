@@ -73,3 +73,30 @@ def test_phases_bad_input() -> None:
         scaleq.quantize_rank_one(x.real, y.real, 4, method="phases")
     with pytest.raises(ValueError, match="real-only"):
         scaleq.quantize_rank_one(x, y, 4, method="reference")
+
+
+@pytest.mark.parametrize("quantize_y", [True, False])
+@pytest.mark.parametrize("fmt", [5, "fp8_e4m3"])
+def test_phases_result_is_a_rounding_of_lam_x_and_a_fixed_point_of_the_alternation(fmt, quantize_y) -> None:
+    """x̂ = round(λx) and ŷ = round(μy) (or μy) hold for the returned λ, μ; and one more
+    alternating step (ŷ optimal for x̂, x̂ optimal for that ŷ), recomputed here, does not
+    improve the pair (the solver alternates until it stops improving)."""
+    rng = np.random.default_rng(11)
+
+    def rnd(z):
+        return scaleq.round_nearest(z, fmt)
+
+    for m, n in [(3, 5), (16, 16), (40, 7)]:
+        x, y = _pair(rng, m, n)
+        r = scaleq.quantize_rank_one(x, y, fmt, quantize_y=quantize_y, method="phases")
+        if r.error == r.rtn_error:
+            continue  # RTN kept: λ = μ = 1
+        np.testing.assert_array_equal(rnd(r.lam * x), r.x)
+        np.testing.assert_allclose(r.y, rnd(r.mu * y) if quantize_y else r.mu * y, rtol=1e-12)
+        alpha = np.vdot(r.x, x) / np.vdot(r.x, r.x)
+        yh = rnd(np.conj(alpha) * y) if quantize_y else np.conj(alpha) * y
+        lam = np.vdot(y, yh) / np.vdot(yh, yh) if quantize_y else 1 / alpha
+        xh = rnd(lam * x)
+        a2 = np.vdot(xh, x) / np.vdot(xh, xh)
+        yh2 = rnd(np.conj(a2) * y) if quantize_y else np.conj(a2) * y
+        assert _exact_error(x, y, xh, yh2) >= r.error * (1 - 1e-9)

@@ -56,7 +56,7 @@ void register_rank_one_complex(py::module_& m) {
       },
       py::arg("x"), py::arg("y"), py::arg("fx"), py::arg("fy"), py::arg("quantize_y") = true,
       py::arg("floor_binades") = -1, py::arg("lam_lo") = 0.0, py::arg("lam_hi") = 0.0, py::arg("max_vertices") = 5.0e7,
-      py::arg("method") = "cells", py::arg("max_phases") = 256, py::arg("gap_target") = 0.01,
+      py::arg("method") = "cells", py::arg("max_phases") = 0, py::arg("gap_target") = 0.01,
       "Complex rank-one quantization: 'cells' enumerates the lambda-plane arrangement (exact or floored, "
       "certified), 'phases' searches the phase of lambda best-first over exact real problems (certified gap), "
       "'auto' takes cells when its arrangement has at most max_vertices vertices, else phases.");

@@ -181,8 +181,11 @@ def quantize_rank_one(
     max_vertices : float, optional
         Complex only: the largest arrangement the solver accepts (default 5e7).
     max_phases : int, optional
-        Complex ``"phases"``/``"auto"`` only: real problems solved at most (>= 8, default 256);
-        the search stops earlier once the gap is within 1% of the error.
+        Complex ``"phases"``/``"auto"`` only: real problems solved at most (>= 8; default
+        max(256, 8192/(m + n)), more phases where each is cheap); the search stops earlier
+        once the gap is within 1% of the error. The best pair found is then improved by
+        alternating exact minimizations (ŷ = round(ᾱy) for x̂, x̂ = round(λx) for ŷ) while
+        they strictly lower the error.
 
     Returns
     -------
@@ -257,7 +260,7 @@ def _complex_rank_one(
         if max_vertices is None
         else as_real(max_vertices, "max_vertices", low=1.0)
     )
-    mp = 256 if max_phases is None else as_int(max_phases, "max_phases", low=8, high=10**7)
+    mp = 0 if max_phases is None else as_int(max_phases, "max_phases", low=8, high=10**7)  # 0: by size
     r = _core.rank_one.complex_rank_one(
         np.asarray(xv, dtype=np.complex128),
         np.asarray(yv, dtype=np.complex128),

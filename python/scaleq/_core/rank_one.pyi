@@ -113,7 +113,7 @@ def complex_rank_one(
     lam_hi: typing.SupportsFloat | typing.SupportsIndex = 0.0,
     max_vertices: typing.SupportsFloat | typing.SupportsIndex = 50000000.0,
     method: str = "cells",
-    max_phases: typing.SupportsInt | typing.SupportsIndex = 256,
+    max_phases: typing.SupportsInt | typing.SupportsIndex = 0,
     gap_target: typing.SupportsFloat | typing.SupportsIndex = 0.01,
 ) -> ComplexRankOneSolution:
     """

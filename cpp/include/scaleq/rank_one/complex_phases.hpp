@@ -48,7 +48,7 @@ namespace scaleq {
 
 struct ComplexPhasesOptions {
   bool quantize_y = true;
-  std::size_t max_phases = 256;  // real problems solved at most (>= 8)
+  std::size_t max_phases = 0;  // real problems solved at most (>= 8); 0: max(256, 8192/(m + n))
   double gap_target = 0.01;      // stop once gap <= gap_target·error
   // bounded formats: |λ| in [window.lo, window.hi) only (what chains use, as the real steps do);
   // the real optima then bound only that window's family, so no gap is certified (NaN)
@@ -132,6 +132,36 @@ class PhaseSearch {
     s.error = std::sqrt((xh2 * d2 + r2 * ny2_) / (nx2_ * ny2_));
   }
 
+  // Alternating exact minimizations from s: ŷ = round(ᾱy) is optimal for x̂, and symmetrically
+  // x̂ = round(λx), λ = yᴴŷ/‖ŷ‖² (ŷ free: λ = 1/α) for ŷ; each strictly better pair replaces
+  // s. It leaves the phases' family (x̂ from real optima) and keeps x̂ a nearest point of λx.
+  void alternate(PhaseSample& s, int rounds) const {
+    for (int r = 0; r < rounds; ++r) {
+      cplx lam;
+      if (qy_) {
+        const std::vector<cplx> yh = y_hat(s.alpha);
+        double yh2 = 0.0;
+        cplx dot{0.0, 0.0};
+        for (std::size_t j = 0; j < y_.size(); ++j) {
+          const cplx b = scaled(yh[j], ey_);
+          yh2 += std::norm(b);
+          dot += std::conj(scaled(y_[j], ey_)) * b;
+        }
+        if (!(yh2 > 0.0)) return;
+        lam = dot / yh2;
+      } else {
+        lam = 1.0 / s.alpha;
+      }
+      if (!std::isfinite(lam.real()) || !std::isfinite(lam.imag())) return;
+      PhaseSample next = s;
+      for (std::size_t k = 0; k < x_.size(); ++k) next.xh[k] = round_complex(fx_, lam * x_[k]);
+      score(next);
+      if (!(next.error < s.error)) return;
+      next.lam = lam;
+      s = std::move(next);
+    }
+  }
+
   std::vector<cplx> y_hat(const cplx& alpha) const {
     std::vector<cplx> yh(y_.size());
     for (std::size_t j = 0; j < y_.size(); ++j)
@@ -162,7 +192,9 @@ inline ComplexRankOneResult complex_rank_one_phases(const std::vector<cplx>& x, 
                                                     const ComplexPhasesOptions& opt = {}) {
   detail::check_complex_vector(x, "x");
   detail::check_complex_vector(y, "y");
-  if (opt.max_phases < 8) throw std::invalid_argument("max_phases must be >= 8");
+  const std::size_t max_phases =
+      opt.max_phases != 0 ? opt.max_phases : std::max<std::size_t>(256, 8192 / (x.size() + y.size()));
+  if (max_phases < 8) throw std::invalid_argument("max_phases must be >= 8 (or 0: by the problem's size)");
   if (!(opt.gap_target >= 0.0)) throw std::invalid_argument("gap_target must be >= 0");
   ComplexRankOneResult res;
   std::vector<cplx> xr(x.size()), yr(y.size());
@@ -226,9 +258,9 @@ inline ComplexRankOneResult complex_rank_one_phases(const std::vector<cplx>& x, 
   for (;;) {
     const double e = std::min(best, res.rtn_error);
     gap = e - std::sqrt(std::max(heap.top().lb, 0.0));
-    if (gap <= opt.gap_target * e || samples.size() + 2 > opt.max_phases) break;
+    if (gap <= opt.gap_target * e || samples.size() + 2 > max_phases) break;
     std::vector<std::pair<double, double>> todo;
-    while (!heap.empty() && todo.size() < 2 * kSplitsPerRound && samples.size() + todo.size() + 2 <= opt.max_phases) {
+    while (!heap.empty() && todo.size() < 2 * kSplitsPerRound && samples.size() + todo.size() + 2 <= max_phases) {
       const Node top = heap.top();
       heap.pop();
       detail::PhaseSample& s = samples[top.id];
@@ -241,8 +273,12 @@ inline ComplexRankOneResult complex_rank_one_phases(const std::vector<cplx>& x, 
   }
 
   res.states = samples.size();
+  detail::PhaseSample& s = samples[best_id];
+  if (std::isfinite(best)) {
+    search.alternate(s, 32);
+    best = s.error;
+  }
   if (best < res.rtn_error) {
-    const detail::PhaseSample& s = samples[best_id];
     res.x = s.xh;
     res.y = search.y_hat(s.alpha);
     res.lam = s.lam;
