@@ -49,7 +49,7 @@ namespace scaleq {
 struct ComplexPhasesOptions {
   bool quantize_y = true;
   std::size_t max_phases = 0;  // real problems solved at most (>= 8); 0: max(256, 8192/(m + n))
-  double gap_target = 0.01;      // stop once gap <= gap_target·error
+  double gap_target = 0.01;    // stop once gap <= gap_target·error
   // bounded formats: |λ| in [window.lo, window.hi) only (what chains use, as the real steps do);
   // the real optima then bound only that window's family, so no gap is certified (NaN)
   LamWindow window{};
