@@ -76,7 +76,6 @@ CASES = [
     (["reproduce", "fft", "--t", "", "--formats", ""], "both empty"),
     (["reproduce", "fft", "--methods", "lookahead"], "--methods"),
     (["reproduce", "fft", "--kind", "gaussian"], "--kind"),
-    (["reproduce", "fft", "--t", "4", "--plot", "x.png"], "two values"),
     (["reproduce", "fig3.1", "--pairs", "0"], "--pairs"),
     (["reproduce", "relu", "--epochs", "-1"], "--epochs"),
     (["reproduce", "relu", "--calibration", "0"], "--calibration"),
@@ -103,6 +102,11 @@ CASES = [
 @pytest.mark.parametrize("argv,phrase", CASES, ids=lambda v: " ".join(v) if isinstance(v, list) else None)
 def test_cli_refuses_bad_input(capsys, argv, phrase):
     _assert_refused(capsys, argv, phrase)
+
+
+def test_fft_plot_needs_two_values_of_t(capsys, tmp_path):
+    pytest.importorskip("matplotlib")  # without it --plot is refused first, for that reason
+    _assert_refused(capsys, ["reproduce", "fft", "--t", "4", "--plot", str(tmp_path / "x.png")], "two values")
 
 
 def test_plot_into_a_directory_is_refused(capsys, tmp_path):
