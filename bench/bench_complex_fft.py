@@ -75,12 +75,13 @@ def main() -> None:
         B = scaleq.Butterfly.dft(n)
         for name in a.formats.split(","):
             f = scaleq.as_format(int(name) if name.isdigit() else name)
+            e_dense = dense_rtn_error(B, f)
             cells, ours = [], {}
             for s in specs:
                 e, dt = run_spec(B, f, s)
                 ours[s] = (e, dt)
-                cells.append(f"{e:.3e} {dt:6.2f}s x{dense_rtn_error(B, f) / e:4.1f}")
-            line = f"{n:>5} {name:>8} {dense_rtn_error(B, f):10.3e} {scaleq.quantize_chain(B, f, 'rtn').error:10.3e} "
+                cells.append(f"{e:.3e} {dt:6.2f}s x{e_dense / e:4.1f}")
+            line = f"{n:>5} {name:>8} {e_dense:10.3e} {scaleq.quantize_chain(B, f, 'rtn').error:10.3e} "
             line += " ".join(f"{c:>22}" for c in cells)
             for o in peers:
                 if not name.isdigit():

@@ -4,7 +4,9 @@ the one training loop of the network experiments."""
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+import time
 from collections.abc import Callable
 
 import numpy as np
@@ -49,6 +51,34 @@ def progress(total: int, desc: str):
         return tqdm(total=total, desc=desc, leave=False, file=sys.stderr)
     except ImportError:
         return None
+
+
+def run_and_report(args, total: int, desc: str, compute: Callable, format_table: Callable, plot: Callable) -> int:
+    """The tail the figure commands share: ``compute(bar)`` under a progress bar of ``total``
+    steps, its table and wall time printed, then ``--json`` and ``--plot`` written if asked.
+
+    Examples
+    --------
+    >>> ns = argparse.Namespace(json=None, plot=None)
+    >>> run_and_report(ns, 1, "x", lambda bar: {"v": 1}, lambda r: f"v = {r['v']}", None)  # doctest: +ELLIPSIS
+    v = 1
+    (... s)
+    0
+    """
+    t0 = time.perf_counter()
+    bar = progress(total, desc)
+    res = compute(bar)
+    if bar is not None:
+        bar.close()
+    print(format_table(res))
+    print(f"({time.perf_counter() - t0:.1f} s)")
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(res, fh, indent=1)
+    if args.plot:
+        plot(res, args.plot)
+        print(f"figure written to {args.plot}")
+    return 0
 
 
 def softmax_gradient(z: np.ndarray, onehot: np.ndarray) -> np.ndarray:

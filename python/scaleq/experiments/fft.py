@@ -17,7 +17,6 @@ exact; the dense RTN error is accumulated by blocks of columns (never n² at onc
 
 from __future__ import annotations
 
-import json
 import time
 
 import numpy as np
@@ -172,7 +171,7 @@ def plot(res: dict, path: str) -> None:
 
 
 def _main(args) -> int:
-    from ._common import int_list, progress
+    from ._common import int_list, run_and_report
 
     ns = int_list(args.n, "--n", low=2)
     for n in ns:
@@ -193,20 +192,14 @@ def _main(args) -> int:
     if args.plot and len(ts) < 2:
         raise ValueError("--plot needs at least two values of --t")
     instances = 1 if args.kind == "dft" else args.instances
-    t0 = time.perf_counter()
-    bar = progress(len(ns) * instances * (len(ts) + len(formats)), "fft")
-    res = run(ns, ts, formats, methods, kind=args.kind, instances=instances, seed=args.seed, progress=bar)
-    if bar is not None:
-        bar.close()
-    print(format_table(res))
-    print(f"({time.perf_counter() - t0:.1f} s)")
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(res, fh, indent=1)
-    if args.plot:
-        plot(res, args.plot)
-        print(f"figure written to {args.plot}")
-    return 0
+    return run_and_report(
+        args,
+        len(ns) * instances * (len(ts) + len(formats)),
+        "fft",
+        lambda bar: run(ns, ts, formats, methods, kind=args.kind, instances=instances, seed=args.seed, progress=bar),
+        format_table,
+        plot,
+    )
 
 
 def add_parser(subparsers) -> None:

@@ -8,9 +8,6 @@ O(n^1.5 log n) rank-one block decomposition of :func:`scaleq.relative_error`).
 
 from __future__ import annotations
 
-import json
-import time
-
 import numpy as np
 
 from ..butterfly import Butterfly, quantize_chain, relative_error
@@ -82,7 +79,7 @@ def plot(res: dict, path: str) -> None:
 
 
 def _main(args) -> int:
-    from ._common import int_list, progress
+    from ._common import int_list, run_and_report
 
     ts = int_list(args.t, "--t", low=1)
     if max(ts) > 53:
@@ -93,20 +90,14 @@ def _main(args) -> int:
             raise SystemExit(f"--methods: unknown {m!r}; choose from {', '.join(ALL_METHODS)}")
     if args.n < 2 or args.n & (args.n - 1):
         raise SystemExit(f"--n must be a power of two >= 2, got {args.n}")
-    t0 = time.perf_counter()
-    bar = progress(args.instances * len(ts), "fig6.1")
-    res = run(args.n, args.instances, ts, methods, seed=args.seed, progress=bar)
-    if bar is not None:
-        bar.close()
-    print(format_table(res))
-    print(f"({time.perf_counter() - t0:.1f} s)")
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(res, fh, indent=1)
-    if args.plot:
-        plot(res, args.plot)
-        print(f"figure written to {args.plot}")
-    return 0
+    return run_and_report(
+        args,
+        args.instances * len(ts),
+        "fig6.1",
+        lambda bar: run(args.n, args.instances, ts, methods, seed=args.seed, progress=bar),
+        format_table,
+        plot,
+    )
 
 
 def add_parser(subparsers) -> None:
