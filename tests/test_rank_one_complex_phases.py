@@ -100,3 +100,27 @@ def test_phases_result_is_a_rounding_of_lam_x_and_a_fixed_point_of_the_alternati
         a2 = np.vdot(xh, x) / np.vdot(xh, xh)
         yh2 = rnd(np.conj(a2) * y) if quantize_y else np.conj(a2) * y
         assert _exact_error(x, y, xh, yh2) >= r.error * (1 - 1e-9)
+
+
+@pytest.mark.parametrize("e", [-200, 150, 160, 300])
+def test_bounded_sides_far_from_one(e) -> None:
+    """x at 10^e, y at 10^-e in fp8_e4m3 (so xyᴴ is of order one): the errors reported are
+    the true ones (a zero ŷ or x̂ used to pull the error's scaling to 2^0 and read 0), the
+    cells refuse a geometry beyond 2^±448 by name instead of crashing, and 'auto' falls back
+    to the phases there."""
+    x, y = np.array([1 + 2j, -3]) * 10.0**e, np.array([1, 2j]) * 10.0**-e
+
+    def true_error(xh, yh):  # on rescaled copies: exact powers of ten are not needed, ratios are
+        s = 10.0**e
+        return _exact_error(x / s, y * s, xh / s, yh * s)
+
+    r = scaleq.quantize_rank_one(x, y, "fp8_e4m3", method="auto")
+    assert r.error == pytest.approx(true_error(r.x, r.y), rel=1e-9, abs=1e-12)
+    assert r.rtn_error == pytest.approx(
+        true_error(scaleq.round_nearest(x, "fp8_e4m3"), scaleq.round_nearest(y, "fp8_e4m3")), rel=1e-9, abs=1e-12
+    )
+    assert r.error <= r.rtn_error
+    if abs(e) * np.log2(10) > 448:
+        assert r.method == "phases"
+        with pytest.raises(ValueError, match="2\\^±448"):
+            scaleq.quantize_rank_one(x, y, "fp8_e4m3", method="cells")

@@ -294,8 +294,12 @@ inline int scale_exponent(const std::vector<cplx>& v) {
 // ‖xyᴴ − x̂ŷᴴ‖_F / (‖x‖‖y‖), entry by entry on copies scaled by powers of two (no overflow).
 inline double complex_relative_error(const std::vector<cplx>& x, const std::vector<cplx>& y,
                                      const std::vector<cplx>& xh, const std::vector<cplx>& yh) {
-  const int ex = std::max(scale_exponent(x), scale_exponent(xh));
-  const int ey = std::max(scale_exponent(y), scale_exponent(yh));
+  // one exponent per side, from its largest entry (a zero x̂ or ŷ must not pull it to 2^0)
+  auto side = [](const std::vector<cplx>& a, const std::vector<cplx>& b) {
+    const double m = std::max(max_abs(a), max_abs(b));
+    return m > 0.0 ? std::ilogb(m) : 0;
+  };
+  const int ex = side(x, xh), ey = side(y, yh);
   auto sc = [](const cplx& z, int e) { return cplx(std::ldexp(z.real(), -e), std::ldexp(z.imag(), -e)); };
   double num = 0.0, nx = 0.0, ny = 0.0;
   for (std::size_t i = 0; i < x.size(); ++i) {
@@ -510,10 +514,25 @@ inline ComplexRankOneResult complex_rank_one_side(const std::vector<cplx>& x, co
 
 // With ŷ quantized the shorter side is enumerated (the problem is symmetric: ‖yxᴴ − ŷx̂ᴴ‖);
 // the band then applies to that side's scaling.
+// The cells' geometry (a bounded side is not rescaled: its scale matters) multiplies parts
+// pairwise in doubles, so a bounded side's entries must lie within 2^±448.
+inline bool complex_cells_in_range(const std::vector<cplx>& x, const std::vector<cplx>& y, const Format& fx,
+                                   const Format& fy) {
+  auto ok = [](const std::vector<cplx>& v, const Format& f) {
+    const double m = detail::max_abs(v);
+    return !f.bounded || m == 0.0 || std::abs(std::ilogb(m)) <= 448;
+  };
+  return ok(x, fx) && ok(y, fy);
+}
+
 inline ComplexRankOneResult complex_rank_one(const std::vector<cplx>& x, const std::vector<cplx>& y, const Format& fx,
                                              const Format& fy, const ComplexRankOneOptions& opt = {}) {
   detail::check_complex_vector(x, "x");
   detail::check_complex_vector(y, "y");
+  if (!complex_cells_in_range(x, y, fx, fy))
+    throw std::invalid_argument(
+        "the cells solver needs a bounded format's side within 2^±448 (its geometry would overflow); "
+        "use method='phases' or 'auto', which handle any double");
   if (opt.quantize_y && y.size() < x.size()) {
     ComplexRankOneResult r = detail::complex_rank_one_side(y, x, fy, fx, opt);
     std::swap(r.x, r.y);

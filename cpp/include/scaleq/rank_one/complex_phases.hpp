@@ -298,19 +298,20 @@ inline ComplexRankOneResult complex_rank_one_phases(const std::vector<cplx>& x, 
 }
 
 // The cells' exact enumeration when its arrangement has at most cells.max_vertices vertices
-// (counted before any work), else the phase search: what a caller that cannot size the
-// problem in advance (long vectors, chains of any shape) uses.
+// (counted before any work) and its geometry fits the doubles (complex_cells_in_range), else
+// the phase search: what a caller that cannot size the problem in advance (long vectors,
+// chains of any shape) uses.
 inline ComplexRankOneResult complex_rank_one_auto(const std::vector<cplx>& x, const std::vector<cplx>& y,
                                                   const Format& fx, const Format& fy,
                                                   const ComplexRankOneOptions& cells,
                                                   const ComplexPhasesOptions& phases) {
   try {
-    return complex_rank_one(x, y, fx, fy, cells);
+    if (complex_cells_in_range(x, y, fx, fy)) return complex_rank_one(x, y, fx, fy, cells);
   } catch (const std::length_error&) {  // only the vertex budget raises it
-    ComplexPhasesOptions p = phases;
-    p.quantize_y = cells.quantize_y;
-    return complex_rank_one_phases(x, y, fx, fy, p);
   }
+  ComplexPhasesOptions p = phases;
+  p.quantize_y = cells.quantize_y;
+  return complex_rank_one_phases(x, y, fx, fy, p);
 }
 
 }  // namespace scaleq
