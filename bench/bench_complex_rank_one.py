@@ -14,7 +14,8 @@ with T significant bits), both x̂ and ŷ quantized. Compared in one run:
 Errors ||xyᴴ − x̂ŷᴴ||_F / ||xyᴴ||_F are recomputed here from the returned vectors, and each
 x̂, ŷ is checked to lie in F_T. "wins" counts the instances where scaleq's error is <=
 lazylinop's (relative slack 1e-12); "worst" is the largest scaleq/lazylinop error ratio;
-"speed" is lazylinop's mean time over scaleq's. With ``--scaleq-only`` the peer is skipped
+"speed" is lazylinop's mean time over scaleq's (each scaleq time the median of 3 calls; each
+lazylinop call, seconds long, timed once). With ``--scaleq-only`` the peer is skipped
 (the long vectors): time, error, RTN's error and the certified gap.
 
     python bench/bench_complex_rank_one.py [--sizes 4,8,16,32] [--ts 2,3,4,5,6,7,8] [--deltas 0,1]
@@ -79,10 +80,14 @@ def pair(rng: np.random.Generator, m: int) -> tuple[np.ndarray, np.ndarray]:
     return g(), g()
 
 
-def scaleq_call(x, y, t):
-    t0 = time.perf_counter()
-    r = scaleq.quantize_rank_one(x, y, t, method="auto")
-    return time.perf_counter() - t0, r
+def scaleq_call(x, y, t, repeats: int = 3):
+    """(seconds, result): the median of ``repeats`` calls (milliseconds each: one call is noise)."""
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        r = scaleq.quantize_rank_one(x, y, t, method="auto")
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times)), r
 
 
 def versus(a) -> None:
@@ -144,7 +149,7 @@ def alone(a) -> None:
     for m in a.sizes:
         for t in a.ts:
             rng = np.random.default_rng(1000 * m + t)
-            rows = [scaleq_call(*pair(rng, m), t) for _ in range(a.instances)]
+            rows = [scaleq_call(*pair(rng, m), t, repeats=1) for _ in range(a.instances)]
             e = np.mean([r.error for _, r in rows])
             g = np.mean([r.gap for _, r in rows])
             print(

@@ -111,6 +111,39 @@ def test_sweep_equals_numpy_algorithm1(t):
         assert r.error == pytest.approx(err, rel=1e-8), (x, y)
 
 
+@pytest.mark.parametrize("kind", ["repeated", "pow2", "ties", "gauss", "clustered"])
+def test_sweep_sorts_crowded_breakpoints(kind):
+    # 60 entries sharing few mantissas: hundreds of exactly equal breakpoints, or ("clustered")
+    # distinct ones 1e-9 apart, more than the bucketed sort's insertion limit per bucket (it
+    # then sorts the bucket by comparisons); against the numpy Algorithm 1, which shares no
+    # code with the sweeps' sort
+    rng = np.random.default_rng(len(kind))
+
+    def draw(n):
+        if kind == "clustered":
+            return rng.choice([-1.0, 1.0], n) * (1.3 + 1e-9 * rng.random(n))
+        return instance(kind, rng, n)
+
+    for t in (3, 7):
+        x, y = draw(60), draw(37)
+        err, _, _ = algorithm1(x, y, t)
+        r = scaleq.quantize_rank_one(x, y, t)
+        assert r.error == pytest.approx(err, rel=1e-8), (t, x, y)
+
+
+@pytest.mark.parametrize("t", [4, 8])
+def test_sweep_groups_equal_breakpoints_after_sorting(t):
+    # Two mantissas 1e-6 apart, each repeated 30 times: every bucket of the sort holds 60
+    # keys, of two values. Sorted, equal keys are adjacent, so the sweep's count of groups of
+    # equal breakpoints is that of the two distinct entries alone; any misordering splits them.
+    vals = np.array([1.3, -1.3 * (1 + 1e-6)])
+    x = np.tile(vals, 30)  # alternating: generation order interleaves the two values
+    y = np.array([0.4, -2.0, 1.1])
+    a = scaleq.quantize_rank_one(x, y, t, quantize_y=False)
+    b = scaleq.quantize_rank_one(vals, y, t, quantize_y=False)
+    assert a.breakpoints == b.breakpoints > 0
+
+
 @pytest.mark.parametrize("t", range(1, 12))
 @pytest.mark.parametrize("kind", KINDS)
 def test_sweep_equals_reference(t, kind):

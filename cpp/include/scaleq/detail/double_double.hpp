@@ -45,6 +45,23 @@ inline double pow2(int k) {
   std::memcpy(&r, &bits, sizeof r);
   return r;
 }
+// a = m·2^e with m in [1, 2), for positive normal a (the exponent field read directly: no
+// libm call in hot loops); anything else goes to std::frexp
+inline double split_binade(double a, int& e) {
+  std::uint64_t bits;
+  std::memcpy(&bits, &a, sizeof bits);
+  const int field = int(bits >> 52);  // the sign bit is 0 for a > 0
+  if (field > 0 && field < 2047) {
+    e = field - 1023;
+    bits = (bits & ((std::uint64_t(1) << 52) - 1)) | (std::uint64_t(1023) << 52);
+    double m;
+    std::memcpy(&m, &bits, sizeof m);
+    return m;
+  }
+  const double m = 2.0 * std::frexp(a, &e);
+  e -= 1;
+  return m;
+}
 inline bool operator<(DD a, DD b) { return a.hi < b.hi || (a.hi == b.hi && a.lo < b.lo); }
 
 // exact sign of p·q − r·s for doubles (products exact via fma)

@@ -119,6 +119,42 @@ inline void radix_sort_by_lam(std::vector<Breakpoint>& v) {
     return u;
   };
   std::vector<Breakpoint> tmp(v.size());
+  if (v.size() <= (std::size_t(1) << 16)) {
+    // Up to 64k keys (the phase search's many small sweeps): one most-significant-digit pass
+    // on the bits just below the keys' common prefix leaves a few keys per bucket, each
+    // bucket then insertion-sorted — two passes where the LSD sort makes five.
+    std::uint64_t kmin = ~std::uint64_t(0), kmax = 0;
+    for (const Breakpoint& b : v) kmin = std::min(kmin, key(b)), kmax = std::max(kmax, key(b));
+    if (kmin == kmax) return;
+    int top = 63;  // highest bit where keys differ
+    while (!(((kmin ^ kmax) >> top) & 1)) --top;
+    int bits = 8;
+    while (bits < 16 && (std::size_t(1) << bits) < v.size()) ++bits;
+    const int shift = std::max(0, top + 1 - bits);
+    const std::uint64_t base = kmin >> shift;  // the keys agree above bit top: digits < 2^bits
+    std::vector<std::size_t> start((std::size_t(1) << bits) + 1);
+    for (const Breakpoint& b : v) ++start[(key(b) >> shift) - base + 1];
+    for (std::size_t d = 1; d < start.size(); ++d) start[d] += start[d - 1];
+    std::vector<std::size_t> fill(start.begin(), start.end() - 1);
+    for (const Breakpoint& b : v) tmp[fill[(key(b) >> shift) - base]++] = b;
+    auto by_lam = [](const Breakpoint& a, const Breakpoint& b) { return a.lam < b.lam; };
+    for (std::size_t d = 0; d + 1 < start.size(); ++d) {
+      Breakpoint* first = tmp.data() + start[d];
+      Breakpoint* last = tmp.data() + start[d + 1];
+      if (last - first > 32) {  // clustered keys: a comparison sort for this bucket
+        std::stable_sort(first, last, by_lam);
+        continue;
+      }
+      for (Breakpoint* p = first + 1; p < last; ++p) {  // stable insertion sort
+        const Breakpoint b = *p;
+        Breakpoint* q = p;
+        while (q > first && b.lam < (q - 1)->lam) *q = *(q - 1), --q;
+        *q = b;
+      }
+    }
+    v.swap(tmp);
+    return;
+  }
   std::vector<std::size_t> count(kBuckets);
   for (int shift = 0; shift < 64; shift += kBits) {
     poll_interrupt();  // once a pass: a pass over millions of keys is a long loop

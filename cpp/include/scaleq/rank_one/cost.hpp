@@ -234,9 +234,7 @@ DD state_cost(DD A, DD B, DD x2, DD x2y2, bool y_free, bool y_bounded, int Ey, S
   int shift;  // the table holds S(ν) for ν = μ·2^−shift; S1 scales by 2^shift, S2 by 4^shift
   double nu;
   if (!y_bounded) {
-    int e;
-    nu = 2.0 * std::frexp(mu, &e);  // invariance: reduce μ to ν ∈ [1, 2)
-    shift = e - 1;
+    nu = split_binade(mu, shift);  // invariance: reduce μ to ν ∈ [1, 2)
   } else {
     // table built on y' = y·2^−Ey with absolute ŷ values: ŷ = round(μy) = round(μ2^Ey·y')
     nu = std::ldexp(mu, Ey);
@@ -262,6 +260,30 @@ struct CostModel {
   const Side* sy;            // null when ŷ is free
   const PrefixTable* table;  // y's prefix sums (null when ŷ is free)
   DD x2, x2y2;
+
+  // ŷ quantized: true when the state's cost certainly exceeds `bound`, judged in plain double
+  // (the sweep's screen before the double-double cost). The estimate's error — roundings
+  // and a μ one ulp off, which can only pick a ŷ state tied up to ~1e-16 at a midpoint — is
+  // far below 1e-12 of the terms' magnitude, the margin required; false when unsure.
+  bool exceeds(double A, double B, double bound) const {
+    if (!(B > 0.0)) return false;
+    const double mu = A / B;
+    int shift;
+    double nu;
+    if (!sy->fmt->bounded) {
+      nu = split_binade(mu, shift);
+    } else {
+      if (sy->E <= -500 || sy->E >= 500) return false;
+      nu = mu * pow2(sy->E);
+      shift = -sy->E;
+    }
+    if (shift <= -500 || shift >= 500 || !(nu > 0.0)) return false;
+    const std::size_t p = table->count_below(nu);
+    const double b = pow2(shift);
+    const double t2 = 2.0 * A * (table->s1[p].hi * b), t3 = B * (table->s2[p].hi * b * b);
+    const double est = x2y2.hi - t2 + t3;
+    return est - 1e-12 * (x2y2.hi + std::fabs(t2) + t3) > bound;
+  }
 
   DD operator()(DD A, DD B) const {
     return state_cost(A, B, x2, x2y2, sy == nullptr, sy && sy->fmt->bounded, sy ? sy->E : 0,

@@ -178,6 +178,16 @@ inline RankOneResult rank_one_sweep_unscaled(const std::vector<double>& x, const
         continue;
       }
     }
+    // ŷ quantized: its cost is at least the free ŷ's, ‖y‖²(‖x‖² − A²/B) — a screen without the
+    // table lookup — then the same screen on the table's plain-double prefix sums
+    if (quantize_y && B.hi > 0.0 && y2.hi * (cost.x2.hi - A.hi * (A.hi / B.hi)) > best.hi + 1e-12 * cost.x2y2.hi) {
+      i = j;
+      continue;
+    }
+    if (quantize_y && direct_scale && cost.exceeds(A.hi * sa, B.hi * sb, best.hi)) {
+      i = j;
+      continue;
+    }
     const DD c = eval();
     if ((c.hi - best.hi) + (c.lo - best.lo) < -tie_tol) {
       best = c;
