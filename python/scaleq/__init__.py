@@ -10,7 +10,8 @@ Optimal rank-one quantization (:mod:`scaleq.rank_one`, :mod:`scaleq.bounds`)
 Butterfly / Kronecker-sparse chains (:mod:`scaleq.butterfly`)
     :class:`Butterfly`, :func:`square_dyadic_patterns`, :func:`monarch_patterns`,
     :func:`relative_error`, :func:`relative_error_probe`, :func:`butterfly_factorize`,
-    :func:`bit_reversal_permutation`, :func:`quantize_chain`, :class:`ChainQuantResult`,
+    :func:`bit_reversal_permutation`, :func:`find_butterfly`, :class:`FoundButterfly`,
+    :func:`quantize_chain`, :class:`ChainQuantResult`,
     :func:`to_lazylinop`, :func:`from_lazylinop`, :func:`to_faust`, :func:`from_faust`
 Frames and Sigma-Delta (:mod:`scaleq.frames`)
     :func:`harmonic_frame`, :func:`frame_variation`, :func:`sigma_delta`,
@@ -68,8 +69,10 @@ from . import bounds, butterfly, datasets, frames, nn
 from .butterfly import (
     Butterfly,
     ChainQuantResult,
+    FoundButterfly,
     bit_reversal_permutation,
     butterfly_factorize,
+    find_butterfly,
     from_faust,
     from_lazylinop,
     monarch_patterns,
@@ -109,6 +112,8 @@ __all__ = [
     "cmake_dir",
     "datasets",
     "equalize_mlp",
+    "find_butterfly",
+    "FoundButterfly",
     "Format",
     "frame_quantize",
     "frame_variation",
