@@ -95,10 +95,10 @@ def test_not_a_butterfly_is_certified_and_never_worse_than_fixed_permutations():
     r = find_butterfly(M)
     assert r.lower_bound > 0.1  # a Gaussian matrix is far from every butterfly with this P
     assert r.lower_bound <= r.error * (1 + 1e-9)
-    assert set(r.candidates) == {"searched", "bitrev", "identity"}
+    assert {"searched", "bitrev", "identity", "dao-111"} <= set(r.candidates)
     assert r.error == min(r.candidates.values())
-    for p in (np.arange(n), scaleq.bit_reversal_permutation(n)):
-        for order in ("balanced", "l2r", "r2l"):
+    for p in scaleq.butterfly.dao_default_permutations(n):
+        for order in ("balanced", "bbtree", "l2r", "r2l"):
             vals = scaleq.butterfly_factorize(M, perm=p, order=order)
             err = np.linalg.norm(ks_apply(vals, np.eye(n)) - M[:, p]) / np.linalg.norm(M)
             assert r.error <= err * (1 + 1e-9)
@@ -141,3 +141,87 @@ def test_extreme_scales(scale):
         np.ldexp(F.real, k) + 1j * np.ldexp(F.imag, k),
     )
     assert np.linalg.norm(D - G) <= 2 * r.error * np.linalg.norm(G) + 1e-15
+
+
+def test_dao_default_permutations():
+    perms = scaleq.butterfly.dao_default_permutations(16)
+    assert len(perms) == 8 and len({tuple(p) for p in perms}) == 8
+    assert np.array_equal(perms[0], np.arange(16))
+    assert np.array_equal(perms[1], scaleq.bit_reversal_permutation(16))
+    assert all(np.array_equal(np.sort(p), np.arange(16)) for p in perms)
+    # a random butterfly with its columns permuted by any of them is recovered exactly
+    rng = np.random.default_rng(2)
+    B = random_chain(16, rng, False)
+    for p in perms:
+        vals = scaleq.butterfly_factorize(B[:, np.argsort(p)], perm=p)
+        assert np.linalg.norm(ks_apply(vals, np.eye(16)) - B) < 1e-12 * np.linalg.norm(B)
+    with pytest.raises(ValueError, match="power of two"):
+        scaleq.butterfly.dao_default_permutations(12)
+
+
+def test_same_permutations_and_convention_as_pyfaust():
+    fact = pytest.importorskip("pyfaust.fact", reason="pyfaust is not installed (pip install pyfaust)")
+    rng = np.random.default_rng(3)
+    B = random_chain(16, rng, False)
+    for p in scaleq.butterfly.dao_default_permutations(16):
+        M = B[:, np.argsort(p)]  # M[:, p] = B
+        # pyfaust's best of its default 8 recovers each of ours exactly ...
+        F = fact.butterfly(M, type="bbtree", perm="default_8")
+        assert np.linalg.norm(F.toarray() - M) < 1e-10 * np.linalg.norm(M)
+        # ... and its perm=q is scaleq's perm=argsort(q)
+        F = fact.butterfly(M, type="bbtree", perm=[int(v) for v in np.argsort(p)])
+        assert np.linalg.norm(F.toarray() - M) < 1e-10 * np.linalg.norm(M)
+
+
+def test_bbtree_puts_the_extra_factor_left():
+    # J = 3 factors: balanced splits 1 | 2, bbtree 2 | 1; both exact on a butterfly, and the
+    # trees differ on a matrix that is not one
+    n = 8
+    rng = np.random.default_rng(4)
+    B = random_chain(n, rng, False)
+    M = rng.standard_normal((n, n))
+    errs = {}
+    for order in ("balanced", "bbtree", "l2r", "r2l"):
+        assert np.linalg.norm(
+            ks_apply(scaleq.butterfly_factorize(B, order=order), np.eye(n)) - B
+        ) < 1e-12 * np.linalg.norm(B)
+        errs[order] = np.linalg.norm(ks_apply(scaleq.butterfly_factorize(M, order=order), np.eye(n)) - M)
+    # with 3 factors, bbtree (2 | 1) is l2r's mirror split first: it equals r2l, balanced equals l2r
+    assert errs["bbtree"] == pytest.approx(errs["r2l"], rel=1e-12)
+    assert errs["balanced"] == pytest.approx(errs["l2r"], rel=1e-12)
+    assert errs["bbtree"] != pytest.approx(errs["balanced"], rel=1e-6)
+
+
+@pytest.mark.parametrize("n", [4, 32, 128])
+def test_bpbp_recovers_circulant_and_dyadic_convolution(n):
+    rng = np.random.default_rng(n)
+    c = rng.standard_normal(n)
+    k = np.arange(n)
+    C = c[(k[:, None] - k[None, :]) % n]  # circulant: F^-1 diag(F c) F
+    r = find_butterfly(C)
+    assert isinstance(r, scaleq.FoundBPBP) and r.basis == "dft"
+    assert r.error < 1e-13
+    assert np.allclose(r.to_dense(), C, atol=1e-12 * np.linalg.norm(C))
+    X = rng.standard_normal((n, 2))
+    assert np.allclose(r @ X, C @ X, atol=1e-11 * np.linalg.norm(C))
+    assert np.array_equal(r.perm[0], scaleq.bit_reversal_permutation(n))
+    assert np.isnan(r.lower_bound)
+    # dyadic convolution: C[i, j] = c[i XOR j], diagonalized by Walsh-Hadamard
+    D = c[k[:, None] ^ k[None, :]]
+    if n > 4:  # (n = 4: the 2x2-block structure is a single butterfly already)
+        r = find_butterfly(D, structure="BPBP")
+        assert r.basis == "hadamard" and r.error < 1e-13
+
+
+def test_structure_choices():
+    rng = np.random.default_rng(1)
+    n = 16
+    B = random_chain(n, rng, False)
+    assert isinstance(find_butterfly(B), scaleq.FoundButterfly)  # exact BP: no BPBP tried
+    M = rng.standard_normal((n, n))
+    bp, auto = find_butterfly(M, structure="BP"), find_butterfly(M)
+    assert auto.error <= bp.error  # auto keeps the better of BP and BPBP
+    big = find_butterfly(M * 1e300, structure="BPBP")
+    assert np.isfinite(big.error) and big.error == pytest.approx(find_butterfly(M, structure="BPBP").error, rel=1e-9)
+    with pytest.raises(ValueError, match="structure"):
+        find_butterfly(M, structure="BPBPBP")

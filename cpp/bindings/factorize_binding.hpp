@@ -26,7 +26,8 @@ inline std::vector<scaleq::Pattern> to_patterns(const std::vector<std::array<std
 inline scaleq::FactorOrder to_order(const std::string& s) {
   static constexpr Choice<scaleq::FactorOrder> orders[] = {{"balanced", scaleq::FactorOrder::balanced},
                                                            {"l2r", scaleq::FactorOrder::left_to_right},
-                                                           {"r2l", scaleq::FactorOrder::right_to_left}};
+                                                           {"r2l", scaleq::FactorOrder::right_to_left},
+                                                           {"bbtree", scaleq::FactorOrder::bbtree}};
   return parse_choice(s, "order", orders);
 }
 

@@ -10,7 +10,7 @@ Optimal rank-one quantization (:mod:`scaleq.rank_one`, :mod:`scaleq.bounds`)
 Butterfly / Kronecker-sparse chains (:mod:`scaleq.butterfly`)
     :class:`Butterfly`, :func:`square_dyadic_patterns`, :func:`monarch_patterns`,
     :func:`relative_error`, :func:`relative_error_probe`, :func:`butterfly_factorize`,
-    :func:`bit_reversal_permutation`, :func:`find_butterfly`, :class:`FoundButterfly`,
+    :func:`bit_reversal_permutation`, :func:`find_butterfly`, :class:`FoundButterfly`, :class:`FoundBPBP`,
     :func:`quantize_chain`, :class:`ChainQuantResult`,
     :func:`to_lazylinop`, :func:`from_lazylinop`, :func:`to_faust`, :func:`from_faust`
 Frames and Sigma-Delta (:mod:`scaleq.frames`)
@@ -69,6 +69,7 @@ from . import bounds, butterfly, datasets, frames, nn
 from .butterfly import (
     Butterfly,
     ChainQuantResult,
+    FoundBPBP,
     FoundButterfly,
     bit_reversal_permutation,
     butterfly_factorize,
@@ -113,6 +114,7 @@ __all__ = [
     "datasets",
     "equalize_mlp",
     "find_butterfly",
+    "FoundBPBP",
     "FoundButterfly",
     "Format",
     "frame_quantize",

@@ -50,7 +50,8 @@ struct KSMatrix {
   }
 };
 
-enum class FactorOrder { left_to_right, right_to_left, balanced };
+// balanced: an odd range's extra factor goes right; bbtree (pyfaust's tree): it goes left
+enum class FactorOrder { left_to_right, right_to_left, balanced, bbtree };
 
 namespace detail {
 
@@ -231,6 +232,9 @@ void factor_range(const KSMatrix<Scalar>& T, const std::vector<Pattern>& pats, s
       break;
     case FactorOrder::right_to_left:
       k = hi - 1;
+      break;
+    case FactorOrder::bbtree:
+      k = (lo + hi + 1) / 2;
       break;
     default:
       k = (lo + hi) / 2;

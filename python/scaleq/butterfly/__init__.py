@@ -7,8 +7,8 @@ Errors of chain products
     :func:`relative_error` (exact), :func:`relative_error_probe` (randomized estimate)
 Factorization of dense matrices
     :func:`butterfly_factorize`, :func:`bit_reversal_permutation` (module :mod:`.factorize`);
-    with the column permutation searched: :func:`find_butterfly`, :class:`FoundButterfly`
-    (module :mod:`.search`)
+    with the column permutation searched: :func:`find_butterfly`, :class:`FoundButterfly`,
+    :class:`FoundBPBP`, :func:`dao_default_permutations` (module :mod:`.search`)
 Quantization by chains of rank-one problems
     :func:`quantize_chain`, :class:`ChainQuantResult` (module :mod:`.quantize`)
 Peers (optional dependencies)
@@ -37,14 +37,16 @@ from .chain import (
 from .factorize import bit_reversal_permutation, butterfly_factorize
 from .interop import from_faust, from_lazylinop, to_faust, to_lazylinop
 from .quantize import ChainQuantResult, quantize_chain
-from .search import FoundButterfly, find_butterfly
+from .search import FoundBPBP, FoundButterfly, dao_default_permutations, find_butterfly
 
 __all__ = [
     "bit_reversal_permutation",
     "Butterfly",
     "butterfly_factorize",
     "ChainQuantResult",
+    "dao_default_permutations",
     "find_butterfly",
+    "FoundBPBP",
     "FoundButterfly",
     "from_faust",
     "from_lazylinop",

@@ -73,12 +73,14 @@ def butterfly_factorize(
         must agree, the product must be M's shape; a single pattern gives the projection of
         M on its support); default: square-dyadic
         butterfly ``(2^(l-1), 2, 2, 2^(J-l))``, l = 1..J, for n = 2^J.
-    order : {"balanced", "l2r", "r2l"}
-        Order of the hierarchical splits (balanced tree, peel the left factor first, or
-        the right one first).
+    order : {"balanced", "bbtree", "l2r", "r2l"}
+        Order of the hierarchical splits: a balanced tree (an odd range's extra factor on
+        the right), pyfaust's balanced tree (extra factor on the left), peel the left factor
+        first, or the right one first.
     perm : array of int, "bitrev" or None
         Factor ``M[:, perm]`` instead of M, i.e. M ≈ B·P with P the permutation matrix
         ``I[perm, :]``. ``"bitrev"`` is the bit-reversal permutation (the DFT needs it).
+        pyfaust's ``perm=q`` is ``perm=numpy.argsort(q)`` here.
 
     Returns
     -------
@@ -96,7 +98,7 @@ def butterfly_factorize(
     if A.ndim != 2:
         raise ValueError(f"M must be 2-D, got shape {A.shape}")
     is_complex = np.iscomplexobj(A)
-    choice(order, "order", ("balanced", "l2r", "r2l"))
+    choice(order, "order", ("balanced", "bbtree", "l2r", "r2l"))
     if isinstance(perm, str):
         if perm != "bitrev":
             raise ValueError(f"perm must be an index array, 'bitrev' or None, got {perm!r}")

@@ -29,11 +29,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._validation import as_complex_array, choice
+from .._validation import as_complex_array, as_int, choice
 from .chain import Butterfly
-from .factorize import bit_reversal_permutation, butterfly_factorize, split_lower_bound
+from .factorize import butterfly_factorize, split_lower_bound
 
-_ORDERS = ("balanced", "l2r", "r2l")
+_ORDERS = ("balanced", "bbtree", "l2r", "r2l")
 _EXACT = 1e-13  # a relative error at rounding level: no other tree or permutation is tried
 
 
@@ -154,6 +154,48 @@ def _search(A: np.ndarray) -> np.ndarray:
     return cols.reshape(-1)
 
 
+def dao_default_permutations(n: int) -> list[np.ndarray]:
+    """The 8 permutations of Dao et al.'s family with choices shared by all levels (pyfaust's
+    ``perm="default_8"``), in scaleq's convention (factor ``M[:, perm]``).
+
+    Each is the product, over block sizes s = 4, 8, ..., n, of block-diagonal permutation
+    matrices that optionally reverse the second half of each block, reverse its first half and
+    separate its even and odd positions (each choice the same for all s). Listed as pyfaust
+    lists them, by the choices "000", "001", ..., "111" (the last digit: separation), so the
+    identity comes first and the bit reversal second.
+
+    Examples
+    --------
+    >>> perms = scaleq.butterfly.dao_default_permutations(8)
+    >>> perms[1]
+    array([0, 4, 2, 6, 1, 5, 3, 7])
+    """
+    n = as_int(n, "n", low=2)
+    if n & (n - 1):
+        raise ValueError(f"n must be a power of two >= 2, got {n}")
+    J = n.bit_length() - 1
+    r = np.arange(n)
+    out = []
+    for code in range(8):
+        choices = (bool(code & 4), bool(code & 2), bool(code & 1))
+        # a permutation matrix A as the map a with A[row, a[row]] = 1; A·B maps by b[a]
+        p = np.arange(n)
+        for i in range(2, J + 1):
+            size = 2**i
+            h = size // 2
+            base, off = r - r % size, r % size
+            steps = (
+                np.where(off < h, off, size - 1 - (off - h)),  # reverse the second half
+                np.where(off < h, h - 1 - off, off),  # reverse the first half
+                np.where(off < h, 2 * off, 2 * (off - h) + 1),  # separate even and odd
+            )
+            for on, step in zip(choices, steps):
+                if on:
+                    p = (base + step)[p]
+        out.append(p)
+    return out
+
+
 @dataclass
 class FoundButterfly:
     """A butterfly B and a column permutation with M ≈ B·P, i.e. ``M[:, perm] ≈ B``.
@@ -173,8 +215,8 @@ class FoundButterfly:
     order : str
         The tree of hierarchical splits that gave the chain.
     candidates : dict
-        Error of each permutation tried ("searched", and "bitrev", "identity" unless the
-        searched one was exact to rounding).
+        Error of each permutation tried: "searched", and unless it was exact to rounding
+        "identity", "bitrev" and "dao-010", ..., "dao-111" (:func:`dao_default_permutations`).
     seconds : float
         Wall time of the search and factorizations.
     """
@@ -205,29 +247,125 @@ class FoundButterfly:
         return self.chain @ X[self.perm]
 
 
-def find_butterfly(M: object, order: str = "best") -> FoundButterfly:
-    """Find a column permutation P and a butterfly B with M ≈ B·P, without being told P.
+@dataclass
+class FoundBPBP:
+    """Two butterflies with their permutations: M ≈ B_1·P_1·B_2·P_2 = left·right.
+
+    Attributes
+    ----------
+    left, right : FoundButterfly
+        B_1·P_1 (V⁻¹) and B_2·P_2 (D·V).
+    basis : str
+        The fast basis V that diagonalizes M best: "dft" or "hadamard".
+    error : float
+        ‖M − left·right‖_F / ‖M‖_F.
+    lower_bound : float
+        NaN: no certificate is computed for products of two butterflies.
+    seconds : float
+        Wall time.
+    """
+
+    left: FoundButterfly
+    right: FoundButterfly
+    basis: str
+    error: float
+    lower_bound: float
+    seconds: float = 0.0
+
+    @property
+    def perm(self) -> tuple[np.ndarray, np.ndarray]:
+        """(P_1's, P_2's) column orders."""
+        return self.left.perm, self.right.perm
+
+    def to_dense(self) -> np.ndarray:
+        """left·right as a dense matrix (the approximation of M).
+
+        Examples
+        --------
+        >>> C = np.array([[1.0, 2, 3, 4], [4, 1, 2, 3], [3, 4, 1, 2], [2, 3, 4, 1]])
+        >>> bool(np.allclose(scaleq.find_butterfly(C, structure="BPBP").to_dense(), C))
+        True
+        """
+        return self.left.to_dense() @ self.right.to_dense()
+
+    def __matmul__(self, X: object) -> np.ndarray:
+        """left·(right·X), two fast chains."""
+        return self.left @ (self.right @ np.asarray(X))
+
+
+def _scaled_chain(chain: Butterfly, e: int) -> Butterfly:
+    """The chain times 2^e (exact), in its first factor."""
+    vals = chain.ks_values
+    v = vals[0]
+    vals[0] = np.ldexp(v.real, e) + 1j * np.ldexp(v.imag, e) if np.iscomplexobj(v) else np.ldexp(v, e)
+    return Butterfly(vals)
+
+
+def _sylvester(n: int) -> np.ndarray:
+    H = np.ones((1, 1))
+    while H.shape[0] < n:
+        H = np.block([[H, H], [H, -H]])
+    return H / np.sqrt(n)
+
+
+def _find_bpbp(A: np.ndarray, e: int, order: str, t0: float) -> FoundBPBP:
+    """M = 2^e·A ≈ V⁻¹·D·V for the fast basis V (DFT or Hadamard) that fits A best."""
+    n = A.shape[0]
+    norm = np.linalg.norm(A)
+    best = None
+    for basis in ("dft", "hadamard"):
+        V = np.fft.fft(np.eye(n), norm="ortho") if basis == "dft" else _sylvester(n)
+        Vi = V.conj().T  # orthonormal: V⁻¹ = Vᴴ
+        d = np.einsum("ij,jk,ki->i", V, A, Vi)  # diag(V·A·V⁻¹), O(n²) per basis
+        err = np.linalg.norm(Vi @ (d[:, None] * V) - A) / norm if norm > 0 else 0.0
+        if best is None or err < best[0]:
+            best = (err, basis, Vi, d[:, None] * V)
+    _, basis, Vi, DV = best
+    left = find_butterfly(Vi, structure="BP", order=order)
+    right = find_butterfly(DV, structure="BP", order=order)
+    err = float(np.linalg.norm(left.to_dense() @ right.to_dense() - A) / norm) if norm > 0 else 0.0
+    right.chain = _scaled_chain(right.chain, e)
+    return FoundBPBP(
+        left=left, right=right, basis=basis, error=err, lower_bound=float("nan"), seconds=time.perf_counter() - t0
+    )
+
+
+def find_butterfly(M: object, structure: str = "auto", order: str = "best") -> FoundButterfly | FoundBPBP:
+    """Find a column permutation P and a butterfly B with M ≈ B·P, without being told P;
+    or two (M ≈ B_1·P_1·B_2·P_2).
 
     The permutation is decided level by level (module :mod:`scaleq.butterfly.search`): at
     each level the columns are split into the two halves whose row-pair blocks are closest
     to rank one, starting from Dao et al.'s candidates (halves, even/odd separation) and
     beyond them; the chain is then the hierarchical factorization of ``M[:, perm]``. Unless
-    that is exact to rounding (relative error < 1e-13), the bit reversal and the identity
-    are also factored and the best of the three is returned, so the result is never worse
-    than either.
+    that is exact to rounding (relative error < 1e-13), Dao et al.'s 8 default permutations
+    (:func:`dao_default_permutations`: pyfaust's ``perm="default_8"``, with the identity and
+    the bit reversal) are factored too, each with every tree, and the best is returned: the
+    result is never worse than any of them.
+
+    With two butterflies (``structure="BPBP"``) M is approximated as V⁻¹·D·V, V a fast
+    orthonormal basis (the DFT: circulant matrices, convolutions; Walsh–Hadamard: dyadic
+    convolutions) with D the diagonal of V·M·V⁻¹, keeping the basis with the smaller error;
+    V⁻¹ and D·V are each factored as above. That is the BPBP factorization of matrices
+    diagonalized by these bases, not a search over all BPBP products; no lower bound is
+    certified for it (NaN).
 
     Parameters
     ----------
     M : array_like, shape (n, n)
         Real or complex, finite; n a power of two >= 2.
-    order : {"best", "balanced", "l2r", "r2l"}
-        Tree of the hierarchical splits; "best" factors with each and keeps the smallest
-        error.
+    structure : {"auto", "BP", "BPBP"}
+        One butterfly, two, or ("auto") one, and two when one is not exact to rounding,
+        keeping the smaller error.
+    order : {"best", "balanced", "bbtree", "l2r", "r2l"}
+        Tree of the hierarchical splits (see :func:`butterfly_factorize`); "best" factors
+        with each and keeps the smallest error.
 
     Returns
     -------
-    FoundButterfly
-        ``.chain``, ``.perm``, ``.error``, ``.lower_bound``, ``.to_dense()``, ``@``.
+    FoundButterfly or FoundBPBP
+        ``.chain``, ``.perm``, ``.error``, ``.lower_bound``, ``.to_dense()``, ``@``; a
+        FoundBPBP has ``.left`` and ``.right`` (each a FoundButterfly) and ``.basis``.
 
     Examples
     --------
@@ -237,6 +375,10 @@ def find_butterfly(M: object, order: str = "best") -> FoundButterfly:
     array([0, 4, 2, 6, 1, 5, 3, 7])
     >>> r.error < 1e-14
     True
+    >>> C = np.array([[1.0, 3, 2, 5], [5, 1, 3, 2], [2, 5, 1, 3], [3, 2, 5, 1]])  # circulant
+    >>> r = scaleq.find_butterfly(C)
+    >>> type(r).__name__, r.basis, r.error < 1e-14
+    ('FoundBPBP', 'dft', True)
     """
     t0 = time.perf_counter()
     A = as_complex_array(M, "M")
@@ -248,18 +390,23 @@ def find_butterfly(M: object, order: str = "best") -> FoundButterfly:
             f"M's size must be a power of two >= 2 (square-dyadic butterflies), got {n}; "
             "pad M with zeros to the next power of two"
         )
+    choice(structure, "structure", ("auto", "BP", "BPBP"))
     choice(order, "order", ("best",) + _ORDERS)
     # work on M·2^−e, max |entry| in [1, 2) (exact): the dense differences and norms below
     # can then neither overflow nor underflow; the chain's first factor takes 2^e back
     amax = float(np.max(np.abs(A)))
     e = int(np.frexp(amax)[1]) - 1 if amax > 0 else 0
     A = np.ldexp(A.real, -e) + 1j * np.ldexp(A.imag, -e) if np.iscomplexobj(A) else np.ldexp(A, -e)
-    perms = {"searched": _search(A), "bitrev": bit_reversal_permutation(n), "identity": np.arange(n)}
+    if structure == "BPBP":
+        return _find_bpbp(A, e, order, t0)
+    perms = {"searched": _search(A)}
+    for code, p in enumerate(dao_default_permutations(n)):
+        perms[{0: "identity", 1: "bitrev"}.get(code, f"dao-{code:03b}")] = p
     norm = np.linalg.norm(A)
     best = None
     candidates = {}
     for name, p in perms.items():
-        if name != "searched" and (np.array_equal(p, perms["searched"]) or best[0] < _EXACT):
+        if name != "searched" and (best[0] < _EXACT or any(np.array_equal(p, perms[k]) for k in candidates)):
             continue  # (an exact searched chain cannot be bettered beyond rounding)
         for o in _ORDERS if order == "best" else (order,):
             chain = Butterfly(butterfly_factorize(A, order=o, perm=p))
@@ -271,10 +418,8 @@ def find_butterfly(M: object, order: str = "best") -> FoundButterfly:
                 break
     err, _, o, chain, p = best
     lb = 0.0 if err < _EXACT else split_lower_bound(A, perm=p)
-    vals = chain.ks_values
-    vals[0] = np.ldexp(vals[0].real, e) + 1j * np.ldexp(vals[0].imag, e) if chain.is_complex else np.ldexp(vals[0], e)
-    return FoundButterfly(
-        chain=Butterfly(vals),
+    bp = FoundButterfly(
+        chain=_scaled_chain(chain, e),
         perm=np.asarray(p, dtype=np.int64),
         error=err,
         lower_bound=float(lb),
@@ -282,3 +427,7 @@ def find_butterfly(M: object, order: str = "best") -> FoundButterfly:
         candidates=candidates,
         seconds=time.perf_counter() - t0,
     )
+    if structure == "BP" or err < _EXACT:
+        return bp
+    bpbp = _find_bpbp(A, e, order, t0)
+    return bpbp if bpbp.error < bp.error else bp
