@@ -92,7 +92,7 @@ def _demo_sigma_delta(seed: int) -> None:
 
 # The registry: each module of scaleq.experiments registers its command (`scaleq reproduce
 # fig6.1` is experiments/fig6_1.py) through add_parser(subparsers), which sets func.
-REPRODUCIBLE = ("fig3_1", "fig6_1", "fft", "dao2019", "relu", "na2024")
+REPRODUCIBLE = ("fig3_1", "fig6_1", "fft", "dao2019", "butterfly_net", "relu", "na2024")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -101,7 +101,8 @@ def train_adam(
     weight_decay: float,
 ) -> None:
     """Mini-batch Adam (β = 0.9, 0.999) on ``params`` in place; ``gradients(idx)`` returns the
-    loss gradients on rows ``idx``, in the order of ``params``. Weight decay on matrices only.
+    loss gradients on rows ``idx``, in the order of ``params``. Weight decay on weights
+    (arrays of 2 or more dimensions: matrices, butterfly factors), not on biases.
     Batches follow ``rng.permutation(n)`` each epoch: deterministic for a given generator.
 
     Examples
@@ -120,7 +121,7 @@ def train_adam(
             grads = gradients(order[k : k + batch])
             step += 1
             for j, (p_, g_) in enumerate(zip(params, grads)):
-                if p_.ndim == 2:
+                if p_.ndim >= 2:  # weights and butterfly factors; not biases
                     g_ = g_ + weight_decay * p_
                 m1[j] = 0.9 * m1[j] + 0.1 * g_
                 m2[j] = 0.999 * m2[j] + 0.001 * g_ * g_

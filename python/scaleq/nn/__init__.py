@@ -10,6 +10,9 @@ function under ``(λw, λb, v/λ)``; each neuron's quantization is an optimal ra
     :class:`NetworkQuantResult`, :func:`midrise_round`
 PyTorch (module :mod:`.torch_bridge`; torch is optional)
     :func:`quantize_sequential`, :func:`sequential_to_mlp`
+Butterfly layers (module :mod:`.butterfly_layer`): an n × n weight as a butterfly chain.
+    :func:`butterfly_linear` (a torch module), :func:`butterfly_apply`,
+    :func:`butterfly_backward`, :func:`init_factors` (numpy training)
 
 Examples
 --------
@@ -24,6 +27,7 @@ True
 
 from __future__ import annotations
 
+from .butterfly_layer import butterfly_apply, butterfly_backward, butterfly_linear, init_factors
 from .rescaling import (
     MLPQuantResult,
     NeuronQuantResult,
@@ -38,8 +42,12 @@ from .sigma_delta import FeedForwardNet, NetworkQuantResult, ResidualNet, midris
 from .torch_bridge import quantize_sequential, sequential_to_mlp
 
 __all__ = [
+    "butterfly_apply",
+    "butterfly_backward",
+    "butterfly_linear",
     "equalize_mlp",
     "FeedForwardNet",
+    "init_factors",
     "midrise_round",
     "mlp_forward",
     "MLPQuantResult",
