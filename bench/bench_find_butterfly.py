@@ -49,7 +49,7 @@ def main() -> None:
             M = target(name, n)
             norm = np.linalg.norm(M)
             t0 = time.perf_counter()
-            r = scaleq.find_butterfly(M)
+            r = scaleq.find_butterfly(M, structure="BP")  # one butterfly: the problem pyfaust solves
             ts = time.perf_counter() - t0
             es = np.linalg.norm(r.to_dense() - M) / norm
             pf = {}

@@ -31,7 +31,7 @@ import numpy as np
 
 from .._validation import as_complex_array, as_int, choice
 from .chain import Butterfly
-from .factorize import butterfly_factorize, split_lower_bound
+from .factorize import bit_reversal_permutation, butterfly_factorize, split_lower_bound
 
 _ORDERS = ("balanced", "bbtree", "l2r", "r2l")
 _EXACT = 1e-13  # a relative error at rounding level: no other tree or permutation is tried
@@ -78,26 +78,23 @@ def _balanced(score: np.ndarray) -> np.ndarray:
     return g
 
 
-def _energy(top: np.ndarray, bot: np.ndarray, g: np.ndarray) -> np.ndarray:
-    """Split energy of each subproblem's partition: Σ_(i,h) λ_min(G_(i,h)), shape (s,)."""
-    return np.sum(_directions(top, bot, ~g)[2], axis=-1) + np.sum(_directions(top, bot, g)[2], axis=-1)
-
-
 def _lloyd(top: np.ndarray, bot: np.ndarray, g: np.ndarray, rounds: int = 30) -> tuple[np.ndarray, np.ndarray]:
     """Balanced two-group clustering from g, per subproblem while its energy drops."""
-    e = _energy(top, bot, g)
+    d0, d1 = _directions(top, bot, ~g), _directions(top, bot, g)
+    e = np.sum(d0[2], axis=-1) + np.sum(d1[2], axis=-1)
     for _ in range(rounds):
-        d0 = _directions(top, bot, ~g)
-        d1 = _directions(top, bot, g)
         # group 1 takes the columns that fit its directions best relative to group 0's
         fit = np.sum(_abs2(_project(top, bot, d1[0], d1[1])) - _abs2(_project(top, bot, d0[0], d0[1])), axis=-2)
         new = _balanced(fit)
-        e_new = _energy(top, bot, new)
+        n0, n1 = _directions(top, bot, ~new), _directions(top, bot, new)
+        e_new = np.sum(n0[2], axis=-1) + np.sum(n1[2], axis=-1)
         better = e_new < e * (1 - 1e-12)
         if not better.any():
             break
         g = np.where(better[:, None], new, g)
         e = np.where(better, e_new, e)
+        d0 = tuple(np.where(better[:, None], a, b) for a, b in zip(n0, d0))
+        d1 = tuple(np.where(better[:, None], a, b) for a, b in zip(n1, d1))
     return g, e
 
 
@@ -314,15 +311,39 @@ def _find_bpbp(A: np.ndarray, e: int, order: str, t0: float) -> FoundBPBP:
     norm = np.linalg.norm(A)
     best = None
     for basis in ("dft", "hadamard"):
-        V = np.fft.fft(np.eye(n), norm="ortho") if basis == "dft" else _sylvester(n)
-        Vi = V.conj().T  # orthonormal: V⁻¹ = Vᴴ
-        d = np.einsum("ij,jk,ki->i", V, A, Vi)  # diag(V·A·V⁻¹), O(n²) per basis
-        err = np.linalg.norm(Vi @ (d[:, None] * V) - A) / norm if norm > 0 else 0.0
+        # W = V·A·V⁻¹ (V orthonormal, so V⁻¹ = Vᴴ); the error of V⁻¹·diag(W)·V is W's
+        # off-diagonal part, measured directly (no cancellation)
+        if basis == "dft":
+            V = np.fft.fft(np.eye(n), norm="ortho")
+            W = np.fft.ifft(np.fft.fft(A, axis=0, norm="ortho").T, axis=0, norm="ortho").T
+        else:
+            V = _sylvester(n)
+            W = V @ A @ V
+        Vi = V.conj().T
+        d = np.diag(W).copy()
+        np.fill_diagonal(W, 0.0)
+        err = np.linalg.norm(W) / norm if norm > 0 else 0.0
         if best is None or err < best[0]:
             best = (err, basis, Vi, d[:, None] * V)
+        if err < _EXACT:
+            break
     _, basis, Vi, DV = best
-    left = find_butterfly(Vi, structure="BP", order=order)
-    right = find_butterfly(DV, structure="BP", order=order)
+    # V (the DFT with bit reversal, Hadamard with none), so D·V and V⁻¹ = Vᴴ, are butterflies
+    # under the basis's own permutation: tried first, searched only if that were not exact
+    p = bit_reversal_permutation(n) if basis == "dft" else np.arange(n)
+    sides = []
+    for X in (Vi, DV):
+        chain = Butterfly(butterfly_factorize(X, order="balanced", perm=p))
+        err_side = float(np.linalg.norm(chain.to_dense() - X[:, p]) / np.linalg.norm(X)) if np.any(X) else 0.0
+        if err_side < _EXACT:
+            sides.append(
+                FoundButterfly(
+                    chain, p, err_side, 0.0, "balanced", {"bitrev" if basis == "dft" else "identity": err_side}
+                )
+            )
+        else:
+            sides.append(find_butterfly(X, structure="BP", order=order))
+    left, right = sides
     err = float(np.linalg.norm(left.to_dense() @ right.to_dense() - A) / norm) if norm > 0 else 0.0
     right.chain = _scaled_chain(right.chain, e)
     return FoundBPBP(
@@ -403,7 +424,7 @@ def find_butterfly(M: object, structure: str = "auto", order: str = "best") -> F
     for code, p in enumerate(dao_default_permutations(n)):
         perms[{0: "identity", 1: "bitrev"}.get(code, f"dao-{code:03b}")] = p
     norm = np.linalg.norm(A)
-    best = None
+    best = bpbp = None
     candidates = {}
     for name, p in perms.items():
         if name != "searched" and (best[0] < _EXACT or any(np.array_equal(p, perms[k]) for k in candidates)):
@@ -416,6 +437,12 @@ def find_butterfly(M: object, structure: str = "auto", order: str = "best") -> F
                 best = (err, name, o, chain, p)
             if err < _EXACT:
                 break
+            if structure == "auto" and bpbp is None:
+                # not one butterfly under the searched permutation: try two before the other
+                # trees and permutations, which an exact BPBP (a convolution) makes pointless
+                bpbp = _find_bpbp(A, e, order, t0)
+                if bpbp.error < _EXACT:
+                    return bpbp
     err, _, o, chain, p = best
     lb = 0.0 if err < _EXACT else split_lower_bound(A, perm=p)
     bp = FoundButterfly(
@@ -427,7 +454,7 @@ def find_butterfly(M: object, structure: str = "auto", order: str = "best") -> F
         candidates=candidates,
         seconds=time.perf_counter() - t0,
     )
-    if structure == "BP" or err < _EXACT:
+    if bpbp is None or bp.error <= bpbp.error:
         return bp
-    bpbp = _find_bpbp(A, e, order, t0)
-    return bpbp if bpbp.error < bp.error else bp
+    bpbp.seconds = bp.seconds
+    return bpbp
