@@ -169,7 +169,7 @@ def test_same_permutations_and_convention_as_pyfaust():
         F = fact.butterfly(M, type="bbtree", perm="default_8")
         assert np.linalg.norm(F.toarray() - M) < 1e-10 * np.linalg.norm(M)
         # ... and its perm=q is scaleq's perm=argsort(q)
-        F = fact.butterfly(M, type="bbtree", perm=[int(v) for v in np.argsort(p)])
+        F = fact.butterfly(M, type="bbtree", perm=scaleq.butterfly.to_faust_perm(p))
         assert np.linalg.norm(F.toarray() - M) < 1e-10 * np.linalg.norm(M)
 
 
@@ -225,3 +225,15 @@ def test_structure_choices():
     assert np.isfinite(big.error) and big.error == pytest.approx(find_butterfly(M, structure="BPBP").error, rel=1e-9)
     with pytest.raises(ValueError, match="structure"):
         find_butterfly(M, structure="BPBPBP")
+
+
+def test_faust_perm_conversion():
+    rng = np.random.default_rng(9)
+    p = rng.permutation(16)
+    q = scaleq.butterfly.to_faust_perm(p)
+    assert isinstance(q, list) and np.array_equal(np.asarray(q)[p], np.arange(16))
+    assert np.array_equal(scaleq.butterfly.from_faust_perm(q), p)
+    with pytest.raises(ValueError, match="permutation"):
+        scaleq.butterfly.to_faust_perm([0, 0, 1])
+    with pytest.raises(TypeError, match="None"):
+        scaleq.butterfly.from_faust_perm(None)

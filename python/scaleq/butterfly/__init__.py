@@ -12,7 +12,8 @@ Factorization of dense matrices
 Quantization by chains of rank-one problems
     :func:`quantize_chain`, :class:`ChainQuantResult` (module :mod:`.quantize`)
 Peers (optional dependencies)
-    :func:`to_lazylinop`, :func:`from_lazylinop`, :func:`to_faust`, :func:`from_faust`
+    :func:`to_lazylinop`, :func:`from_lazylinop`, :func:`to_faust`, :func:`from_faust`,
+    :func:`to_faust_perm`, :func:`from_faust_perm`
     (module :mod:`.interop`)
 
 Examples
@@ -35,7 +36,7 @@ from .chain import (
     validate_patterns,
 )
 from .factorize import bit_reversal_permutation, butterfly_factorize
-from .interop import from_faust, from_lazylinop, to_faust, to_lazylinop
+from .interop import from_faust, from_faust_perm, from_lazylinop, to_faust, to_faust_perm, to_lazylinop
 from .quantize import ChainQuantResult, quantize_chain
 from .search import FoundBPBP, FoundButterfly, dao_default_permutations, find_butterfly
 
@@ -49,6 +50,7 @@ __all__ = [
     "FoundBPBP",
     "FoundButterfly",
     "from_faust",
+    "from_faust_perm",
     "from_lazylinop",
     "monarch_patterns",
     "Pattern",
@@ -57,6 +59,7 @@ __all__ = [
     "relative_error_probe",
     "square_dyadic_patterns",
     "to_faust",
+    "to_faust_perm",
     "to_lazylinop",
     "validate_patterns",
 ]

@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from .._validation import as_permutation
 from .chain import Butterfly, Pattern, validate_patterns
 
 
@@ -91,6 +92,35 @@ def to_faust(chain: Butterfly):
     except AttributeError:
         pass
     return F
+
+
+def to_faust_perm(perm: object) -> list[int]:
+    """pyfaust's ``perm=`` list for scaleq's ``perm`` (``butterfly_factorize(M, perm=p)`` and
+    ``pyfaust.fact.butterfly(M, perm=to_faust_perm(p))`` factor the same M·P): the inverse
+    permutation, since pyfaust names the permutation matrix by its rows' columns.
+
+    Examples
+    --------
+    >>> scaleq.butterfly.to_faust_perm([1, 2, 0])
+    [2, 0, 1]
+    """
+    if perm is None:
+        raise TypeError("perm must be an integer array (a permutation), got None")
+    p = as_permutation(perm, np.size(perm))
+    return [int(v) for v in np.argsort(p)]
+
+
+def from_faust_perm(q: object) -> np.ndarray:
+    """scaleq's ``perm`` for pyfaust's ``perm=q`` (the inverse of :func:`to_faust_perm`).
+
+    Examples
+    --------
+    >>> scaleq.butterfly.from_faust_perm([2, 0, 1])
+    array([1, 2, 0])
+    """
+    if q is None:
+        raise TypeError("q must be an integer list (a permutation), got None")
+    return np.argsort(as_permutation(q, np.size(q), name="q"))
 
 
 def _divisors(n: int) -> list[int]:
