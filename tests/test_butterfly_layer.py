@@ -35,6 +35,12 @@ def test_init_is_orthonormal_and_sizes_are_checked():
     assert np.allclose(B.T @ B, np.eye(16))
     with pytest.raises(ValueError, match="power of two"):
         init_factors(12)
+    vals = init_factors(8, seed=0)
+    with pytest.raises(ValueError, match="X must have shape"):
+        butterfly_apply(vals, np.ones((4, 2)))
+    _, ins = butterfly_apply(vals, np.ones((8, 2)))
+    with pytest.raises(ValueError, match="dY must have shape"):
+        butterfly_backward(vals, ins, np.ones(8))
 
 
 def test_torch_module_forward_backward_and_chain_roundtrip():

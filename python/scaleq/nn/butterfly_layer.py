@@ -53,6 +53,10 @@ def butterfly_apply(factors: list[np.ndarray], X: np.ndarray) -> tuple[np.ndarra
     >>> bool(np.allclose(Y, scaleq.Butterfly(vals).to_dense()))
     True
     """
+    X = np.asarray(X)
+    n = factors[-1].shape[0] * factors[-1].shape[2] * factors[-1].shape[3]  # B_J's columns
+    if X.ndim != 2 or X.shape[0] != n:
+        raise ValueError(f"X must have shape ({n}, k) (columns are the inputs), got {X.shape}")
     k = X.shape[1]
     inputs = []
     Y = X
@@ -78,6 +82,10 @@ def butterfly_backward(
     >>> [g.shape for g in grads] == [v.shape for v in vals], dX.shape
     (True, (4, 1))
     """
+    dY = np.asarray(dY)
+    n = factors[0].shape[0] * factors[0].shape[1] * factors[0].shape[3]  # B_1's rows
+    if dY.ndim != 2 or dY.shape[0] != n or len(inputs) != len(factors):
+        raise ValueError(f"dY must have shape ({n}, k) and inputs one array per factor, got {dY.shape}, {len(inputs)}")
     k = dY.shape[1]
     grads = [None] * len(factors)
     G = dY
