@@ -183,9 +183,9 @@ def quantize_rank_one(
     max_phases : int, optional
         Complex ``"phases"``/``"auto"`` only: real problems solved at most (>= 8; default
         max(256, 8192/(m + n)), more phases where each is cheap); the search stops earlier
-        once the gap is within 1% of the error. The best pair found is then improved by
+        once the gap is within 1% of the error. Each phase's pair is improved by
         alternating exact minimizations (ŷ = round(ᾱy) for x̂, x̂ = round(λx) for ŷ) while
-        they strictly lower the error.
+        they strictly lower the error, and the best is returned.
 
     Returns
     -------

@@ -234,6 +234,9 @@ inline ComplexRankOneResult complex_rank_one_phases(const std::vector<cplx>& x, 
       capture.run(k, [&] {
         poll_interrupt();
         out[k] = search.solve(todo[k].first, todo[k].second);
+        // polished here, not only the winner: a runner-up often polishes past it, at the
+        // cost of a few roundings of x and y (the sweep costs 2^t times more)
+        if (std::isfinite(out[k].error)) search.alternate(out[k], 32);
       });
     capture.rethrow();
     for (auto& s : out) {
@@ -274,10 +277,6 @@ inline ComplexRankOneResult complex_rank_one_phases(const std::vector<cplx>& x, 
 
   res.states = samples.size();
   detail::PhaseSample& s = samples[best_id];
-  if (std::isfinite(best)) {
-    search.alternate(s, 32);
-    best = s.error;
-  }
   if (best < res.rtn_error) {
     res.x = s.xh;
     res.y = search.y_hat(s.alpha);
