@@ -62,6 +62,7 @@ struct PhaseSample {
   double phi = 0.0, width = 0.0;
   double real_e2 = 0.0;  // R*(φ) / (‖x‖²‖y‖²)
   double error = std::numeric_limits<double>::infinity();
+  double raw_error = std::numeric_limits<double>::infinity();  // before the polish
   cplx lam{1.0, 0.0}, alpha{0.0, 0.0};
   std::vector<cplx> xh;
 };
@@ -221,7 +222,10 @@ inline ComplexRankOneResult complex_rank_one_phases(const std::vector<cplx>& x, 
   auto later = [](const Node& a, const Node& b) { return a.lb != b.lb ? a.lb > b.lb : a.id > b.id; };
   std::priority_queue<Node, std::vector<Node>, decltype(later)> heap(later);
   std::vector<detail::PhaseSample> samples;
-  double best = std::numeric_limits<double>::infinity();
+  // the stopping rule sees the unpolished errors (so the samples are those an unpolished
+  // search takes), the result is the best polished pair: never worse than polishing the
+  // unpolished winner alone
+  double best_raw = std::numeric_limits<double>::infinity(), best = best_raw;
   std::size_t best_id = 0;
 
   // solve the problems at these (φ, width) in parallel, then file them in order
@@ -234,6 +238,7 @@ inline ComplexRankOneResult complex_rank_one_phases(const std::vector<cplx>& x, 
       capture.run(k, [&] {
         poll_interrupt();
         out[k] = search.solve(todo[k].first, todo[k].second);
+        out[k].raw_error = out[k].error;
         // polished here, not only the winner: a runner-up often polishes past it, at the
         // cost of a few roundings of x and y (the sweep costs 2^t times more)
         if (std::isfinite(out[k].error)) search.alternate(out[k], 32);
@@ -241,6 +246,7 @@ inline ComplexRankOneResult complex_rank_one_phases(const std::vector<cplx>& x, 
     capture.rethrow();
     for (auto& s : out) {
       const std::size_t id = samples.size();
+      best_raw = std::min(best_raw, s.raw_error);
       if (s.error < best) {
         best = s.error;
         best_id = id;
@@ -259,7 +265,7 @@ inline ComplexRankOneResult complex_rank_one_phases(const std::vector<cplx>& x, 
   constexpr std::size_t kSplitsPerRound = 4;  // fixed: the samples must not depend on the threads
   double gap = std::numeric_limits<double>::infinity();
   for (;;) {
-    const double e = std::min(best, res.rtn_error);
+    const double e = std::min(best_raw, res.rtn_error);
     gap = e - std::sqrt(std::max(heap.top().lb, 0.0));
     if (gap <= opt.gap_target * e || samples.size() + 2 > max_phases) break;
     std::vector<std::pair<double, double>> todo;
