@@ -120,8 +120,10 @@ def test_lookahead_moderate_t_still_works():
 
 
 def test_rank_one_budget_message_names_way_out():
-    # fp16 without a window: ~31700 breakpoints per entry, 3000 entries: ~3 GB
-    x = np.random.default_rng(0).standard_normal(3000)
+    # fp16 without a window, entries spanning 2^60 (more than fp16 holds, so F_t's optimum
+    # cannot be moved into it): every binade, ~60000 breakpoints per entry, 3000 entries
+    rng = np.random.default_rng(0)
+    x = rng.choice([-1.0, 1.0], 3000) * 2.0 ** rng.uniform(-30, 30, 3000)
     with pytest.raises(ValueError) as e:
         scaleq.quantize_rank_one(x, x, "fp16")
     msg = str(e.value)
@@ -129,7 +131,15 @@ def test_rank_one_budget_message_names_way_out():
     assert "lam_window=(1, 2)" in msg and "smaller t" in msg and "budget" in msg, msg
     # the way out works
     r = scaleq.quantize_rank_one(x, x, "fp16", lam_window=(1, 2))
-    assert np.isfinite(r.error) and r.error < 1e-2
+    assert np.isfinite(r.error) and r.error <= r.rtn_error  # λ = 1 is in the window
+
+
+def test_rank_one_budget_message_when_even_f_t_is_too_large():
+    # 200000 entries: F_t's solve (the shift path) is over the budget already; the message is
+    # the every-binade sweep's, which names lam_window, not F_t's
+    x = np.random.default_rng(1).standard_normal(200000)
+    with pytest.raises(ValueError, match=r"lam_window=\(1, 2\).*smaller t"):
+        scaleq.quantize_rank_one(x, x[:3], "fp16")
 
 
 def test_rank_one_budget_unbounded_message():

@@ -7,8 +7,9 @@
 //  * rank_one_sweep: walks the sorted breakpoints updating xᵀx̂ and ‖x̂‖² in O(1);
 //    the ŷ side is read off prefix sums over y's sorted breakpoints (galloping search).
 // Unbounded F_t: λ ∈ (1, 2) suffices by the power-of-two invariance. Bounded formats:
-// the invariance breaks (subnormals, saturation), so λ ranges over (0, ∞) and every
-// breakpoint of the finite format is enumerated.
+// the invariance breaks (subnormals, saturation), so λ ranges over (0, ∞); a bounded format
+// is a subset of F_t, so F_t's optimum is used when a power of two moves it into the format,
+// and otherwise every breakpoint of the finite format is enumerated.
 //
 // This header gathers the pieces (cpp/include/scaleq/rank_one/):
 //   problem.hpp      RankOneResult, LamWindow, input checks
@@ -16,6 +17,7 @@
 //   memory.hpp       bytes per breakpoint, the memory-budget check
 //   cost.hpp         prefix table, cost model, relative_error, optimal μ, result assembly
 //   rescale.hpp      power-of-two prescaling of extreme inputs (solve_checked)
+//   bounded.hpp      a bounded format's optimum from F_t's, moved by a power of two
 //   reference.hpp    rank_one_reference (Algorithm 1)
 //   sweep.hpp        rank_one_sweep
 //   batch.hpp        rank_one_batch
@@ -26,6 +28,7 @@
 #pragma once
 
 #include "scaleq/rank_one/batch.hpp"
+#include "scaleq/rank_one/bounded.hpp"
 #include "scaleq/rank_one/breakpoints.hpp"
 #include "scaleq/rank_one/complex_cells.hpp"
 #include "scaleq/rank_one/complex_phases.hpp"

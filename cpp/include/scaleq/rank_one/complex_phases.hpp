@@ -114,21 +114,26 @@ class PhaseSearch {
 
   // error of x̂ with its best ŷ, from residuals: ‖x̂‖²‖ᾱy − ŷ‖² + ‖x − αx̂‖²‖y‖²
   void score(PhaseSample& s) const {
+    // x̂ on its own power-of-two scale (a bounded x̂ may lie 2^500 below x: ‖x̂‖² in x's units
+    // would underflow), α in those units (as), then back in true units
+    const int eh = scale_exponent(s.xh);
     double xh2 = 0.0;
     cplx dot{0.0, 0.0};
     for (std::size_t k = 0; k < x_.size(); ++k) {
-      const cplx a = scaled(s.xh[k], ex_);
+      const cplx a = scaled(s.xh[k], eh);
       xh2 += std::norm(a);
       dot += std::conj(a) * scaled(x_[k], ex_);
     }
     if (!(xh2 > 0.0)) return;  // x̂ = 0: not a candidate (RTN covers the degenerate case)
-    const cplx alpha = dot / xh2;
+    const cplx as = dot / xh2;
+    const cplx alpha = scaled(as, eh - ex_);  // x ≈ α·x̂ in true units
     double r2 = 0.0;
-    for (std::size_t k = 0; k < x_.size(); ++k) r2 += std::norm(scaled(x_[k], ex_) - alpha * scaled(s.xh[k], ex_));
+    for (std::size_t k = 0; k < x_.size(); ++k) r2 += std::norm(scaled(x_[k], ex_) - as * scaled(s.xh[k], eh));
     double d2 = 0.0;
     if (qy_)
       for (const cplx& b : y_)
-        d2 += std::norm(scaled(std::conj(alpha) * b - round_complex(fy_, std::conj(alpha) * b), ey_));
+        // ᾱy − ŷ is of order 2^(ex − eh + ey): in those units, so that xh2·d2 is in xyᴴ's
+        d2 += std::norm(scaled(std::conj(alpha) * b - round_complex(fy_, std::conj(alpha) * b), ey_ + ex_ - eh));
     s.alpha = alpha;
     s.error = std::sqrt((xh2 * d2 + r2 * ny2_) / (nx2_ * ny2_));
   }

@@ -27,6 +27,12 @@ constexpr std::size_t kEntryBytes = 128;
 
 inline std::size_t grid_bytes(const Grid& g) { return (g.vals.capacity() + g.mids.capacity()) * sizeof(double); }
 
+// What over_memory_budget throws (a ValueError in Python): a solver that tries a cheaper path
+// first can tell it from other errors and let the full path state its own way out.
+struct OverMemoryBudget : std::invalid_argument {
+  using std::invalid_argument::invalid_argument;
+};
+
 [[noreturn]] inline void over_memory_budget(std::size_t breakpoints, double bytes, const Format& fx, bool windowed,
                                             std::size_t pinned) {
   std::string msg = "rank-one quantization would enumerate " + std::to_string(breakpoints) +
@@ -39,7 +45,7 @@ inline std::size_t grid_bytes(const Grid& g) { return (g.vals.capacity() + g.mid
         "pass lam_window=(1, 2) (one binade of lambda: the optimum up to a power-of-two scale, with x "
         "pre-scaled to its top binade), ";
   msg += "use a format with a smaller t (2^(t-1) breakpoints per entry and binade), or split the vectors";
-  throw std::invalid_argument(msg);
+  throw OverMemoryBudget(msg);
 }
 
 }  // namespace detail

@@ -14,6 +14,7 @@
 #include "scaleq/detail/double_double.hpp"
 #include "scaleq/detail/parallel.hpp"
 #include "scaleq/format.hpp"
+#include "scaleq/rank_one/bounded.hpp"
 #include "scaleq/rank_one/breakpoints.hpp"
 #include "scaleq/rank_one/cost.hpp"
 #include "scaleq/rank_one/memory.hpp"
@@ -209,6 +210,17 @@ inline RankOneResult rank_one_sweep(const std::vector<double>& x, const std::vec
                                     const Format& fy, bool quantize_y = true,
                                     std::shared_ptr<const detail::Grid> gx = nullptr,
                                     std::shared_ptr<const detail::Grid> gy = nullptr, LamWindow window = {}) {
+  // A bounded side: first F_t's optimum (one binade of λ), kept when a power of two moves it
+  // into the bounded formats (rank_one/bounded.hpp); otherwise every binade is swept.
+  if (detail::shift_path_applies(fx, fy, quantize_y, window)) {
+    try {
+      RankOneResult r =
+          rank_one_sweep(x, y, detail::enclosing_unbounded(fx), detail::enclosing_unbounded(fy), quantize_y);
+      if (detail::shift_into_formats(x, y, fx, fy, quantize_y, r)) return r;
+    } catch (const detail::OverMemoryBudget&) {
+      // the every-binade sweep needs more still: it says so, with its own way out
+    }
+  }
   return detail::solve_checked(x, y, fx, fy, quantize_y, window,
                                [&](const std::vector<double>& xs, const std::vector<double>& ys) {
                                  if (!detail::fast_solver_in_range(xs, ys, fx, fy, quantize_y, window))
