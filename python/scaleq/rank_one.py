@@ -111,7 +111,12 @@ def quantize_rank_one(
       (overflow saturates: rounding is to the nearest element), except that breakpoints
       beyond the double range (λ > 1.8e308 relative to max|x|) are not visited, nor λ below
       the smallest normal double 2.2e-308 (only x near 1.8e308 has states there; λ keeps
-      its bits, so ``x = round(lam * x_in)`` holds in doubles).
+      its bits, so ``x = round(lam * x_in)`` holds in doubles). Fast path: the format is
+      a subset of F_t at its t, so F_t's optimum moved by a power of two into the format
+      is its optimum (docs/design.md §3); it is tried first and settles most fp16 / bf16
+      problems at F_t's cost. Where it does not fit (entries spanning more binades than
+      the format, or a tiny entry needing bits a subnormal lacks) every binade is swept;
+      with exact ties the two may return different optima of the same error.
     * Bounded formats with ``lam_window=(lo, hi)``: the optimum over x̂ = round(λx) with
       λ ∈ [lo, hi) only (and every ŷ). With x scaled so that [1, 2) neither saturates nor
       needlessly underflows, ``(1, 2)`` visits 2^(t−1) breakpoints per entry instead of one
