@@ -9,11 +9,13 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <utility>
 #include <vector>
 
 #include "scaleq/format.hpp"
 #include "scaleq/rank_one/breakpoints.hpp"
 #include "scaleq/rank_one/cost.hpp"
+#include "scaleq/rank_one/memory.hpp"
 #include "scaleq/rank_one/problem.hpp"
 #include "scaleq/rank_one/rescale.hpp"
 
@@ -108,6 +110,24 @@ inline bool shift_into_formats(const std::vector<double>& x, const std::vector<d
     return true;
   }
   return false;
+}
+
+// The shift path of a solver: solve_unbounded(ux, uy) solves the problem in the enclosing F_t
+// formats; true with out = the bounded optimum when it applies and fits. When F_t's solve is
+// over the memory budget the every-binade sweep needs more still: false, and that sweep's own
+// message (with its way out) is what the caller sees.
+template <class SolveUnbounded>
+bool solve_by_shift(const std::vector<double>& x, const std::vector<double>& y, const Format& fx, const Format& fy,
+                    bool quantize_y, const LamWindow& window, SolveUnbounded&& solve_unbounded, RankOneResult& out) {
+  if (!shift_path_applies(fx, fy, quantize_y, window)) return false;
+  try {
+    RankOneResult r = solve_unbounded(enclosing_unbounded(fx), enclosing_unbounded(fy));
+    if (!shift_into_formats(x, y, fx, fy, quantize_y, r)) return false;
+    out = std::move(r);
+    return true;
+  } catch (const OverMemoryBudget&) {
+    return false;
+  }
 }
 
 }  // namespace detail

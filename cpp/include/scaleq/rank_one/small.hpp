@@ -743,11 +743,11 @@ inline RankOneResult rank_one_small_unscaled(const std::vector<double>& x, const
 // rank_one_small with rank_one_sweep's prescaling of F_t sides (detail::solve_rescaled).
 inline RankOneResult rank_one_small(const std::vector<double>& x, const std::vector<double>& y, const Format& fx,
                                     const Format& fy, bool quantize_y = true, LamWindow window = {}) {
-  if (detail::shift_path_applies(fx, fy, quantize_y, window)) {  // as rank_one_sweep
-    RankOneResult r =
-        rank_one_small(x, y, detail::enclosing_unbounded(fx), detail::enclosing_unbounded(fy), quantize_y);
-    if (detail::shift_into_formats(x, y, fx, fy, quantize_y, r)) return r;
-  }
+  RankOneResult shifted;  // as rank_one_sweep
+  if (detail::solve_by_shift(
+          x, y, fx, fy, quantize_y, window,
+          [&](const Format& ux, const Format& uy) { return rank_one_small(x, y, ux, uy, quantize_y); }, shifted))
+    return shifted;
   return detail::solve_checked(x, y, fx, fy, quantize_y, window,
                                [&](const std::vector<double>& xs, const std::vector<double>& ys) {
                                  if (!detail::fast_solver_in_range(xs, ys, fx, fy, quantize_y, window))

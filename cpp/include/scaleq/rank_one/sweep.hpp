@@ -212,15 +212,11 @@ inline RankOneResult rank_one_sweep(const std::vector<double>& x, const std::vec
                                     std::shared_ptr<const detail::Grid> gy = nullptr, LamWindow window = {}) {
   // A bounded side: first F_t's optimum (one binade of λ), kept when a power of two moves it
   // into the bounded formats (rank_one/bounded.hpp); otherwise every binade is swept.
-  if (detail::shift_path_applies(fx, fy, quantize_y, window)) {
-    try {
-      RankOneResult r =
-          rank_one_sweep(x, y, detail::enclosing_unbounded(fx), detail::enclosing_unbounded(fy), quantize_y);
-      if (detail::shift_into_formats(x, y, fx, fy, quantize_y, r)) return r;
-    } catch (const detail::OverMemoryBudget&) {
-      // the every-binade sweep needs more still: it says so, with its own way out
-    }
-  }
+  RankOneResult shifted;
+  if (detail::solve_by_shift(
+          x, y, fx, fy, quantize_y, window,
+          [&](const Format& ux, const Format& uy) { return rank_one_sweep(x, y, ux, uy, quantize_y); }, shifted))
+    return shifted;
   return detail::solve_checked(x, y, fx, fy, quantize_y, window,
                                [&](const std::vector<double>& xs, const std::vector<double>& ys) {
                                  if (!detail::fast_solver_in_range(xs, ys, fx, fy, quantize_y, window))
