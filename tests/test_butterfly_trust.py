@@ -212,6 +212,82 @@ def test_relative_error_monarch_reproducer():
     assert relative_error(A, Z) == pytest.approx(1.0)
 
 
+def _block_path(A: Butterfly, B: Butterfly) -> float:
+    """The general exact path (both chains applied to the identity): independent of the
+    middle split that square-dyadic chains take."""
+    if A.is_complex or B.is_complex:
+        c = lambda X: [v.astype(np.complex128) for v in X.ks_values]  # noqa: E731
+        return _core.kron_sparse.chain_relative_error_complex(c(A), c(B), 16)
+    return _core.kron_sparse.chain_relative_error_real(A.ks_values, B.ks_values, 16)
+
+
+def _exact_rel(A: Butterfly, B: Butterfly) -> float:
+    """||A − B||_F / ||A||_F with the products formed in rational arithmetic (real chains)."""
+    from fractions import Fraction
+
+    def exact(X):
+        out = None
+        for v in X.ks_values:
+            F = np.vectorize(Fraction, otypes=[object])(ks_dense(v))
+            out = F if out is None else out.dot(F)
+        return out
+
+    a, b = exact(A), exact(B)
+    return float(np.sqrt(float(sum(((a - b) ** 2).ravel()) / sum((a**2).ravel()))))
+
+
+def _dyadic_pair(n, kind, rng, cplx):
+    A = Butterfly.random(n, kind="gaussian", seed=int(rng.integers(1 << 30)))
+    if cplx:
+        A = Butterfly([v * np.exp(1j * rng.uniform(0, 2 * np.pi, v.shape)) for v in A.ks_values])
+    vals = [v.copy() for v in A.ks_values]
+    if kind == "near":  # a relative error of ~1e-13: the block sums must not cancel
+        vals = [v * (1 + 1e-13 * rng.standard_normal(v.shape)) for v in vals]
+    elif kind == "sparse":  # zeros and exact ties in both chains, zero columns of L_r
+        for v in vals:
+            v[rng.random(v.shape) < 0.4] = 0.0
+            v[rng.random(v.shape) < 0.3] = 1.0
+        A = Butterfly([np.where(rng.random(v.shape) < 0.3, 0.0, v) for v in A.ks_values])
+    elif kind == "quantized":
+        vals = scaleq.quantize_chain(A, "fp8_e4m3", "rtn" if cplx else "l2r").chain.ks_values
+    elif kind == "far":  # B = 4·A on one factor, another factor of A rescaled by 2^-60
+        vals[0] = 4 * vals[0]
+    return A, Butterfly(vals)
+
+
+@pytest.mark.parametrize("J", [2, 3, 4, 5, 7, 10])
+@pytest.mark.parametrize("kind", ["gaussian", "near", "sparse", "quantized", "far"])
+@pytest.mark.parametrize("cplx", [False, True])
+def test_relative_error_dyadic_split_equals_block_path_and_dense(J, kind, cplx):
+    rng = np.random.default_rng(J * 31 + len(kind) + cplx)
+    A, B = _dyadic_pair(1 << J, kind, rng, cplx)
+    got = relative_error(A, B)
+    # At an error of 1e-13 both paths (and a dense product) carry the ~J·2^-53 relative rounding
+    # of the products' entries into the difference: agreement to ~1e-3 is all double can give.
+    rel = 1e-2 if kind == "near" else 1e-9
+    assert got == pytest.approx(_block_path(A, B), rel=rel, abs=0)
+    if J <= 7:
+        assert got == pytest.approx(dense_rel(dense(A), dense(B)), rel=rel)
+    if J <= 4 and not cplx:  # exact rational products: the true error to 1e-12 whatever the kind
+        assert got == pytest.approx(_exact_rel(A, B), rel=1e-12 if kind != "near" else 1e-2)
+
+
+def test_relative_error_dyadic_zero_chains():
+    A = Butterfly.random(64, seed=0)
+    Z = Butterfly([np.zeros_like(v) for v in A.ks_values])
+    assert relative_error(A, Z) == 1.0
+    assert relative_error(Z, Z) == 0.0
+    assert relative_error(Z, A) == float("inf")
+
+
+def test_relative_error_dyadic_refuses_non_dyadic_factors():
+    A = Butterfly.random(16, seed=0).ks_values
+    with pytest.raises(ValueError, match="factor 1 is not square-dyadic"):
+        _core.kron_sparse.chain_relative_error_dyadic_real(A, [A[0], A[2], A[1], A[3]])
+    with pytest.raises(ValueError, match="same J >= 2"):
+        _core.kron_sparse.chain_relative_error_dyadic_real(A, A[:3])
+
+
 @pytest.mark.parametrize("pats", [p for p in CHAINS if len(p) > 1])
 def test_quantize_chain_errors_on_general_chains(pats):
     rng = np.random.default_rng(3)

@@ -3,7 +3,7 @@
 //   _core.format       Format, Overflow, round_array, unit_roundoff
 //   _core.rank_one     rank_one_sweep, rank_one_reference, rank_one_small, rank_one_batch,
 //                      rank_one_relative_error, complex_rank_one
-//   _core.kron_sparse  ks_apply_real/complex, chain_relative_error_real/complex
+//   _core.kron_sparse  ks_apply_real/complex, chain_relative_error[_dyadic]_real/complex
 //   _core.chain_quant  quantize_chain, quantize_chain_complex
 //   _core.factorize    butterfly_factorize_real/complex, pattern_product
 //   _core.frames       harmonic_frame, frame_variation, frame_analysis, frame_synthesis

@@ -6,6 +6,7 @@
 #include "common.hpp"
 #include "scaleq/kron_sparse.hpp"
 #include "scaleq/kron_sparse_error.hpp"
+#include "scaleq/kron_sparse_error_dyadic.hpp"
 
 namespace {
 
@@ -34,6 +35,25 @@ double rel_error(const std::vector<Arr<Scalar>>& A, const std::vector<Arr<Scalar
   return scaleq::chain_relative_error(ca, cb, block);
 }
 
+template <class Scalar>
+double rel_error_dyadic(const std::vector<Arr<Scalar>>& A, const std::vector<Arr<Scalar>>& B) {
+  const std::size_t J = A.size();
+  if (J < 2 || B.size() != J) throw std::invalid_argument("A and B must be chains of the same J >= 2 factors");
+  const std::int64_t n = std::int64_t(1) << J;
+  std::vector<const Scalar*> va, vb;
+  for (std::size_t l = 0; l < J; ++l) {
+    const std::vector<py::ssize_t> want{py::ssize_t(1) << l, 2, 2, py::ssize_t(n >> (l + 1))};
+    for (const Arr<Scalar>* f : {&A[l], &B[l]})
+      if (f->ndim() != 4 || std::vector<py::ssize_t>(f->shape(), f->shape() + 4) != want)
+        throw std::invalid_argument("factor " + std::to_string(l) +
+                                    " is not square-dyadic for n = " + std::to_string(n));
+    va.push_back(A[l].data());
+    vb.push_back(B[l].data());
+  }
+  LongCall call;
+  return scaleq::chain_relative_error_dyadic(va, vb, n);
+}
+
 }  // namespace
 
 void register_kron_sparse(py::module_& m) {
@@ -43,4 +63,9 @@ void register_kron_sparse(py::module_& m) {
   m.def("chain_relative_error_real", &rel_error<double>, py::arg("A"), py::arg("B"), py::arg("block") = 32);
   m.def("chain_relative_error_complex", &rel_error<std::complex<double>>, py::arg("A"), py::arg("B"),
         py::arg("block") = 32);
+  m.def("chain_relative_error_dyadic_real", &rel_error_dyadic<double>, py::arg("A"), py::arg("B"),
+        "Exact ||A - B||_F / ||A||_F of two square-dyadic butterfly chains (values (2^l, 2, 2, n/2^(l+1))), "
+        "O(n^1.5) by the middle split.");
+  m.def("chain_relative_error_dyadic_complex", &rel_error_dyadic<std::complex<double>>, py::arg("A"), py::arg("B"),
+        "Exact ||A - B||_F / ||A||_F of two complex square-dyadic butterfly chains, O(n^1.5).");
 }

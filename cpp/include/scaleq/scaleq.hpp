@@ -7,5 +7,6 @@
 #include "scaleq/frames.hpp"
 #include "scaleq/kron_sparse.hpp"
 #include "scaleq/kron_sparse_error.hpp"
+#include "scaleq/kron_sparse_error_dyadic.hpp"
 #include "scaleq/rank_one.hpp"
 #include "scaleq/sigma_delta.hpp"

@@ -319,7 +319,7 @@ def relative_error(A: Butterfly | np.ndarray, B: Butterfly | np.ndarray, *, bloc
 
     Two square-dyadic chains: split at the middle factor, every entry of the product is
     one product L_r[u, q]·R_q[r, v] of two half-chain entries, so the error is a sum of
-    n rank-one block errors, each evaluated without cancellation — O(n·sqrt(n)·log n).
+    n rank-one block errors, each evaluated without cancellation — O(n·sqrt(n)).
     Otherwise both operators are applied in C++ to blocks of ``block`` columns of the
     identity and the differences accumulated (O(n·(nnz(A) + nnz(B)))). No n×n matrix is
     formed. For a cheap estimate see :func:`relative_error_probe`.
@@ -397,35 +397,6 @@ def _is_square_dyadic(pats: Sequence[Pattern]) -> bool:
     return _is_pow2(n) and n >= 2 and list(pats) == square_dyadic_patterns(n)
 
 
-def _half_products(chain: Butterfly) -> tuple[np.ndarray, np.ndarray]:
-    """For a square-dyadic chain of size n = 2^J split at k = J//2 (s = 2^k, m = n/s):
-    L[r] = (B_1⋯B_k) restricted to the indices ≡ r (mod m), an s×s matrix, and
-    R[q] = (B_(k+1)⋯B_J) restricted to the block q·m..q·m+m−1, an m×m matrix. Each is a
-    small butterfly whose factors are slices of the big ones: O(n·(s+m)·J) in all."""
-    vals = chain._values
-    n, J = chain.shape[0], len(vals)
-    k = J // 2
-    s, m = 2**k, n // 2**k
-    # prefix: factor l <= k, values (a, 2, 2, d) with d = d'·m + r -> batch over r
-    Y = np.broadcast_to(np.eye(s, dtype=chain.dtype)[:, :, None], (s, s, m)).copy()  # (rows, cols, r)
-    for l in range(k, 0, -1):  # apply B_k first (rightmost), then B_(k-1), ...
-        V = vals[l - 1]
-        a, d = V.shape[0], V.shape[3] // m
-        Vr = V.reshape(a, 2, 2, d, m)
-        X = Y.reshape(a, 2, d, s, m)
-        Y = np.einsum("abcdr,acdjr->abdjr", Vr, X, optimize=True).reshape(s, s, m)
-    L = np.moveaxis(Y, 2, 0)  # (r, u, q)
-    # suffix: factor l > k, values (a, 2, 2, d) with a = q·(a/s) + a' -> batch over q
-    Z = np.broadcast_to(np.eye(m, dtype=chain.dtype)[None], (s, m, m)).copy()  # (q, rows, cols)
-    for l in range(J, k, -1):
-        V = vals[l - 1]
-        a, d = V.shape[0] // s, V.shape[3]
-        Vq = V.reshape(s, a, 2, 2, d)
-        X = Z.reshape(s, a, 2, d, m)
-        Z = np.einsum("qabcd,qacdj->qabdj", Vq, X, optimize=True).reshape(s, m, m)
-    return L, Z
-
-
 def _factor_exponents(M: Butterfly) -> list[int]:
     return [_scaled.pow2_exponent(float(np.max(np.abs(v)))) if v.size else 0 for v in M._values]
 
@@ -450,38 +421,20 @@ def _common_scaled(A: Butterfly, B: Butterfly) -> tuple[Butterfly, Butterfly]:
 
 
 def _relative_error_dyadic(A: Butterfly, B: Butterfly) -> float:
-    """Exact ||A − B||_F/||A||_F for two square-dyadic chains, O(n·sqrt(n)·log n).
+    """Exact ||A − B||_F/||A||_F for two square-dyadic chains, O(n·sqrt(n)), in C++.
 
     Split at k = J//2: A[u·m + r, q·m + v] = L_r[u, q]·R_q[r, v] (one middle index per
-    entry), so ||A − B||² = Σ_(r,q) ||x yᵀ − x̂ ŷᵀ||² over the rank-one blocks x = L_r[:, q],
-    y = R_q[r, :], each evaluated without cancellation: with c = ||x̂||²/(x̂ᵀx),
-    x̂ŷᵀ = (x̂/c)(cŷ)ᵀ and dx = x̂/c − x, dy = cŷ − y are small, and
-    ||x yᵀ − x̂ŷᵀ||² = ||x̂/c||²||dy||² + ||dx||²||y||² + 2 Re((x̂/c)ᴴdx · yᴴdy)."""
+    entry), so ||A − B||² is the sum over (r, q) of the rank-one block errors
+    ||x yᵀ − x̂ ŷᵀ||² of x = L_r[:, q], y = R_q[r, :], each evaluated without cancellation
+    (kron_sparse_error_dyadic.hpp; docs/design.md §4)."""
     # Divide factor k of both chains by one power of two (exact; the error is invariant) so the
     # half products stay in range. Chains whose factors differ in scale by more than 2^100
     # would lose the smaller one: the caller sends those to the scaled C++ path instead.
     A, B = _common_scaled(A, B)
-    La, Ra = _half_products(A)
-    Lb, Rb = _half_products(B)
-    x, xh = La, Lb  # (r, u, q): column q of L_r
-    y, yh = np.swapaxes(Ra, 0, 1), np.swapaxes(Rb, 0, 1)  # (r, q, v): row r of R_q
-    xx = np.einsum("ruq,ruq->rq", x.conj(), x).real
-    yy = np.einsum("rqv,rqv->rq", y.conj(), y).real
-    xhx = np.einsum("ruq,ruq->rq", xh.conj(), x)
-    xhxh = np.einsum("ruq,ruq->rq", xh.conj(), xh).real
-    ok = (np.abs(xhx) > 0) & (xhxh > 0)
-    c = np.where(ok, xhxh / np.where(ok, xhx, 1.0), 1.0)
-    u = xh / c[:, None, :]
-    dx = u - x
-    dy = yh * c[:, :, None] - y
-    num = (
-        np.einsum("ruq,ruq->rq", u.conj(), u).real * np.einsum("rqv,rqv->rq", dy.conj(), dy).real
-        + np.einsum("ruq,ruq->rq", dx.conj(), dx).real * yy
-        + 2 * np.real(np.einsum("ruq,ruq->rq", u.conj(), dx) * np.einsum("rqv,rqv->rq", y.conj(), dy))
-    )
-    den = float(np.sum(xx * yy))
-    tot = float(np.sum(np.maximum(num, 0.0)))
-    return float(np.sqrt(tot / den)) if den > 0 else (0.0 if tot == 0 else float("inf"))
+    if A.is_complex or B.is_complex:
+        c = lambda X: [v.astype(np.complex128) for v in X._values]  # noqa: E731
+        return float(_core.kron_sparse.chain_relative_error_dyadic_complex(c(A), c(B)))
+    return float(_core.kron_sparse.chain_relative_error_dyadic_real(A._values, B._values))
 
 
 def relative_error_probe(A: Butterfly, B: Butterfly, probes: int = 32, seed: int = 0) -> float:

@@ -3,7 +3,7 @@
 The paper takes Z ∈ R^(8192×8192), a product of 13 random orthonormal butterfly factors,
 and plots the mean relative error ||Z − Ẑ||_F/||Z||_F over 10 instances for t = 2..11:
 RTN behaves like 2^(−t), Algorithm 2 like 2^(−1.4t). Errors here are exact (the
-O(n^1.5 log n) rank-one block decomposition of :func:`scaleq.relative_error`).
+O(n^1.5) rank-one block decomposition of :func:`scaleq.relative_error`).
 """
 
 from __future__ import annotations
