@@ -65,7 +65,7 @@ def _load_core():
 
 _load_core()
 from . import _core as _core  # loaded above (with its OpenMP wait policy); typed by the stub package
-from . import bounds, butterfly, datasets, frames, nn
+from . import bounds, butterfly, datasets, distributed, frames, nn
 from .butterfly import (
     Butterfly,
     ChainQuantResult,
@@ -112,6 +112,7 @@ __all__ = [
     "ChainQuantResult",
     "cmake_dir",
     "datasets",
+    "distributed",
     "equalize_mlp",
     "find_butterfly",
     "FoundBPBP",

@@ -9,6 +9,7 @@ import numpy as np
 
 from . import _core
 from ._validation import as_complex_vector, as_int, as_real, as_vector, choice
+from .distributed import connect, is_in_process, map_pieces, total_threads
 from .formats import Format, FormatLike, as_format
 
 
@@ -313,12 +314,16 @@ def quantize_rank_one_batch(
     *,
     fmt_y: FormatLike | None = None,
     quantize_y: bool = True,
+    scheduler: object = None,
 ) -> list[RankOneResult]:
     """Solve many independent rank-one problems ``(xs[k], ys[k])`` in parallel.
 
     Same guarantees as :func:`quantize_rank_one` (``method="sweep"``) for each problem;
     the C++ core spreads the problems over OpenMP threads (``OMP_NUM_THREADS``) with the
-    GIL released. Results do not depend on the thread count.
+    GIL released. Results do not depend on the thread count. ``scheduler`` (see
+    :mod:`scaleq.distributed`: ``"local"``, a Dask scheduler address or a
+    ``distributed.Client``) splits the problems into pieces solved on a Dask cluster, four
+    per worker thread, with bit-identical results.
 
     Examples
     --------
@@ -338,7 +343,18 @@ def quantize_rank_one_batch(
     fy = as_format(fmt_y, "fmt_y") if fmt_y is not None else fx
     if not isinstance(quantize_y, (bool, np.bool_)):
         raise TypeError("quantize_y must be a bool")
-    rs = _core.rank_one.rank_one_batch(xv, yv, fx._core, fy._core, bool(quantize_y))
+    if is_in_process(scheduler):
+        return _batch_piece((xv, yv, fx, fy, bool(quantize_y)))
+    with connect(scheduler) as client:
+        k = max(1, min(len(xv), 4 * total_threads(client)))
+        cuts = [len(xv) * i // k for i in range(k + 1)]
+        pieces = [(xv[a:b], yv[a:b], fx, fy, bool(quantize_y)) for a, b in zip(cuts, cuts[1:])]
+        return [r for part in map_pieces(_batch_piece, pieces, scheduler=client) for r in part]
+
+
+def _batch_piece(args: tuple) -> list[RankOneResult]:
+    xv, yv, fx, fy, quantize_y = args
+    rs = _core.rank_one.rank_one_batch(xv, yv, fx._core, fy._core, quantize_y)
     return [RankOneResult._from_core(r, "sweep", fx, fy) for r in rs]
 
 

@@ -43,6 +43,26 @@ def int_list(text: str, name: str, low: int = 0) -> list[int]:
     return out
 
 
+def add_scheduler_arguments(p: argparse.ArgumentParser) -> None:
+    """``--scheduler`` and ``--workers`` of the commands whose pieces can run on Dask."""
+    p.add_argument(
+        "--scheduler",
+        default="in-process",
+        help="where the independent pieces run: in-process (default), local (a Dask LocalCluster "
+        "on this machine) or the address of a Dask scheduler, e.g. tcp://10.0.0.5:8786 "
+        "(needs scaleq[distributed])",
+    )
+    p.add_argument("--workers", type=int_range(1), help="worker processes of --scheduler local (default: one per core)")
+
+
+def scheduler_from(args: argparse.Namespace):
+    """The ``with`` block of a command's run: a Dask client for ``--scheduler`` (or None
+    in-process), shared by every piece of the run and closed after it."""
+    from ..distributed import connect
+
+    return connect(args.scheduler, workers=args.workers)
+
+
 def progress(total: int, desc: str):
     """A tqdm bar on stderr when tqdm is installed, else None (callers update it if present)."""
     try:
