@@ -55,14 +55,6 @@ enum class FactorOrder { left_to_right, right_to_left, balanced, bbtree };
 
 namespace detail {
 
-template <class Scalar>
-inline Scalar conj_if_complex(const Scalar& s) {
-  if constexpr (std::is_same_v<Scalar, std::complex<double>>)
-    return std::conj(s);
-  else
-    return s;
-}
-
 // Leading singular triple of a block by power iteration (u ← Bv, v ← Bᴴu), started from
 // the largest column: an exact rank-one block (a butterfly) converges at once. Returns
 // false when the spectral gap is too small to converge in a few steps (the caller then

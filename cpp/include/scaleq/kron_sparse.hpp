@@ -8,6 +8,7 @@
 // X[(i_a,i_c,·), :]: contiguous in i_d and in the k columns, so it vectorizes.
 #pragma once
 
+#include <complex>
 #include <cstddef>
 #include <cstdint>
 #include <stdexcept>
@@ -55,6 +56,15 @@ inline bool chainable(const Pattern& p, const Pattern& q) {
 }
 
 namespace detail {
+// conj(s) for the complex scalar of the chains, s itself for the real one
+template <class Scalar>
+inline Scalar conj_if_complex(const Scalar& s) {
+  if constexpr (std::is_same_v<Scalar, std::complex<double>>)
+    return std::conj(s);
+  else
+    return s;
+}
+
 inline std::vector<std::int64_t> divisors(std::int64_t n) {
   std::vector<std::int64_t> lo, hi;
   for (std::int64_t k = 1; k <= n / k; ++k)

@@ -30,13 +30,11 @@
 #include <vector>
 
 #include "scaleq/detail/parallel.hpp"
+#include "scaleq/kron_sparse.hpp"
 
 namespace scaleq {
 
 namespace detail {
-inline double conj_or_self(double v) { return v; }
-inline std::complex<double> conj_or_self(const std::complex<double>& v) { return std::conj(v); }
-
 // x = F_0|_r ⋯ F_(k−1)|_r e_q (length s), F_l|_r the factor restricted to residue r mod m.
 template <class Scalar>
 void left_column(const std::vector<const Scalar*>& V, std::int64_t n, std::int64_t k, std::int64_t m, std::int64_t r,
@@ -106,7 +104,7 @@ double chain_relative_error_dyadic(const std::vector<const Scalar*>& A, const st
         for (std::int64_t u = 0; u < s; ++u) {
           xx += std::norm(x[u]);
           xhxh += std::norm(xh[u]);
-          xhx += detail::conj_or_self(xh[u]) * x[u];
+          xhx += detail::conj_if_complex<Scalar>(xh[u]) * x[u];
         }
         for (std::int64_t v = 0; v < m; ++v) yy += std::norm(y[v]);
         const bool ok = std::abs(xhx) > 0.0 && xhxh > 0.0;
@@ -117,14 +115,14 @@ double chain_relative_error_dyadic(const std::vector<const Scalar*>& A, const st
           const Scalar uv = xh[u] / c, dx = uv - x[u];
           uu += std::norm(uv);
           dxdx += std::norm(dx);
-          udx += detail::conj_or_self(uv) * dx;
+          udx += detail::conj_if_complex<Scalar>(uv) * dx;
         }
         for (std::int64_t v = 0; v < m; ++v) {
           const Scalar dy = yh[v] * c - y[v];
           dydy += std::norm(dy);
-          ydy += detail::conj_or_self(y[v]) * dy;
+          ydy += detail::conj_if_complex<Scalar>(y[v]) * dy;
         }
-        nr += std::max(0.0, uu * dydy + dxdx * yy + 2.0 * std::real(detail::conj_or_self(udx) * ydy));
+        nr += std::max(0.0, uu * dydy + dxdx * yy + 2.0 * std::real(detail::conj_if_complex<Scalar>(udx) * ydy));
         dr += xx * yy;
       }
       num[std::size_t(r)] = nr;

@@ -346,8 +346,7 @@ def relative_error(A: Butterfly | np.ndarray, B: Butterfly | np.ndarray, *, bloc
         return _relative_error_dyadic(A, B)
     if isinstance(A, Butterfly) and isinstance(B, Butterfly):
         if A.is_complex or B.is_complex:
-            c = lambda X: [v.astype(np.complex128) for v in X._values]  # noqa: E731
-            return float(_core.kron_sparse.chain_relative_error_complex(c(A), c(B), block))
+            return float(_core.kron_sparse.chain_relative_error_complex(_complex_values(A), _complex_values(B), block))
         return float(_core.kron_sparse.chain_relative_error_real(A._values, B._values, block))
     # A = 2^ea·A', B = 2^eb·B' with entries (or factors) of A', B' near 1: the products and
     # squares below stay in range, and ||A − B||/||A|| = ||A' − 2^(eb−ea)·B'||/||A'||.
@@ -420,6 +419,11 @@ def _common_scaled(A: Butterfly, B: Butterfly) -> tuple[Butterfly, Butterfly]:
     )
 
 
+def _complex_values(X: Butterfly) -> list[np.ndarray]:
+    """X's factor values as complex128 (the complex C++ entry points take both chains so)."""
+    return [v.astype(np.complex128) for v in X._values]
+
+
 def _relative_error_dyadic(A: Butterfly, B: Butterfly) -> float:
     """Exact ||A − B||_F/||A||_F for two square-dyadic chains, O(n·sqrt(n)), in C++.
 
@@ -432,8 +436,7 @@ def _relative_error_dyadic(A: Butterfly, B: Butterfly) -> float:
     # would lose the smaller one: the caller sends those to the scaled C++ path instead.
     A, B = _common_scaled(A, B)
     if A.is_complex or B.is_complex:
-        c = lambda X: [v.astype(np.complex128) for v in X._values]  # noqa: E731
-        return float(_core.kron_sparse.chain_relative_error_dyadic_complex(c(A), c(B)))
+        return float(_core.kron_sparse.chain_relative_error_dyadic_complex(_complex_values(A), _complex_values(B)))
     return float(_core.kron_sparse.chain_relative_error_dyadic_real(A._values, B._values))
 
 
