@@ -158,6 +158,22 @@ def test_sweep_equals_reference(t, kind):
         assert_valid(a, x, y, t)
 
 
+@pytest.mark.parametrize("t", [2, 4, 8, 11])
+@pytest.mark.parametrize("kind", KINDS)
+def test_short_x_long_y_equals_reference(t, kind):
+    """A short swept side (<= 16 entries) against a long F_t side reads ŷ at each state
+    directly instead of through a prefix table (rank_one/direct_y.hpp): same optimum."""
+    rng = np.random.default_rng([t, 11, KINDS.index(kind)])
+    for m, n in ((1, 50), (3, 64), (9, 200), (16, 33)):
+        x, y = instance(kind, rng, m), instance(kind, rng, n)
+        for a_, b_ in ((x, y), (y, x)):  # the swept side is the shorter one either way
+            a = scaleq.quantize_rank_one(a_, b_, t)
+            b = scaleq.quantize_rank_one(a_, b_, t, method="reference")
+            assert a.error == pytest.approx(b.error, rel=1e-12, abs=1e-15), (kind, m, n)
+            assert_valid(a, a_, b_, t)
+            assert np.array_equal(scaleq.round_nearest(a.mu * b_, t), a.y)
+
+
 @pytest.mark.parametrize("fmt", ["fp8_e4m3", "fp8_e5m2", "fp4_e2m1"])
 def test_bounded_sweep_equals_reference(fmt):
     rng = np.random.default_rng(3)

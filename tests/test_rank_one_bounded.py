@@ -7,6 +7,8 @@ over every binade (rank_one_reference) and the brute force over the finite forma
 and adversarial inputs — entries spanning the format's range, subnormal-heavy, near
 saturation, exact ties, zeros, sizes that are not powers of two."""
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -134,3 +136,58 @@ def test_wide_vectors_in_fp16_no_longer_refused():
     r = scaleq.quantize_rank_one(x, y, "fp16")
     rt = scaleq.quantize_rank_one(x, y, 11)
     assert r.error == rt.error and r.error < r.rtn_error
+
+
+def brute_force_free(x, values):
+    """Exact optimum with ŷ = μy free: every x̂ in values^m, the least-squares μ for each."""
+    x = np.asarray(x, float)
+    best = 1.0  # x̂ = 0
+    for xh in itertools.product(values, repeat=len(x)):
+        xh = np.array(xh)
+        if np.any(xh):
+            residual = x - (x @ xh) / (xh @ xh) * xh  # no 1 − cos² cancellation
+            best = min(best, float(np.linalg.norm(residual) / np.linalg.norm(x)))
+    return best
+
+
+# x's own range decides whether F_t's optimum shifts into the format; these do not fit
+OUT_OF_RANGE = ("whole-range", "beyond-range", "one-tiny")
+
+
+@pytest.mark.parametrize("fmt", FORMATS, ids=str)
+@pytest.mark.parametrize("fy", [None, 6], ids=["y-free", "y-in-F6"])
+def test_top_binades_equal_every_binade(fmt, fy):
+    """ŷ free or in F_t: only λ >= M/(2 max|x|) is swept when the shift path fails."""
+    rng = np.random.default_rng([len(str(fmt)), fy or 0])
+    quantize_y = fy is not None
+    fy = fy if quantize_y else fmt
+    fewer = 0
+    for n in (2, 5, 9, 40, 257):
+        for kind, x in instances(fmt, rng, n):
+            y = rng.standard_normal(max(1, n // 3))
+            fast, full = solve(x, y, fmt, fy, quantize_y), solve(x, y, fmt, fy, quantize_y, FULL)
+            check_against(fast, full, x, y, fmt, fy, quantize_y, (kind, x, y))
+            if quantize_y:  # transposed: a bounded ŷ side against an F_t x side
+                fast_t, full_t = solve(y, x, fy, fmt, True), solve(y, x, fy, fmt, True, FULL)
+                check_against(fast_t, full_t, y, x, fy, fmt, True, (kind, "transposed"))
+            fewer += kind in OUT_OF_RANGE and fast.breakpoints < full.breakpoints
+    assert fewer >= 5  # the reduced sweep ran (not only the shift path or the full sweep)
+
+
+@pytest.mark.parametrize(
+    "fmt", ["fp4_e2m1", scaleq.Format(3, -2, 2), scaleq.Format(2, -1, 1, subnormals=False)], ids=str
+)
+def test_top_binades_against_algorithm_1_and_brute_force(fmt):
+    """Tiny ŷ-free problems spanning more binades than the format: every x̂ of the format."""
+    rng = np.random.default_rng(13)
+    f = scaleq.as_format(fmt)
+    values = format_values(f.t, f.emin, f.emax, f.max_value)
+    if not f.subnormals:
+        values = values[(values == 0) | (np.abs(values) >= 2.0**f.emin)]
+    for i in range(60):
+        m = int(rng.integers(1, 4))
+        x = spread(rng, m, [3, 8, 16][i % 3])
+        y = rng.standard_normal(int(rng.integers(1, 4)))
+        fast, ref = solve(x, y, fmt, fmt, False), solve(x, y, fmt, fmt, False, method="reference")
+        check_against(fast, ref, x, y, fmt, fmt, False, (x, y))
+        assert fast.error == pytest.approx(brute_force_free(x, values), rel=1e-9, abs=1e-14), (x, y)

@@ -130,6 +130,100 @@ bool solve_by_shift(const std::vector<double>& x, const std::vector<double>& y, 
   }
 }
 
+// ---- the top binades: one bounded side ---------------------------------------------------
+// When ŷ can absorb any power of two (ŷ = μy free, or ŷ ∈ F_t), an optimum x̂* with
+// max|x̂*| <= M/2 (M: fx's largest value) ties with (2x̂*, ŷ*/2), and 2x̂* lies in fx too
+// (doubling keeps t bits and stays <= M). So some optimum has max|x̂*| > M/2. It is a nearest
+// point of λ*x for λ* = yᵀŷ*/‖ŷ*‖² (Theorem 2.3's argument from ŷ's side); M/2 ∈ fx and
+// rounding is monotone, so λ*·max|x| >= M/2, and the cell just above λ* holds an optimal
+// state too (docs/design.md §3). So λ >= M/(2·max|x|) suffices: each entry x_i keeps the
+// binades from 2^−d_i·M/2 (d_i = log2(max|x|/|x_i|)) to its saturation instead of every
+// binade of the format. A bounded ŷ with an F_t x̂ is the same problem transposed. (With
+// both sides bounded the analogous windows, measured, cut almost nothing on Gaussian data.)
+inline bool top_half_in_format(const Format& f) {
+  const double half = 0.5 * f.max_value;
+  return f.bounded && half >= std::ldexp(1.0, f.emin) && f.round(half) == half;
+}
+
+// tame magnitudes only: far inputs take the full path, whose rescaling and double-range
+// repairs (rescale.hpp) do not apply to a λ window
+inline bool tame(const std::vector<double>& v) {
+  return !is_zero(v) &&
+         std::all_of(v.begin(), v.end(), [](double a) { return a == 0.0 || std::abs(std::ilogb(a)) < 400; });
+}
+
+inline double max_abs(const std::vector<double>& v) {
+  double m = 0.0;
+  for (double a : v) m = std::max(m, std::fabs(a));
+  return m;
+}
+
+// The same product at the smallest λ: (2^a·x̂, 2^−a·ŷ) for the smallest a <= 0 down to which
+// every step is still the rounding of (2^a·λ·x, 2^−a·μ·y) — checked by rounding, since a
+// saturated or subnormal entry of a bounded side need not follow the shift.
+inline void move_to_lowest_tie(const std::vector<double>& x, const std::vector<double>& y, const Format& fx,
+                               const Format& fy, bool quantize_y, RankOneResult& r) {
+  if (is_zero(r.x) || is_zero(r.y)) return;
+  // the bounded side limits the shifts: x̂ may shrink to its subnormals, ŷ grow to its top
+  const int a_min = fx.bounded ? shift_range(r.x, fx).lo : -shift_range(r.y, fy).hi;
+  int best = 0;
+  for (int a = -1; a >= a_min; --a) {
+    const double lam = std::ldexp(r.lam, a), mu = std::ldexp(r.mu, -a);
+    if (!(std::isfinite(lam) && lam > 0.0 && std::isfinite(mu) && mu != 0.0)) break;
+    const std::vector<double> xh = round_vector(x, lam, fx);
+    bool same = true;
+    for (std::size_t k = 0; same && k < xh.size(); ++k) same = xh[k] == std::ldexp(r.x[k], a);
+    if (same && quantize_y) {
+      const std::vector<double> yh = round_vector(y, mu, fy);
+      for (std::size_t k = 0; same && k < yh.size(); ++k) same = yh[k] == std::ldexp(r.y[k], -a);
+    }
+    if (!same) break;
+    best = a;
+  }
+  if (best == 0) return;
+  for (double& v : r.x) v = std::ldexp(v, best);
+  r.lam = std::ldexp(r.lam, best);
+  r.mu = std::ldexp(r.mu, -best);
+  if (quantize_y) {
+    for (double& v : r.y) v = std::ldexp(v, -best);
+  } else {
+    r.y = y_side(y, r.mu, fy, false);
+  }
+  r.error = relative_error(x, y, r.x, r.y);
+}
+
+// solve(xa, ya, fxa, fya, window, swapped) solves the problem (swapped: its transpose, xa = y)
+// within a λ window on xa. True with out = the optimum when the reduction applies and fits
+// the memory budget (otherwise the full path states its own way out). The result is moved to
+// the smallest λ among its power-of-two ties, as the every-binade sweep reports it.
+template <class Solve>
+bool solve_in_top_binades(const std::vector<double>& x, const std::vector<double>& y, const Format& fx,
+                          const Format& fy, bool quantize_y, const LamWindow& window, Solve&& solve,
+                          RankOneResult& out) {
+  const bool bx = fx.bounded, by = quantize_y && fy.bounded;
+  if (bx == by || window.restricts(fx) || !tame(x) || !tame(y)) return false;
+  const bool swapped = by;
+  const std::vector<double>& xa = swapped ? y : x;
+  const Format& fxa = swapped ? fy : fx;
+  if (!top_half_in_format(fxa)) return false;
+  LamWindow w;
+  w.lo = (0.5 * fxa.max_value / max_abs(xa)) * (1.0 - 0x1p-20);  // a little below λ*'s cell, never above
+  RankOneResult r;
+  try {
+    r = swapped ? solve(y, x, fy, fx, w, true) : solve(x, y, fx, fy, w, false);
+  } catch (const OverMemoryBudget&) {
+    return false;
+  }
+  if (swapped) {
+    std::swap(r.x, r.y);
+    std::swap(r.lam, r.mu);
+  }
+  if (!all_finite(r.x) || !all_finite(r.y)) return false;
+  move_to_lowest_tie(x, y, fx, fy, quantize_y, r);
+  out = std::move(r);
+  return true;
+}
+
 }  // namespace detail
 
 }  // namespace scaleq

@@ -15,6 +15,7 @@
 #include "scaleq/detail/parallel.hpp"
 #include "scaleq/format.hpp"
 #include "scaleq/rank_one/breakpoints.hpp"
+#include "scaleq/rank_one/direct_y.hpp"
 #include "scaleq/rank_one/problem.hpp"
 
 namespace scaleq {
@@ -258,8 +259,9 @@ DD state_cost(DD A, DD B, DD x2, DD x2y2, bool y_free, bool y_bounded, int Ey, S
 
 struct CostModel {
   const Side* sy;            // null when ŷ is free
-  const PrefixTable* table;  // y's prefix sums (null when ŷ is free)
+  const PrefixTable* table;  // y's prefix sums (null when ŷ is free or read directly)
   DD x2, x2y2;
+  const DirectY* direct = nullptr;  // an F_t ŷ side read without a table (rank_one/direct_y.hpp)
 
   // ŷ quantized: true when the state's cost certainly exceeds `bound`, judged in plain double
   // (the sweep's screen before the double-double cost). The estimate's error — roundings
@@ -278,9 +280,16 @@ struct CostModel {
       shift = -sy->E;
     }
     if (shift <= -500 || shift >= 500 || !(nu > 0.0)) return false;
-    const std::size_t p = table->count_below(nu);
+    double s1, s2;
+    if (direct) {
+      direct->estimate(nu, s1, s2);
+    } else {
+      const std::size_t p = table->count_below(nu);
+      s1 = table->s1[p].hi;
+      s2 = table->s2[p].hi;
+    }
     const double b = pow2(shift);
-    const double t2 = 2.0 * A * (table->s1[p].hi * b), t3 = B * (table->s2[p].hi * b * b);
+    const double t2 = 2.0 * A * (s1 * b), t3 = B * (s2 * b * b);
     const double est = x2y2.hi - t2 + t3;
     return est - 1e-12 * (x2y2.hi + std::fabs(t2) + t3) > bound;
   }
@@ -288,6 +297,7 @@ struct CostModel {
   DD operator()(DD A, DD B) const {
     return state_cost(A, B, x2, x2y2, sy == nullptr, sy && sy->fmt->bounded, sy ? sy->E : 0,
                       [this](double nu, DD& s1, DD& s2) {
+                        if (direct) return direct->exact(nu, s1, s2);
                         const std::size_t p = table->count_below(nu);
                         s1 = table->s1[p];
                         s2 = table->s2[p];

@@ -748,6 +748,12 @@ inline RankOneResult rank_one_small(const std::vector<double>& x, const std::vec
           x, y, fx, fy, quantize_y, window,
           [&](const Format& ux, const Format& uy) { return rank_one_small(x, y, ux, uy, quantize_y); }, shifted))
     return shifted;
+  if (detail::solve_in_top_binades(
+          x, y, fx, fy, quantize_y, window,
+          [&](const std::vector<double>& xa, const std::vector<double>& ya, const Format& fxa, const Format& fya,
+              const LamWindow& w, bool) { return rank_one_small(xa, ya, fxa, fya, quantize_y, w); },
+          shifted))
+    return shifted;
   return detail::solve_checked(x, y, fx, fy, quantize_y, window,
                                [&](const std::vector<double>& xs, const std::vector<double>& ys) {
                                  if (!detail::fast_solver_in_range(xs, ys, fx, fy, quantize_y, window))

@@ -17,6 +17,7 @@
 #include "scaleq/rank_one/bounded.hpp"
 #include "scaleq/rank_one/breakpoints.hpp"
 #include "scaleq/rank_one/cost.hpp"
+#include "scaleq/rank_one/direct_y.hpp"
 #include "scaleq/rank_one/memory.hpp"
 #include "scaleq/rank_one/problem.hpp"
 #include "scaleq/rank_one/reference.hpp"
@@ -89,8 +90,10 @@ inline RankOneResult rank_one_sweep_unscaled(const std::vector<double>& x, const
   std::size_t ex = 0, ey = 0, ny = 0;
   const std::size_t nx = count_breakpoints(x, fx, *gx, window.lo, window.hi, ex);
   if (quantize_y) ny = count_breakpoints(y, fy, *gy, 0.0, std::numeric_limits<double>::infinity(), ey);
+  // a short swept x against a long F_t y: ŷ read at each state, no table (rank_one/direct_y.hpp)
+  const bool direct = quantize_y && !fy.bounded && direct_y_pays(ex, ey);
   const std::size_t base =
-      own + kEntryBytes * (ex + ey) + kSweptBytes * nx + (quantize_y && !fy.bounded ? kTableBytes * ny : 0);
+      own + kEntryBytes * (ex + ey) + kSweptBytes * nx + (quantize_y && !fy.bounded && !direct ? kTableBytes * ny : 0);
   // a bounded ŷ side is windowed to the μ of x's states, known only after x's sweep: reserve
   // for its whole count (an upper bound), at most the budget, and check the windowed count
   const std::size_t reserve = quantize_y && fy.bounded ? std::min(memory_budget(), base + kTableBytes * ny) : base;
@@ -102,10 +105,11 @@ inline RankOneResult rank_one_sweep_unscaled(const std::vector<double>& x, const
   // another parallel region, e.g. a batch of problems).
   Side sx, sy;
   std::unique_ptr<PrefixTable> table;
+  std::unique_ptr<DirectY> direct_y;
   ErrorCapture capture;
   // (a bounded ŷ side is prepared after x's, for the μ window x's states need: nothing to overlap)
-  const bool par =
-      quantize_y && !fy.bounded && (x.size() + y.size()) * (std::size_t(1) << std::min(fx.t, 20)) > (1u << 16);
+  const bool par = quantize_y && !fy.bounded && !direct &&
+                   (x.size() + y.size()) * (std::size_t(1) << std::min(fx.t, 20)) > (1u << 16);
 #pragma omp parallel sections num_threads(2) if (par && detail::team_size() >= 2)
   {
 #pragma omp section
@@ -114,7 +118,7 @@ inline RankOneResult rank_one_sweep_unscaled(const std::vector<double>& x, const
     }
 #pragma omp section
     {
-      if (quantize_y && !fy.bounded) {
+      if (quantize_y && !fy.bounded && !direct) {
         capture.run([&] {
           sy = prepare_side(y, fy, gy, 0.0, std::numeric_limits<double>::infinity(), ny);
           table = std::make_unique<PrefixTable>(sy);
@@ -138,8 +142,10 @@ inline RankOneResult rank_one_sweep_unscaled(const std::vector<double>& x, const
     sy = prepare_side(y, fy, gy, ylo, yhi, nyw);
     table = std::make_unique<PrefixTable>(sy);
   }
-  const DD y2 = quantize_y ? sy.norm2 : DD{1.0, 0.0};
-  const CostModel cost{quantize_y ? &sy : nullptr, table.get(), sx.norm2, sx.norm2 * y2};
+  if (direct) direct_y = std::make_unique<DirectY>(y, fy, gy);
+  const Side* ys = direct ? &direct_y->s : (quantize_y ? &sy : nullptr);
+  const DD y2 = quantize_y ? ys->norm2 : DD{1.0, 0.0};
+  const CostModel cost{ys, table.get(), sx.norm2, sx.norm2 * y2, direct_y.get()};
 
   DD A, B;
   for (std::uint32_t j = 0; j < sx.m.size(); ++j) {
@@ -211,11 +217,21 @@ inline RankOneResult rank_one_sweep(const std::vector<double>& x, const std::vec
                                     std::shared_ptr<const detail::Grid> gx = nullptr,
                                     std::shared_ptr<const detail::Grid> gy = nullptr, LamWindow window = {}) {
   // A bounded side: first F_t's optimum (one binade of λ), kept when a power of two moves it
-  // into the bounded formats (rank_one/bounded.hpp); otherwise every binade is swept.
+  // into the bounded formats (rank_one/bounded.hpp); otherwise the top binades, or every
+  // binade.
   RankOneResult shifted;
   if (detail::solve_by_shift(
           x, y, fx, fy, quantize_y, window,
           [&](const Format& ux, const Format& uy) { return rank_one_sweep(x, y, ux, uy, quantize_y); }, shifted))
+    return shifted;
+  // otherwise only the top binades of λ (rank_one/bounded.hpp)
+  if (detail::solve_in_top_binades(
+          x, y, fx, fy, quantize_y, window,
+          [&](const std::vector<double>& xa, const std::vector<double>& ya, const Format& fxa, const Format& fya,
+              const LamWindow& w, bool swapped) {
+            return rank_one_sweep(xa, ya, fxa, fya, quantize_y, swapped ? gy : gx, swapped ? gx : gy, w);
+          },
+          shifted))
     return shifted;
   return detail::solve_checked(x, y, fx, fy, quantize_y, window,
                                [&](const std::vector<double>& xs, const std::vector<double>& ys) {
