@@ -15,7 +15,11 @@ is lazylinop's error minus scaleq's (>= 0: scaleq at least as accurate). A solve
 at the next size once a call's predicted time exceeds ``--budget`` seconds.
 
     python bench/bench_rank_one_bounded.py [--formats fp16,bf16,fp8_e4m3,fp4_e2m1]
-        [--sizes 16,64,256,1024,4096,16384] [--budget 60]
+        [--sizes 16,64,256,1024,4096,16384] [--budget 60] [--free-y]
+
+``--free-y``: ŷ = μy free (a neuron's problem in ``quantize_mlp``), where the every-binade
+sweep is cut to λ's top binades; lazylinop has no such mode, so the table compares the
+default path with the every-binade sweep (a λ window from the smallest double) instead.
 """
 
 from __future__ import annotations
@@ -49,13 +53,58 @@ def lazylinop_solver():
     return solve
 
 
+def free_y_table(names: list[str], sizes: list[int]) -> None:
+    """ŷ free: the default path (shift / top binades) vs the every-binade sweep vs F_t."""
+    every = (5e-324, np.inf)  # a λ window: every binade swept, neither reduction taken
+    print(f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}, cores={os.cpu_count()}; ŷ free; times in s")
+    print(
+        f"{'format':>9} {'n':>6} {'path':>5} | {'bounded':>8} {'every':>8} {'F_t':>8} | {'every/bnd':>9} "
+        f"{'bnd/F_t':>7} | {'error':>10} {'every err':>10} {'rtn':>10}"
+    )
+    for name in names:
+        fmt = scaleq.as_format(name)
+        for n in sizes:
+            rng = np.random.default_rng([n, fmt.t, 1])
+            x, y = rng.standard_normal(n), rng.standard_normal(n)
+
+            def timed(*args, **kw):
+                try:
+                    return best_time(lambda: scaleq.quantize_rank_one(x, y, *args, quantize_y=False, **kw), budget=1.0)
+                except ValueError:  # the memory budget (the every-binade sweep at fp16/bf16 from n = 4096)
+                    return None, None
+
+            (tb, r), (te, re), (tf, rf) = timed(fmt), timed(fmt, lam_window=every), timed(fmt.t)
+            if r is None:
+                print(f"{name:>9} {n:>6} refused", flush=True)
+                continue
+            path = (
+                "shift"
+                if r.breakpoints == rf.breakpoints
+                else ("top" if re is None or r.breakpoints < re.breakpoints else "full")
+            )
+            every_cells = (
+                (f"{te:>8.4f}", f"{te / tb:>8.1f}x", f"{re.error:>10.4e}")
+                if re is not None
+                else (f"{'refused':>8}", f"{'':>9}", f"{'':>10}")
+            )
+            print(
+                f"{name:>9} {n:>6} {path:>5} | {tb:>8.4f} {every_cells[0]} {tf:>8.4f} | {every_cells[1]} {tb / tf:>6.2f}x "
+                f"| {r.error:>10.4e} {every_cells[2]} {r.rtn_error:>10.4e}",
+                flush=True,
+            )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--formats", default="fp16,bf16,fp8_e4m3,fp4_e2m1")
     ap.add_argument("--sizes", default="16,64,256,1024,4096,16384")
     ap.add_argument("--budget", type=float, default=60.0, help="skip lazylinop once a call would exceed this (s)")
+    ap.add_argument("--free-y", action="store_true", help="ŷ free: default path vs every-binade sweep")
     args = ap.parse_args()
     sizes = [int(v) for v in args.sizes.split(",")]
+    if args.free_y:
+        free_y_table(args.formats.split(","), sizes)
+        return
     lazy = lazylinop_solver()
     print(
         f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}, cores={os.cpu_count()}, "

@@ -205,7 +205,9 @@ bool solve_in_top_binades(const std::vector<double>& x, const std::vector<double
   const bool swapped = by;
   const std::vector<double>& xa = swapped ? y : x;
   const Format& fxa = swapped ? fy : fx;
-  if (!top_half_in_format(fxa)) return false;
+  // a format of few binades (fp4, fp6 e2m3) sweeps them all as fast as the window's set-up
+  const int binades = fxa.emax - fxa.emin + 1 + (fxa.subnormals ? fxa.t : 0);
+  if (!top_half_in_format(fxa) || binades < 8) return false;
   LamWindow w;
   w.lo = (0.5 * fxa.max_value / max_abs(xa)) * (1.0 - 0x1p-20);  // a little below λ*'s cell, never above
   RankOneResult r;
