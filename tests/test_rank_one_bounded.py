@@ -141,20 +141,18 @@ def test_wide_vectors_in_fp16_no_longer_refused():
 def brute_force_free(x, values):
     """Exact optimum with ŷ = μy free: every x̂ in values^m, the least-squares μ for each."""
     x = np.asarray(x, float)
-    best = 1.0  # x̂ = 0
-    for xh in itertools.product(values, repeat=len(x)):
-        xh = np.array(xh)
-        if np.any(xh):
-            residual = x - (x @ xh) / (xh @ xh) * xh  # no 1 − cos² cancellation
-            best = min(best, float(np.linalg.norm(residual) / np.linalg.norm(x)))
-    return best
+    xh = np.array(list(itertools.product(values, repeat=len(x))))
+    xh = xh[np.any(xh != 0, axis=1)]
+    coef = (xh @ x) / np.einsum("ij,ij->i", xh, xh)
+    residual = x[None, :] - coef[:, None] * xh  # no 1 − cos² cancellation
+    return min(1.0, float(np.min(np.linalg.norm(residual, axis=1)) / np.linalg.norm(x)))
 
 
 # x's own range decides whether F_t's optimum shifts into the format; these do not fit
 OUT_OF_RANGE = ("whole-range", "beyond-range", "one-tiny")
 
 
-@pytest.mark.parametrize("fmt", FORMATS, ids=str)
+@pytest.mark.parametrize("fmt", [f for f in FORMATS if str(f) != "fp4_e2m1"], ids=str)
 @pytest.mark.parametrize("fy", [None, 6], ids=["y-free", "y-in-F6"])
 def test_top_binades_equal_every_binade(fmt, fy):
     """ŷ free or in F_t: only λ >= M/(2 max|x|) is swept when the shift path fails."""
@@ -175,10 +173,11 @@ def test_top_binades_equal_every_binade(fmt, fy):
 
 
 @pytest.mark.parametrize(
-    "fmt", ["fp4_e2m1", scaleq.Format(3, -2, 2), scaleq.Format(2, -1, 1, subnormals=False)], ids=str
+    "fmt", [scaleq.Format(2, -5, 3), scaleq.Format(3, -4, 3), scaleq.Format(2, -4, 4, subnormals=False)], ids=str
 )
 def test_top_binades_against_algorithm_1_and_brute_force(fmt):
-    """Tiny ŷ-free problems spanning more binades than the format: every x̂ of the format."""
+    """Tiny ŷ-free problems spanning more binades than the format (>= 8 binades: formats with
+    fewer keep the every-binade sweep): every x̂ of the format."""
     rng = np.random.default_rng(13)
     f = scaleq.as_format(fmt)
     values = format_values(f.t, f.emin, f.emax, f.max_value)
