@@ -56,6 +56,8 @@ put("sigma_delta", scaleq.sigma_delta(rng.standard_normal((2048, 96)), 2.0, leve
 xs = [rng.standard_normal(40) for _ in range(64)]
 res = scaleq.quantize_rank_one_batch(xs, xs[::-1], 4)
 put("rank_one_batch", *[np.r_[r.x, r.y, r.error] for r in res])
+qb = scaleq.quantize_blocks(rng.standard_t(5, (256, 256)), "nvfp4")
+put("blocks", qb.codes, qb.scales, np.array([qb.error, qb.amax_error, qb.evaluated]))
 print(repr(h))
 """
 

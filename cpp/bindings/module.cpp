@@ -8,6 +8,7 @@
 //   _core.factorize    butterfly_factorize_real/complex, pattern_product
 //   _core.frames       harmonic_frame, frame_variation, frame_analysis, frame_synthesis
 //   _core.sigma_delta  sigma_delta, frame_sigma_delta, smallest_stable_step
+//   _core.block_scale  quantize_blocks
 //   _core.runtime      team_size, max_threads, openmp
 #include <pybind11/pybind11.h>
 
@@ -60,6 +61,7 @@ void register_chain_quant(py::module_& m);
 void register_chain_quant_complex(py::module_& m);
 void register_frames(py::module_& m);
 void register_sigma_delta(py::module_& m);
+void register_block_scale(py::module_& m);
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "scaleq C++ core (header-only library bound with pybind11)";
@@ -89,6 +91,8 @@ PYBIND11_MODULE(_core, m) {
   register_frames(frames);
   py::module_ sigma_delta = submodule(m, "sigma_delta", "Sigma-Delta quantization of frame coefficients.");
   register_sigma_delta(sigma_delta);
+  py::module_ block_scale = submodule(m, "block_scale", "Block-scaled formats: optimal scales per block.");
+  register_block_scale(block_scale);
   py::module_ runtime = submodule(m, "runtime", "Threads and OpenMP: what the build and the machine give.");
   register_runtime(runtime);
 }

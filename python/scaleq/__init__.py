@@ -4,6 +4,8 @@ Everything below is importable from ``scaleq`` directly; the subpackages group i
 
 Formats and rounding (:mod:`scaleq.formats`)
     :class:`Format`, :func:`as_format`, :func:`round_nearest`, :func:`to_dtype`
+Block-scaled formats (:mod:`scaleq.blocks`)
+    :func:`quantize_blocks`, :class:`BlockQuantResult` (NVFP4, MXFP4/6/8: the best scale per block)
 Optimal rank-one quantization (:mod:`scaleq.rank_one`, :mod:`scaleq.bounds`)
     :func:`quantize_rank_one`, :func:`quantize_rank_one_batch`, :class:`RankOneResult`,
     :func:`rank_one_error`
@@ -65,7 +67,8 @@ def _load_core():
 
 _load_core()
 from . import _core as _core  # loaded above (with its OpenMP wait policy); typed by the stub package
-from . import bounds, butterfly, datasets, distributed, frames, nn
+from . import blocks, bounds, butterfly, datasets, distributed, frames, nn
+from .blocks import BlockQuantResult, quantize_blocks
 from .butterfly import (
     Butterfly,
     ChainQuantResult,
@@ -104,6 +107,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "as_format",
+    "blocks",
+    "BlockQuantResult",
     "bit_reversal_permutation",
     "bounds",
     "butterfly",
@@ -132,6 +137,7 @@ __all__ = [
     "NeuronQuantResult",
     "nn",
     "path_lifting_error",
+    "quantize_blocks",
     "quantize_chain",
     "quantize_mlp",
     "quantize_network",
