@@ -58,6 +58,8 @@ res = scaleq.quantize_rank_one_batch(xs, xs[::-1], 4)
 put("rank_one_batch", *[np.r_[r.x, r.y, r.error] for r in res])
 qb = scaleq.quantize_blocks(rng.standard_t(5, (256, 256)), "nvfp4")
 put("blocks", qb.codes, qb.scales, np.array([qb.error, qb.amax_error, qb.evaluated]))
+qi = scaleq.quantize_blocks(rng.standard_t(5, (128, 512)), "q8_0")
+put("int_blocks", qi.codes, qi.scales, np.array([qi.error, qi.amax_error, qi.evaluated]))
 print(repr(h))
 """
 

@@ -5,7 +5,9 @@ Everything below is importable from ``scaleq`` directly; the subpackages group i
 Formats and rounding (:mod:`scaleq.formats`)
     :class:`Format`, :func:`as_format`, :func:`round_nearest`, :func:`to_dtype`
 Block-scaled formats (:mod:`scaleq.blocks`)
-    :func:`quantize_blocks`, :class:`BlockQuantResult` (NVFP4, MXFP4/6/8: the best scale per block)
+    :func:`quantize_blocks`, :class:`BlockQuantResult`, :class:`IntCodes` (NVFP4, MXFP4/6/8,
+    GGUF Q4_0/Q8_0, int4 groups: the best scale per block); :mod:`scaleq.gguf_export` writes
+    Q4_0/Q8_0 results as GGUF tensors
 Optimal rank-one quantization (:mod:`scaleq.rank_one`, :mod:`scaleq.bounds`)
     :func:`quantize_rank_one`, :func:`quantize_rank_one_batch`, :class:`RankOneResult`,
     :func:`rank_one_error`
@@ -67,8 +69,8 @@ def _load_core():
 
 _load_core()
 from . import _core as _core  # loaded above (with its OpenMP wait policy); typed by the stub package
-from . import blocks, bounds, butterfly, datasets, distributed, frames, nn
-from .blocks import BlockQuantResult, quantize_blocks
+from . import blocks, bounds, butterfly, datasets, distributed, frames, gguf_export, nn
+from .blocks import BlockQuantResult, IntCodes, quantize_blocks
 from .butterfly import (
     Butterfly,
     ChainQuantResult,
@@ -123,10 +125,12 @@ __all__ = [
     "FoundBPBP",
     "FoundButterfly",
     "Format",
+    "IntCodes",
     "frame_quantize",
     "frame_variation",
     "FrameQuantResult",
     "frames",
+    "gguf_export",
     "from_faust",
     "from_lazylinop",
     "get_include",
