@@ -177,6 +177,7 @@ def test_pack_layout_and_refusals(tmp_path):
         (lambda: scaleq.quantize_blocks(np.ones((2, 40)), "q4_0"), ValueError, "must divide"),
         (lambda: scaleq.quantize_blocks(np.full((1, 32), np.nan), "q8_0"), ValueError, "NaN"),
         (lambda: scaleq.quantize_blocks(np.full((1, 32), 1e9), "q8_0"), ValueError, "beyond"),
+        (lambda: scaleq.quantize_blocks(np.full((1, 8), 1e200), "int8", scale="fp64", block=8), ValueError, "overflow"),
         (lambda: scaleq.quantize_blocks(np.ones((1, 32)), "q8_0", tensor_scale=2.0), ValueError, "tensor_scale"),
         (lambda: scaleq.quantize_blocks(np.ones((1, 32)), "q8_0", block=16), ValueError, "preset"),
         (lambda: scaleq.quantize_blocks(np.ones((1, 32)), "int9", scale="fp16", block=32), ValueError, "int8"),

@@ -318,6 +318,11 @@ def _quantize_int(
             f"value {scale_fmt.max_value:.6g}: divide w by a power of two (and the result's scales by the same), "
             "or choose a wider scale format"
         )
+    if amax > 2.0**500:  # the scale must stay a value of its format: w cannot be rescaled here
+        raise ValueError(
+            f"max|w| = {amax:.6g}: squared errors would overflow double; divide w by a power of two "
+            "(and the result's scales by the same)"
+        )
     rows = np.ascontiguousarray(np.moveaxis(a, ax, -1)).reshape(-1, n)
     codes, scales, err2, rec2, evaluated = _core.block_scale.quantize_int_blocks(
         rows,

@@ -248,7 +248,7 @@ class IntBlockScaler {
 
 // Every block of W (rows × n, row-major, blocks of b consecutive entries of a row, b | n):
 // codes (rows × n), signed scales (rows × n/b); parallel over rows, the same sums at any
-// thread count. The caller keeps squares in range (quantize_blocks scales by a power of two).
+// thread count. The caller keeps squares in range (quantize_blocks refuses max|w| > 2^500).
 inline IntBlockResult quantize_int_blocks(const double* W, std::int64_t rows, std::int64_t n, int b,
                                           const IntBlockScaler& scaler, bool optimal, double* codes, double* scales) {
   if (b < 1 || n % b != 0) throw std::invalid_argument("block must divide the length of the blocked axis");
