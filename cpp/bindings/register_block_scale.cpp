@@ -49,7 +49,7 @@ py::tuple quantize_int_blocks(const DArray& W, int block, int qneg, int qpos, bo
   grid.divisor = divisor;
   const scaleq::IntBlockScaler scaler(grid, scale);
   DArray codes({rows, n}), scales({rows, n / block});
-  scaleq::IntBlockResult r;
+  scaleq::BlockScaleResult r;
   {
     LongCall call;
     scaleq::check_finite(W.data(), rows * n, "W");

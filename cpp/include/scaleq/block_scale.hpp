@@ -156,21 +156,23 @@ class BlockScaler {
   double min_normal2_ = 0.0;
 };
 
-// Every block of W (rows × n, row-major; blocks of b consecutive entries of a row, b | n):
-// codes (rows × n), scales (rows × n/b), parallel over rows, results independent of the
-// thread count. The caller scales W so that squares do not overflow (quantize_blocks in
-// Python divides by a power of two and multiplies g by it).
-inline BlockScaleResult quantize_blocks(const double* W, std::int64_t rows, std::int64_t n, int b,
-                                        const BlockScaler& scaler, double g, bool optimal, double* codes,
-                                        double* scales) {
+namespace detail {
+
+// Every block of W (rows × n, row-major; blocks of b consecutive entries of a row, b | n), in
+// parallel over rows: solve(w, scale*, codes*, err2&, recipe2&, evaluated&, workspace&) per
+// block, with one Workspace per thread; the sums taken in row order, so the same at any thread
+// count.
+template <class Workspace, class Solve>
+BlockScaleResult solve_blocks(const double* W, std::int64_t rows, std::int64_t n, int b, double* codes, double* scales,
+                              const Solve& solve) {
   if (b < 1 || n % b != 0) throw std::invalid_argument("block must divide the length of the blocked axis");
-  if (!(g > 0.0) || !std::isfinite(g)) throw std::invalid_argument("tensor_scale must be positive and finite");
   const std::int64_t per_row = n / b;
   std::vector<double> err(std::size_t(rows), 0.0), rec(std::size_t(rows), 0.0);
   std::vector<std::int64_t> evals(std::size_t(rows), 0);
-  detail::ErrorCapture capture;
-#pragma omp parallel num_threads(detail::team_size(rows* n, 1 << 14))
+  ErrorCapture capture;
+#pragma omp parallel num_threads(team_size(rows* n, 1 << 14))
   {
+    Workspace ws;
 #pragma omp for schedule(dynamic, 16)
     for (std::int64_t r = 0; r < rows; ++r) {
       capture.run(r, [&] {
@@ -178,7 +180,7 @@ inline BlockScaleResult quantize_blocks(const double* W, std::int64_t rows, std:
         for (std::int64_t k = 0; k < per_row; ++k) {
           const std::int64_t off = r * n + k * b;
           double e = 0.0, re = 0.0;
-          scaler.solve(W + off, b, g, optimal, scales + r * per_row + k, codes + off, e, re, evals[std::size_t(r)]);
+          solve(W + off, scales + r * per_row + k, codes + off, e, re, evals[std::size_t(r)], ws);
           err[std::size_t(r)] += e;
           rec[std::size_t(r)] += re;
         }
@@ -193,6 +195,24 @@ inline BlockScaleResult quantize_blocks(const double* W, std::int64_t rows, std:
     out.evaluated += evals[std::size_t(r)];
   }
   return out;
+}
+
+}  // namespace detail
+
+// Every block of W (rows × n, row-major; blocks of b consecutive entries of a row, b | n):
+// codes (rows × n), scales (rows × n/b), parallel over rows, results independent of the
+// thread count. The caller scales W so that squares do not overflow (quantize_blocks in
+// Python divides by a power of two and multiplies g by it).
+inline BlockScaleResult quantize_blocks(const double* W, std::int64_t rows, std::int64_t n, int b,
+                                        const BlockScaler& scaler, double g, bool optimal, double* codes,
+                                        double* scales) {
+  if (!(g > 0.0) || !std::isfinite(g)) throw std::invalid_argument("tensor_scale must be positive and finite");
+  struct NoWorkspace {};
+  return detail::solve_blocks<NoWorkspace>(
+      W, rows, n, b, codes, scales,
+      [&](const double* w, double* s, double* q, double& e, double& re, std::int64_t& evaluated, NoWorkspace&) {
+        scaler.solve(w, b, g, optimal, s, q, e, re, evaluated);
+      });
 }
 
 }  // namespace scaleq

@@ -15,7 +15,7 @@
 #include <utility>
 #include <vector>
 
-#include "scaleq/detail/parallel.hpp"
+#include "scaleq/block_scale.hpp"
 #include "scaleq/format.hpp"
 
 namespace scaleq {
@@ -29,11 +29,6 @@ struct IntGrid {
   bool signed_scale = false;
   bool recipe_to_qneg = false;
   double divisor = 7.0;
-};
-
-struct IntBlockResult {
-  double error2 = 0.0, recipe_error2 = 0.0;
-  std::int64_t evaluated = 0;  // candidate scales evaluated, the recipe's included
 };
 
 class IntBlockScaler {
@@ -249,38 +244,12 @@ class IntBlockScaler {
 // Every block of W (rows × n, row-major, blocks of b consecutive entries of a row, b | n):
 // codes (rows × n), signed scales (rows × n/b); parallel over rows, the same sums at any
 // thread count. The caller keeps squares in range (quantize_blocks refuses max|w| > 2^500).
-inline IntBlockResult quantize_int_blocks(const double* W, std::int64_t rows, std::int64_t n, int b,
-                                          const IntBlockScaler& scaler, bool optimal, double* codes, double* scales) {
-  if (b < 1 || n % b != 0) throw std::invalid_argument("block must divide the length of the blocked axis");
-  const std::int64_t per_row = n / b;
-  std::vector<double> err(std::size_t(rows), 0.0), rec(std::size_t(rows), 0.0);
-  std::vector<std::int64_t> evals(std::size_t(rows), 0);
-  detail::ErrorCapture capture;
-#pragma omp parallel num_threads(detail::team_size(rows* n, 1 << 14))
-  {
-    IntBlockScaler::Workspace ws;
-#pragma omp for schedule(dynamic, 16)
-    for (std::int64_t r = 0; r < rows; ++r) {
-      capture.run(r, [&] {
-        if ((r & 15) == 0) poll_interrupt();
-        for (std::int64_t k = 0; k < per_row; ++k) {
-          const std::int64_t off = r * n + k * b;
-          double e = 0.0, re = 0.0;
-          scaler.solve(W + off, b, optimal, scales + r * per_row + k, codes + off, e, re, evals[std::size_t(r)], ws);
-          err[std::size_t(r)] += e;
-          rec[std::size_t(r)] += re;
-        }
-      });
-    }
-  }
-  capture.rethrow();
-  IntBlockResult out;
-  for (std::int64_t r = 0; r < rows; ++r) {
-    out.error2 += err[std::size_t(r)];
-    out.recipe_error2 += rec[std::size_t(r)];
-    out.evaluated += evals[std::size_t(r)];
-  }
-  return out;
+inline BlockScaleResult quantize_int_blocks(const double* W, std::int64_t rows, std::int64_t n, int b,
+                                            const IntBlockScaler& scaler, bool optimal, double* codes, double* scales) {
+  return detail::solve_blocks<IntBlockScaler::Workspace>(
+      W, rows, n, b, codes, scales,
+      [&](const double* w, double* s, double* q, double& e, double& re, std::int64_t& evaluated,
+          IntBlockScaler::Workspace& ws) { scaler.solve(w, b, optimal, s, q, e, re, evaluated, ws); });
 }
 
 }  // namespace scaleq
