@@ -14,15 +14,22 @@ def test_demo_quick(capsys):
     out = capsys.readouterr().out
     assert "RTN worst" in out and "OPT worst" in out
     assert len([l for l in out.splitlines() if l.strip().startswith(("4 ", "256"))]) >= 7
-    # the Sigma-Delta section: every row's error stays under its bound, and falls with N
+    # the Sigma-Delta section: every row's error stays under its bound and falls with N, a step
+    # per column helps, and round-to-nearest at the same bits is printed beside it (and wins)
     rows = [
-        l.split()
+        [c.split() for c in l.split("|")]
         for l in out.split("Sigma-Delta on harmonic frames")[1].splitlines()
         if l.strip()[:1].isdigit() and "|" in l
     ]
-    assert [int(r[0]) for r in rows] == [128, 256, 512, 1024, 2048]
-    errs, ratios = [float(r[3]) for r in rows], [float(r[4]) for r in rows]
-    assert all(0 < q <= 1 for q in ratios) and errs == sorted(errs, reverse=True)
+    assert [int(r[0][0]) for r in rows] == [128, 256, 512, 1024, 2048]
+    assert [r[0][1] for r in rows] == ["2", "4", "8", "16", "32*"]
+    sd, rtn = [float(r[1][0]) for r in rows], [float(r[1][1]) for r in rows]
+    sdc, rtnc = [float(r[2][0]) for r in rows], [float(r[2][1]) for r in rows]
+    ratios = [float(r[3][0]) for r in rows]
+    assert all(0 < q <= 1 for q in ratios) and sd == sorted(sd, reverse=True)
+    assert all(c < m for c, m in zip(sdc, sd)) and all(c <= m for c, m in zip(rtnc, rtn))
+    assert all(r < s for r, s in zip(rtn, sd))
+    assert [r[2][2] if len(r[2]) > 2 else "-" for r in rows][1:] != ["-"] * 4  # float baselines where b >= 4
 
 
 def test_reproduce_fig31(capsys):

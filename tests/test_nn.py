@@ -84,7 +84,7 @@ def test_quantize_network_sigma_delta(kind):
                 np.column_stack([wq, bq]), M.shape[0] / N * E @ (fq.codes * fq.step / 2), atol=1e-12 * np.abs(M).max()
             )
             assert np.all(np.linalg.norm(np.column_stack([wq, bq]) - M, axis=0) <= fq.error_bound)
-        assert q.bits == sum(N * (w.shape[1] + 1) for w, _ in net.layers())
+        assert q.bits == sum(N * (w.shape[1] + 1) + 64 for w, _ in net.layers())  # codes and each layer's step
         errs.append(np.linalg.norm(q.forward(x) - y) / np.linalg.norm(y))
     assert errs[-1] < 0.05 and errs[-1] < errs[0] / 10  # redundancy buys accuracy
 
@@ -104,7 +104,7 @@ def test_accuracy_tiny_classifier():
     err = lambda q: np.linalg.norm(q.forward(x) - net.forward(x))  # noqa: E731
     assert err(sd) < err(sign)
     rtn = quantize_network(net, "rtn", N=2048)  # same storage: floor(2048/16) bits, capped at 16
-    assert rtn.bits == 16 * (5 * 16) + 16 * (17 * 2)
+    assert rtn.bits == 16 * (5 * 16) + 16 * (17 * 2) + 2 * 64
 
 
 def test_rtn_and_sign_definitions():
@@ -119,7 +119,7 @@ def test_rtn_and_sign_definitions():
     np.testing.assert_allclose(
         np.column_stack([q.net.weights[0], q.net.biases[0]]), np.sign(cols) * np.abs(cols).mean(axis=0)
     )
-    assert q.bits == 6
+    assert q.bits == 6 + 3 * 64  # a sign per weight, a float64 scale per column
 
 
 # ------------------------------------------------------------------ data
@@ -222,3 +222,28 @@ def test_reproduce_na2024_bad_input(capsys, argv, msg):
     with pytest.raises(SystemExit) as e:
         main(["reproduce", "na2024", *argv])
     assert e.value.code == 2 and msg in capsys.readouterr().err
+
+
+def test_midrise_round_per_column_and_float_round():
+    rng = np.random.default_rng(11)
+    M = rng.standard_normal((7, 5)) * np.logspace(-3, 3, 5)
+    M[:, 2] = 0.0
+    r, steps = midrise_round(M, 3, axis=0)
+    for j in range(5):  # per column == the matrix rounding of that column alone
+        rj, sj = midrise_round(M[:, j], 3)
+        np.testing.assert_array_equal(r[:, j], rj)
+        assert steps[j] == sj
+    assert np.all(r[:, 2] == 0) and np.all(np.abs(r - M) <= steps / 2 * (1 + 1e-15) + 0.0)
+    with pytest.raises(ValueError, match="axis"):
+        midrise_round(M, 3, axis=1)
+    import ml_dtypes
+
+    from scaleq.nn import float_round
+
+    f = float_round(M, "fp4_e2m1")
+    for j in (0, 1, 3, 4):  # against ml_dtypes' own rounding of the scaled column
+        s = np.abs(M[:, j]).max() / 6.0
+        np.testing.assert_array_equal(f[:, j], (M[:, j] / s).astype(ml_dtypes.float4_e2m1fn).astype(np.float64) * s)
+    assert np.all(f[:, 2] == 0)
+    with pytest.raises(ValueError, match="bounded"):
+        float_round(M, 4)

@@ -130,7 +130,8 @@ def test_step_and_level_choice():
     q = scaleq.frame_quantize(W, 40, levels=None, step=0.1)
     cmax = np.abs(scaleq.harmonic_frame(10, 40).T @ W).max()
     assert (q.levels - 0.5) * 0.1 >= cmax > (q.levels - 1.5) * 0.1
-    assert q.bits == 6 * 40 * math.log2(2 * q.levels)
+    assert q.code_bits == 6 * 40 * math.ceil(math.log2(2 * q.levels))  # 27 levels per sign: 6-bit codes
+    assert q.bits == q.code_bits + 64 and q.nbytes == math.ceil(q.code_bits / 8) + 8
     with pytest.raises(ValueError, match="unstable"):
         scaleq.frame_quantize(W, 40, levels=1, step=0.1)
 

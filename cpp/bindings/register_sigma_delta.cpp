@@ -33,12 +33,14 @@ py::tuple sigma_delta(const DArray& c, double step, int levels, int order, std::
 struct FrameSolution {
   CodeArray codes;    // (N, k) int8 codes 2n+1
   DArray umax;        // max_k |u_k| per column
-  double step, cmax;  // the step used, max|coefficient|
+  double step, cmax;  // the step used (per-column steps: the largest), max|coefficient|
   py::object recon;   // (d, k) reconstruction, or None
+  py::object steps;   // (k,) per-column steps, or None
 };
 
 FrameSolution frame_sigma_delta(const DArray& W, std::int64_t N, double step, int levels, int order,
-                                std::optional<IArray> perm, bool reconstruct, const std::string& method) {
+                                std::optional<IArray> perm, bool reconstruct, const std::string& method,
+                                std::optional<DArray> col_steps) {
   if (W.ndim() != 2 || W.shape(0) < 1) throw std::invalid_argument("W must be a 2-D (d, k) array with d >= 1");
   const std::int64_t d = W.shape(0), m = W.shape(1);
   const std::int64_t* p = perm_ptr(perm, N);
@@ -53,14 +55,24 @@ FrameSolution frame_sigma_delta(const DArray& W, std::int64_t N, double step, in
     rec = r.mutable_data();
     recon = r;
   }
+  py::object steps = py::none();
+  double* cs = nullptr;
+  if (col_steps) {
+    if (col_steps->ndim() != 1 || col_steps->shape(0) != m)
+      throw std::invalid_argument("col_steps must have shape (" + std::to_string(m) + ",), one step per column");
+    DArray s(m);
+    std::copy(col_steps->data(), col_steps->data() + m, s.mutable_data());
+    cs = s.mutable_data();
+    steps = s;
+  }
   std::int8_t* q = codes.mutable_data();
   double* u = umax.mutable_data();
   scaleq::FrameSigmaDelta r;
   {
     LongCall call;
-    r = scaleq::frame_sigma_delta(F, W.data(), m, step, levels, order, p, q, u, rec);
+    r = scaleq::frame_sigma_delta(F, W.data(), m, step, levels, order, p, q, u, rec, cs);
   }
-  return FrameSolution{codes, umax, r.step, r.cmax, recon};
+  return FrameSolution{codes, umax, r.step, r.cmax, recon, steps};
 }
 
 }  // namespace
@@ -71,12 +83,15 @@ void register_sigma_delta(py::module_& m) {
       .def_readonly("umax", &FrameSolution::umax, "max_k |u_k| per column")
       .def_readonly("step", &FrameSolution::step, "the step used")
       .def_readonly("cmax", &FrameSolution::cmax, "max |coefficient|")
-      .def_readonly("recon", &FrameSolution::recon, "(d, k) reconstruction, or None");
+      .def_readonly("recon", &FrameSolution::recon, "(d, k) reconstruction, or None")
+      .def_readonly("steps", &FrameSolution::steps, "(k,) per-column steps, or None");
   m.def("sigma_delta", &sigma_delta, py::arg("c"), py::arg("step"), py::arg("levels") = 1, py::arg("order") = 1,
         py::arg("perm") = py::none(), "ΣΔ down axis 0 of c: (int8 codes 2n+1, q = code·step/2; max|u_k| per column).");
   m.def("frame_sigma_delta", &frame_sigma_delta, py::arg("W"), py::arg("N"), py::arg("step"), py::arg("levels") = 1,
         py::arg("order") = 1, py::arg("perm") = py::none(), py::arg("reconstruct") = true, py::arg("method") = "auto",
-        "Harmonic-frame ΣΔ quantization of the columns of W (step <= 0: smallest stable step).");
+        py::arg("col_steps") = py::none(),
+        "Harmonic-frame ΣΔ quantization of the columns of W (step <= 0: smallest stable step; col_steps: one "
+        "step per column, entries <= 0 chosen per column).");
   m.def("smallest_stable_step", &scaleq::smallest_stable_step, py::arg("cmax"), py::arg("levels"), py::arg("order"),
         "Smallest step with cmax <= (levels - 1/2)·step (order 1) or (levels - 3/2)·step (order 2).");
   m.def("smallest_stable_levels", &scaleq::smallest_stable_levels, py::arg("cmax"), py::arg("step"), py::arg("order"),

@@ -126,9 +126,9 @@ SCALEQ_SIMD_BEGIN
 // so the shorter chain is what counts.
 template <int Order, bool OneBit>
 SCALEQ_SIMD_INLINE void step4(double* u1p, double* u2p, double* ump, const double* cinp, double* codep, double* valuep,
-                              double step, double lo, double hi) {
+                              const double* stepp, double lo, double hi) {
   const v4d u1 = *reinterpret_cast<const v4d_u*>(u1p), u2 = *reinterpret_cast<const v4d_u*>(u2p);
-  const v4d c = *reinterpret_cast<const v4d_u*>(cinp);
+  const v4d c = *reinterpret_cast<const v4d_u*>(cinp), step = *reinterpret_cast<const v4d_u*>(stepp);
   const v4d v = Order == 1 ? u1 + c : (2.0 * u1 - u2) + c;
   v4d t = v / step;
   v4d code;
@@ -184,16 +184,18 @@ inline bool all_finite_chunk(const double* x, std::int64_t n) {
 
 // ΣΔ down nb ≤ kFrameBlock columns (sigma_delta_block), compiled into each copy of
 // simd_dispatch: the step runs two doubles wide on plain x86-64, four wide in the AVX2 copy.
+// Column j steps with steps[j] (a per-column step is a lane of a vector: no cost over one step).
 template <int Order, bool OneBit>
 SCALEQ_SIMD_INLINE void sigma_delta_block_impl(const double* C, std::int64_t rs, std::int64_t cs, std::int64_t N,
-                                               std::int64_t nb, const std::int64_t* perm, double step, int K,
+                                               std::int64_t nb, const std::int64_t* perm, const double* steps, int K,
                                                std::int8_t* codes, std::int64_t ldq, double* qout, double* umax) {
   // The state is local arrays of fixed width kFrameBlock (lanes ≥ nb are fed zeros and
   // ignored), stepped 4 columns at a time (the recursion runs along k, columns are
   // independent); writes through int8_t* (which may alias anything) happen only after it.
   constexpr std::int64_t B = kFrameBlock;
   static_assert(B % 4 == 0, "step4 covers the block");
-  double u1[B] = {}, u2[B] = {}, um[B] = {}, cin[B] = {}, code[B], value[B];
+  double u1[B] = {}, u2[B] = {}, um[B] = {}, cin[B] = {}, code[B], value[B], step[B];
+  for (std::int64_t j = 0; j < B; ++j) step[j] = j < nb ? steps[j] : 1.0;  // unused lanes see zeros
   const double lo = -double(K), hi = double(K - 1);
   // A full block with contiguous rows (the lane layout) is read, and q written, in place.
   const bool in_place = cs == 1 && nb == B;
@@ -205,7 +207,7 @@ SCALEQ_SIMD_INLINE void sigma_delta_block_impl(const double* C, std::int64_t rs,
     const double* in = in_place ? c : cin;
     double* out = in_place && qout ? qout + row * rs : value;
     for (std::int64_t j = 0; j < B; j += 4)
-      step4<Order, OneBit>(u1 + j, u2 + j, um + j, in + j, code + j, out + j, step, lo, hi);
+      step4<Order, OneBit>(u1 + j, u2 + j, um + j, in + j, code + j, out + j, step + j, lo, hi);
     std::int8_t* q = codes + row * ldq;
     for (std::int64_t j = 0; j < nb; ++j) q[j] = std::int8_t(code[j]);
     if (qout && !in_place)
@@ -241,21 +243,26 @@ inline double max_abs(const double* x, std::int64_t n) {
 // ΣΔ down nb ≤ kFrameBlock columns at once. Entry (k, j) of C is C[k·rs + j·cs], in frame
 // order; q_k for frame index p(k) goes to row p(k) of codes (row stride ldq) and, when qout is
 // given, its value to qout[p(k)·rs + j·cs] (same layout as C; qout may be C). umax[j] = max_k |u_k|
-// of column j.
+// of column j. Column j steps with steps[j] when steps is given, else with P.step.
 inline void sigma_delta_block(const double* C, std::int64_t rs, std::int64_t cs, std::int64_t N, std::int64_t nb,
                               const std::int64_t* perm, const SigmaDeltaParams& P, std::int8_t* codes, std::int64_t ldq,
-                              double* qout, double* umax) {
+                              double* qout, double* umax, const double* steps = nullptr) {
+  double one_step[kFrameBlock];
+  if (!steps) {
+    std::fill(one_step, one_step + kFrameBlock, P.step);
+    steps = one_step;
+  }
   if (P.order == 2)  // needs K ≥ 2
     detail::simd_dispatch([&] {
-      detail::sigma_delta_block_impl<2, false>(C, rs, cs, N, nb, perm, P.step, P.levels, codes, ldq, qout, umax);
+      detail::sigma_delta_block_impl<2, false>(C, rs, cs, N, nb, perm, steps, P.levels, codes, ldq, qout, umax);
     });
   else if (P.levels == 1)
     detail::simd_dispatch([&] {
-      detail::sigma_delta_block_impl<1, true>(C, rs, cs, N, nb, perm, P.step, P.levels, codes, ldq, qout, umax);
+      detail::sigma_delta_block_impl<1, true>(C, rs, cs, N, nb, perm, steps, P.levels, codes, ldq, qout, umax);
     });
   else
     detail::simd_dispatch([&] {
-      detail::sigma_delta_block_impl<1, false>(C, rs, cs, N, nb, perm, P.step, P.levels, codes, ldq, qout, umax);
+      detail::sigma_delta_block_impl<1, false>(C, rs, cs, N, nb, perm, steps, P.levels, codes, ldq, qout, umax);
     });
 }
 
@@ -301,27 +308,48 @@ inline void check_all_finite(const std::vector<char>& block_finite) {
 }
 
 struct FrameSigmaDelta {
-  double step = 0.0;  // the δ used
+  double step = 0.0;  // the δ used (per-column steps: the largest)
   double cmax = 0.0;  // max |c| over all frame coefficients
 };
 
+namespace detail {
+// max |c| of each of the nb columns of one coefficient block (layout L, N rows).
+inline void column_max_abs(const double* c, BlockLayout L, std::int64_t N, std::int64_t nb, double* out) {
+  if (L.cs == 1) {  // lane layout: rows of kLaneRow columns
+    double m[kLaneRow] = {};
+    for (std::int64_t k = 0; k < N; ++k)
+      for (std::int64_t j = 0; j < kLaneRow; ++j) {
+        const double a = std::abs(c[k * L.rs + j]);
+        m[j] = m[j] < a ? a : m[j];
+      }
+    std::copy(m, m + nb, out);
+  } else {
+    for (std::int64_t j = 0; j < nb; ++j) out[j] = max_abs_chunk(c + j * L.cs, N);
+  }
+}
+}  // namespace detail
+
 // W (d×m) → c = Eᵀ·W → ΣΔ along perm per column → codes (N×m, row i = frame vector e_{i+1}),
 // umax (m), and ŵ = (d/N)·E·q into recon (d×m) unless recon is null. All outputs preallocated.
+// One step for the matrix unless col_steps (m entries, in/out) is given: then column j steps
+// with col_steps[j], and an entry ≤ 0 is replaced by that column's smallest stable step.
 // step ≤ 0 picks the smallest stable step for (levels, order) from max|c| over the whole matrix,
 // which needs every coefficient before the first ΣΔ step: a first pass analyzes all blocks (and,
 // except on the lane-FFT path, keeps them in an N×m buffer, about 8·N·m bytes), the second
-// quantizes and synthesizes block by block. With a given step one streaming pass does it all.
+// quantizes and synthesizes block by block. With given steps one streaming pass does it all.
 // Throws std::invalid_argument for NaN or Inf in W: each block is checked once it is gathered
 // (in cache), instead of a separate pass over all of W (a 128 MiB read at d = m = 4096).
 inline FrameSigmaDelta frame_sigma_delta(const HarmonicFrame& F, const double* W, std::int64_t m, double step,
                                          int levels, int order, const std::int64_t* perm, std::int8_t* codes,
-                                         double* umax, double* recon) {
+                                         double* umax, double* recon, double* col_steps = nullptr) {
   check_levels_order(levels, order);
   if (perm) check_permutation(perm, F.N);
   const std::int64_t N = F.N, blocks = (m + kFrameBlock - 1) / kFrameBlock;
   const BlockLayout L = F.layout();
   const std::int64_t block_len = N * kFrameBlock;  // doubles per coefficient block (tail block included)
-  std::vector<double> block_max(std::size_t(blocks), 0.0);
+  const bool per_column = col_steps != nullptr;
+  const double margin = stability_margin(levels, order);
+  std::vector<double> block_max(std::size_t(blocks), 0.0), col_max(per_column ? std::size_t(m) : 0);
   std::vector<char> block_finite(std::size_t(blocks), 1);
   const std::int64_t w_len = F.d * kLaneRow;  // doubles in a lane-layout W block
   std::unique_ptr<double[]> all;              // uninitialized on purpose: every entry is written by pass 1
@@ -332,11 +360,17 @@ inline FrameSigmaDelta frame_sigma_delta(const HarmonicFrame& F, const double* W
       block_finite[std::size_t(c0 / kFrameBlock)] =
           detail::all_finite_chunk(k.w.data(), F.w_layout().lanes() ? w_len : F.d * nb);
     k.ops.analyze(k.w.data(), nb, out);
+    if (have_max) return;
     // the lane layout's unused columns are zero; the column-major one's are stale
-    if (!have_max) block_max[std::size_t(c0 / kFrameBlock)] = max_abs(out, L.lanes() ? block_len : N * nb);
+    block_max[std::size_t(c0 / kFrameBlock)] = max_abs(out, L.lanes() ? block_len : N * nb);
+    if (per_column) detail::column_max_abs(out, L, N, nb, col_max.data() + c0);
   };
   FrameSigmaDelta r;
-  if (step <= 0.0) {
+  std::vector<double> steps(std::size_t(m), step);
+  if (per_column) std::copy(col_steps, col_steps + m, steps.begin());
+  const bool choose =
+      per_column ? std::any_of(steps.begin(), steps.end(), [](double s) { return !(s > 0.0); }) : step <= 0.0;
+  if (choose) {
     // Keep pass 1's coefficients, except on the lane-FFT path: there analyzing each block again
     // costs less than the memory traffic and page faults of an N×m buffer.
     if (!L.lanes()) all.reset(new double[std::size_t(block_len * blocks)]);
@@ -345,21 +379,33 @@ inline FrameSigmaDelta frame_sigma_delta(const HarmonicFrame& F, const double* W
     });
     check_all_finite(block_finite);
     r.cmax = *std::max_element(block_max.begin(), block_max.end());
-    step = smallest_stable_step(r.cmax, levels, order);
+    if (per_column) {
+      for (std::int64_t j = 0; j < m; ++j)
+        if (!(steps[std::size_t(j)] > 0.0))
+          steps[std::size_t(j)] = smallest_stable_step(col_max[std::size_t(j)], levels, order);
+    } else {
+      std::fill(steps.begin(), steps.end(), smallest_stable_step(r.cmax, levels, order));
+    }
     have_max = true;
   }
-  const SigmaDeltaParams P{step, levels, order};
-  check_params(P);
-  r.step = step;
+  for (double s : steps) check_params({s, levels, order});
+  r.step = m ? *std::max_element(steps.begin(), steps.end()) : step;
+  const SigmaDeltaParams P{r.step, levels, order};
+  // Each block's stability is judged before it is quantized (no throwing inside the parallel
+  // region); a column that fails is reported after it, with the step it needs.
+  const auto stable = [&](std::int64_t c0, std::int64_t nb) {
+    if (!per_column) return block_max[std::size_t(c0 / kFrameBlock)] <= margin * steps[std::size_t(c0)];
+    for (std::int64_t j = c0; j < c0 + nb; ++j)
+      if (!(col_max[std::size_t(j)] <= margin * steps[std::size_t(j)])) return false;
+    return true;
+  };
   for_column_blocks(F, m, [&](BlockWork& k, std::int64_t c0, std::int64_t nb) {
     double* c = all ? all.get() + c0 * N : k.c.data();
     if (!all) analyze(k, c0, nb, c);
-    if (!block_finite[std::size_t(c0 / kFrameBlock)]) return;  // reported after the parallel region
-    if (!(block_max[std::size_t(c0 / kFrameBlock)] <= stability_margin(levels, order) * step))
-      return;  // unstable: reported after the parallel region (no throwing inside it)
+    if (!block_finite[std::size_t(c0 / kFrameBlock)] || !stable(c0, nb)) return;
     // The q values overwrite the coefficients in place: step k reads row p(k) of every column
     // and writes that same row, which no later step reads.
-    sigma_delta_block(c, L.rs, L.cs, N, nb, perm, P, codes + c0, m, recon ? c : nullptr, umax + c0);
+    sigma_delta_block(c, L.rs, L.cs, N, nb, perm, P, codes + c0, m, recon ? c : nullptr, umax + c0, steps.data() + c0);
     if (recon) {
       k.ops.synthesize(c, nb, k.w.data());
       scatter_columns(k.w.data(), F.d, m, c0, nb, recon, F.w_layout());
@@ -367,7 +413,20 @@ inline FrameSigmaDelta frame_sigma_delta(const HarmonicFrame& F, const double* W
   });
   check_all_finite(block_finite);
   r.cmax = *std::max_element(block_max.begin(), block_max.end());
-  check_stable(r.cmax, P);  // throws with the full message when some block was unstable
+  if (per_column) {
+    for (std::int64_t j = 0; j < m; ++j)
+      if (!(col_max[std::size_t(j)] <= margin * steps[std::size_t(j)])) {
+        try {
+          check_stable(col_max[std::size_t(j)], {steps[std::size_t(j)], levels, order});
+        } catch (const std::invalid_argument& e) {
+          throw std::invalid_argument("column " + std::to_string(j) + ": " + e.what());
+        }
+      }
+    std::copy(steps.begin(), steps.end(), col_steps);
+  } else {
+    check_stable(r.cmax,
+                 {steps.empty() ? step : steps[0], levels, order});  // the full message when a block was unstable
+  }
   return r;
 }
 

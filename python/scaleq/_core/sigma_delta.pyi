@@ -42,6 +42,11 @@ class FrameSolution:
         the step used
         """
     @property
+    def steps(self) -> typing.Any:
+        """
+        (k,) per-column steps, or None
+        """
+    @property
     def umax(self) -> numpy.typing.NDArray[numpy.float64]:
         """
         max_k |u_k| per column
@@ -56,9 +61,10 @@ def frame_sigma_delta(
     perm: typing.Annotated[numpy.typing.ArrayLike, numpy.int64] | None = None,
     reconstruct: bool = True,
     method: str = "auto",
+    col_steps: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None = None,
 ) -> FrameSolution:
     """
-    Harmonic-frame ΣΔ quantization of the columns of W (step <= 0: smallest stable step).
+    Harmonic-frame ΣΔ quantization of the columns of W (step <= 0: smallest stable step; col_steps: one step per column, entries <= 0 chosen per column).
     """
 
 def sigma_delta(

@@ -6,6 +6,8 @@ Frames (module :mod:`.harmonic`)
 ΣΔ quantization (module :mod:`.quantize`)
     :func:`sigma_delta` (one sequence), :func:`frame_quantize` (the columns of a matrix),
     :class:`FrameQuantResult`, :func:`smallest_stable_step`, :func:`smallest_stable_levels`
+Packed codes (module :mod:`.packing`)
+    :func:`code_width`, :func:`pack_codes`, :func:`unpack_codes`
 
 Examples
 --------
@@ -19,9 +21,11 @@ True
 from __future__ import annotations
 
 from .harmonic import frame_analysis, frame_synthesis, frame_variation, harmonic_frame, min_frame_size
+from .packing import code_width, pack_codes, unpack_codes
 from .quantize import FrameQuantResult, frame_quantize, sigma_delta, smallest_stable_levels, smallest_stable_step
 
 __all__ = [
+    "code_width",
     "frame_analysis",
     "frame_quantize",
     "frame_synthesis",
@@ -29,7 +33,9 @@ __all__ = [
     "FrameQuantResult",
     "harmonic_frame",
     "min_frame_size",
+    "pack_codes",
     "sigma_delta",
     "smallest_stable_levels",
     "smallest_stable_step",
+    "unpack_codes",
 ]

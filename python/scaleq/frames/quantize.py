@@ -26,13 +26,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from functools import cached_property
 
 import numpy as np
 
 from .. import _core, _scaled
 from .._validation import as_float_array, as_int, as_permutation, choice
 from .harmonic import BACKENDS, _check_dims, frame_analysis, frame_variation
+from .packing import code_width, pack_codes, unpack_codes
 
 
 def _check_levels_order(levels: object, order: object) -> tuple[int, int]:
@@ -120,24 +120,55 @@ def sigma_delta(
 class FrameQuantResult:
     """ΣΔ quantization of the columns of a matrix on a harmonic frame (see :func:`frame_quantize`).
 
-    ``codes`` has shape (N, k): column j holds the codes of the j-th quantized vector (a column
-    of W for ``axis=0``, a row for ``axis=1``); row i belongs to frame vector e_{i+1}.
+    What is stored is what is counted: the codes bit-packed (``packed``, ``code_width(levels)``
+    bits each, see :mod:`scaleq.frames.packing`) and the step(s) as float64. ``codes`` unpacks
+    them, shape (N, k): column j holds the codes of the j-th quantized vector (a column of W for
+    ``axis=0``, a row for ``axis=1``); row i belongs to frame vector e_{i+1}. The measured
+    ``error`` is computed once, at quantization; the original matrix is kept only when asked
+    (``keep_original=True``).
     """
 
-    codes: np.ndarray
-    step: float
+    packed: np.ndarray = field(repr=False)
+    step: float | np.ndarray  # one step, or one per quantized vector (step="column" or an array)
     levels: int
     order: int
     d: int
     N: int
+    k: int  # number of quantized vectors
     perm: np.ndarray | None
     axis: int
     max_state: np.ndarray  # max_k |u_k| per column (≤ step/2 by stability)
-    original: np.ndarray = field(repr=False)
-    _recon: np.ndarray | None = field(default=None, repr=False)
+    error: np.ndarray  # measured ‖w − ŵ‖₂ per quantized vector
+    backend: str = "auto"
+    original: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def codes(self) -> np.ndarray:
+        """The (N, k) int8 codes ``2n+1`` (value ``code·step/2``), unpacked from ``packed``.
+
+        Examples
+        --------
+        >>> q = scaleq.frame_quantize(np.ones((2, 3)), 8)
+        >>> q.codes.shape, q.codes.dtype
+        ((8, 3), dtype('int8'))
+        """
+        return unpack_codes(self.packed, self.levels, (self.N, self.k))
+
+    @property
+    def steps(self) -> np.ndarray:
+        """The step of each quantized vector, shape (k,) (one value repeated for a matrix step).
+
+        Examples
+        --------
+        >>> W = np.array([[1.0, 100.0], [2.0, 200.0]])
+        >>> q = scaleq.frame_quantize(W, 8, step="column")
+        >>> bool(q.steps[1] > 50 * q.steps[0])  # each column its own step
+        True
+        """
+        return np.broadcast_to(np.asarray(self.step, dtype=np.float64), (self.k,)).copy()
 
     def reconstruct(self) -> np.ndarray:
-        """Ŵ = (d/N)·E·(codes·step/2), in the shape of the quantized matrix.
+        """Ŵ = (d/N)·E·(codes·step/2), in the shape of the quantized matrix, from the packed codes.
 
         Examples
         --------
@@ -145,28 +176,40 @@ class FrameQuantResult:
         >>> scaleq.frame_quantize(W, 64).reconstruct().shape
         (8, 3)
         """
-        return self._reconstruction.T.copy() if self.axis == 1 else self._reconstruction.copy()
-
-    @cached_property
-    def _reconstruction(self) -> np.ndarray:
-        if self._recon is not None:  # frame_quantize hands over the one C++ computed
-            return self._recon
         from .harmonic import frame_synthesis
 
-        # synthesize at step·2^-e ∈ [1/2, 1) and scale back (exact): code·step/2 may
+        # synthesize at step·2^-e ∈ [1/2, 1) per column and scale back (exact): code·step/2 may
         # overflow for steps near the double maximum, or be subnormal for tiny ones
-        e = _scaled.pow2_exponent(self.step)
-        return np.ldexp(frame_synthesis(self.codes * (math.ldexp(self.step, -e) / 2), self.d), e)
+        mant, e = np.frexp(self.steps)
+        rec = np.ldexp(frame_synthesis(self.codes * (mant / 2), self.d, backend=self.backend), e)
+        return rec.T.copy() if self.axis == 1 else rec
+
+    @property
+    def code_bits(self) -> float:
+        """Bits of the codes: N·ceil(log2(2K)) per quantized vector (the paper's N·log2(2K) when K is a power of 2)."""
+        return float(self.k * self.N * code_width(self.levels))
 
     @property
     def bits(self) -> float:
-        """Stored bits: N·log2(2K) per quantized vector (docs/design.md §5)."""
-        return float(self.codes.shape[1] * self.N * math.log2(2 * self.levels))
+        """Stored bits: the codes and 64 per stored step (float64), docs/design.md §5.
+
+        Examples
+        --------
+        >>> q = scaleq.frame_quantize(np.ones((4, 2)), 16)
+        >>> q.bits, q.nbytes  # 2 columns of 16 one-bit codes, one step
+        (96.0, 12)
+        """
+        return self.code_bits + 64.0 * np.size(self.step)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held for the quantized matrix: the packed codes and the step(s); ``bits / 8`` up to padding."""
+        return int(self.packed.nbytes + 8 * np.size(self.step))
 
     @property
     def bits_per_weight(self) -> float:
         """``bits`` divided by the number of entries of the quantized matrix."""
-        return self.bits / (self.d * self.codes.shape[1])
+        return self.bits / (self.d * self.k)
 
     @property
     def variation(self) -> float:
@@ -175,44 +218,58 @@ class FrameQuantResult:
 
     @property
     def error_bound(self) -> np.ndarray:
-        """A-priori bound on ‖w − ŵ‖ per column: (d/N)·(δ/2)·(σ+1) (order 1), (d/N)·δ·(σ+1) (order 2)."""
-        k = self.codes.shape[1]
+        """A-priori bound on ‖w − ŵ‖ per column: (d/N)·(δ/2)·(σ+1) (order 1), (d/N)·δ·(σ+1) (order 2), δ that column's step."""
         f = 0.5 if self.order == 1 else 1.0
-        return np.full(k, self.d / self.N * f * self.step * (self.variation + 1.0))
+        return self.d / self.N * f * self.steps * (self.variation + 1.0)
 
-    @cached_property
-    def error(self) -> np.ndarray:
-        """Measured ‖w − ŵ‖₂ per quantized vector (computed once, on first access)."""
-        diff = self.reconstruct() - self.original
-        return _scaled.norm(diff, axis=1 if self.axis == 1 else 0)  # no squares of 1e±200
+
+def _column_exponents(X: np.ndarray) -> np.ndarray:
+    """e_j with max_i |X_ij| in [2^(e_j−1), 2^e_j) (0 for a zero column)."""
+    amax = np.max(np.abs(X), axis=0) if X.shape[0] else np.zeros(X.shape[1])
+    return np.where(amax > 0, np.frexp(amax)[1], 0)
+
+
+def _as_column_steps(step: object, k: int) -> np.ndarray:
+    s = as_float_array(step, "step")
+    if s.shape != (k,):
+        raise ValueError(f"step as an array must have one entry per quantized vector, shape ({k},), got {s.shape}")
+    if not np.all((s > 0) & np.isfinite(s)):
+        raise ValueError("step as an array must hold positive finite numbers")
+    return s
 
 
 def frame_quantize(
     W: object,
     N: int,
     levels: int | None = 1,
-    step: float | None = None,
+    step: float | str | object | None = None,
     order: int = 1,
     axis: int = 0,
     perm: object = None,
     *,
     backend: str = "auto",
+    keep_original: bool = False,
 ) -> FrameQuantResult:
     """ΣΔ-quantize every vector of W along ``axis`` on the harmonic frame of N vectors in R^d.
 
     ``step=None`` chooses the smallest step that satisfies the stability condition over the
     whole matrix: ``max|c| ≤ (K − 1/2)·δ`` (order 1, the paper's condition (9)) or
-    ``(K − 3/2)·δ`` (order 2), max over all frame coefficients c = Eᵀw. ``levels=None`` (with a
-    step) chooses the fewest levels that make the given step stable. A given (step, levels)
-    pair that violates the condition raises ``ValueError``.
+    ``(K − 3/2)·δ`` (order 2), max over all frame coefficients c = Eᵀw. ``step="column"``
+    chooses it for each vector from its own coefficients (each step is stored: 64 bits per
+    vector in ``bits``); an array gives one step per vector. ``levels=None`` (with a step)
+    chooses the fewest levels that make the given step(s) stable. A given (step, levels) that
+    violates the condition raises ``ValueError``. ``keep_original=True`` keeps W in the result.
 
     Examples
     --------
     >>> W = np.random.default_rng(0).standard_normal((16, 4))
     >>> q = scaleq.frame_quantize(W, 256)           # 1-bit: codes ±1
-    >>> sorted(np.unique(q.codes).tolist()), q.bits  # 4 columns · 256 bits
-    ([-1, 1], 1024.0)
+    >>> sorted(np.unique(q.codes).tolist()), q.code_bits, q.nbytes  # 4 columns · 256 bits, packed
+    ([-1, 1], 1024.0, 136)
     >>> bool(np.all(q.error <= q.error_bound))
+    True
+    >>> qc = scaleq.frame_quantize(W, 256, step="column")  # a step per column: lower error
+    >>> bool(qc.error.mean() < q.error.mean())
     True
     """
     W = as_float_array(W, "W", allow_nonfinite=True)  # NaN/Inf: checked in C++ as W is gathered
@@ -223,15 +280,26 @@ def frame_quantize(
     axis = as_int(axis, "axis", low=-2, high=1) % 2
     X = np.ascontiguousarray(W.T) if axis == 1 else W
     d, N = _check_dims(X.shape[0], N)
+    k = X.shape[1]
     order = as_int(order, "order", low=1, high=2)
     backend = choice(backend, "backend", BACKENDS)
+    keep_original = bool(keep_original)
     p = as_permutation(perm, N)
+    per_column = isinstance(step, str) or (step is not None and np.ndim(step) > 0)
+    if isinstance(step, str) and step != "column":
+        raise TypeError(f"step must be None, a number, 'column' or an array of {k} steps, got {step!r}")
+    col_steps = _as_column_steps(step, k) if per_column and not isinstance(step, str) else None
     if levels is None:
-        if step is None:
-            raise ValueError("levels=None needs a step")
-        cmax = float(np.abs(frame_analysis(X, N, backend=backend)).max())
-        levels = smallest_stable_levels(cmax, step, order)
+        if step is None or isinstance(step, str):
+            raise ValueError("levels=None needs a step (a number or an array)")
+        cabs = np.abs(frame_analysis(X, N, backend=backend))
+        if per_column:
+            levels = max(smallest_stable_levels(float(c), float(s), order) for c, s in zip(cabs.max(axis=0), col_steps))
+        else:
+            levels = smallest_stable_levels(float(cabs.max()), step, order)
     levels, order = _check_levels_order(levels, order)
+    if per_column:
+        return _frame_quantize_columns(X, N, levels, order, p, col_steps, axis, backend, keep_original, W)
     s = 0.0 if step is None else _check_step(step)
     # Beyond 2^±900 the frame coefficients (sums of d terms), the ΣΔ state |u + c| <= K·δ and
     # the values code·δ/2 over- or underflow. Everything is linear and the quantizer sees only
@@ -263,17 +331,60 @@ def frame_quantize(
         if math.ldexp(step_out, -e) < r.step:
             step_out = math.nextafter(step_out, math.inf)
         r = run(math.ldexp(step_out, -e))
-    unscale = (lambda a: np.ldexp(a, e)) if e else (lambda a: a)  # noqa: E731
+    # the error is measured once, from the reconstruction C++ computed; neither is kept
+    error = _scaled.norm(r.recon - Xs, axis=0)
     return FrameQuantResult(
-        codes=r.codes,
+        packed=pack_codes(r.codes, levels),
         step=step_out,
         levels=levels,
         order=order,
         d=d,
         N=N,
+        k=k,
         perm=p,
         axis=axis,
-        max_state=unscale(r.umax),
-        original=X.T if axis == 1 else X,
-        _recon=unscale(r.recon),
+        max_state=np.ldexp(r.umax, e) if e else r.umax,
+        error=np.ldexp(error, e) if e else error,
+        backend=backend,
+        original=W.copy() if keep_original else None,
+    )
+
+
+def _frame_quantize_columns(X, N, levels, order, p, col_steps, axis, backend, keep_original, W) -> FrameQuantResult:
+    """frame_quantize with one step per column: column j runs on X_j·2^-e_j (exact, e_j from its
+    own largest entry) so that every column's step lies in the normal range, whatever its scale."""
+    e = _column_exponents(X)
+    if col_steps is not None:  # as in the matrix case: the step's exponent bounds the scaling
+        es = np.frexp(col_steps)[1]
+        e = np.minimum(np.maximum(e, es - 1000), es + 1000)
+    Xs = np.ldexp(X, -e)
+
+    def run(given: np.ndarray) -> _core.sigma_delta.FrameSolution:
+        try:
+            return _core.sigma_delta.frame_sigma_delta(Xs, N, 0.0, levels, order, p, True, backend, given)
+        except ValueError as exc:
+            raise ValueError(f"{exc} [each column j was scaled by 2^-e_j to stay in the double range]") from None
+
+    r = run(np.zeros(X.shape[1]) if col_steps is None else np.ldexp(col_steps, -e))
+    steps = col_steps.copy() if col_steps is not None else np.ldexp(r.steps, e)
+    if col_steps is None and np.any(np.ldexp(steps, -e) != r.steps):
+        # a chosen stable step below the subnormal spacing in W's units: the next double up is
+        # stable too; quantize with exactly those steps (as the matrix case does)
+        steps = np.where(np.ldexp(steps, -e) < r.steps, np.nextafter(steps, np.inf), steps)
+        r = run(np.ldexp(steps, -e))
+    error = np.ldexp(_scaled.norm(r.recon - Xs, axis=0), e)
+    return FrameQuantResult(
+        packed=pack_codes(r.codes, levels),
+        step=steps,
+        levels=levels,
+        order=order,
+        d=X.shape[0],
+        N=N,
+        k=X.shape[1],
+        perm=p,
+        axis=axis,
+        max_state=np.ldexp(r.umax, e),
+        error=error,
+        backend=backend,
+        original=W.copy() if keep_original else None,
     )

@@ -7,7 +7,7 @@ function under ``(λw, λb, v/λ)``; each neuron's quantization is an optimal ra
     :func:`path_lifting_error`
 ΣΔ networks of Na (2024) (module :mod:`.sigma_delta`): every layer's columns quantized on a frame.
     :class:`FeedForwardNet`, :class:`ResidualNet`, :func:`quantize_network`,
-    :class:`NetworkQuantResult`, :func:`midrise_round`
+    :class:`NetworkQuantResult`, :func:`midrise_round`, :func:`float_round`
 PyTorch (module :mod:`.torch_bridge`; torch is optional)
     :func:`quantize_sequential`, :func:`sequential_to_mlp`
 Butterfly layers (module :mod:`.butterfly_layer`): an n × n weight as a butterfly chain.
@@ -38,7 +38,14 @@ from .rescaling import (
     quantize_neuron,
     rescale_mlp,
 )
-from .sigma_delta import FeedForwardNet, NetworkQuantResult, ResidualNet, midrise_round, quantize_network
+from .sigma_delta import (
+    FeedForwardNet,
+    NetworkQuantResult,
+    ResidualNet,
+    float_round,
+    midrise_round,
+    quantize_network,
+)
 from .torch_bridge import quantize_sequential, sequential_to_mlp
 
 __all__ = [
@@ -48,6 +55,7 @@ __all__ = [
     "equalize_mlp",
     "FeedForwardNet",
     "init_factors",
+    "float_round",
     "midrise_round",
     "mlp_forward",
     "MLPQuantResult",

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._validation import as_int, as_layer, as_rows, choice
+from ..frames.packing import code_width
 from ..frames.quantize import FrameQuantResult, frame_quantize
 
 METHODS = ("sigma_delta", "rtn", "sign")
@@ -144,7 +145,7 @@ class NetworkQuantResult:
 
     net: Network
     method: str
-    bits: float  # stored bits of the codes (scales and steps not counted)
+    bits: float  # stored bits: codes, and 64 per stored step or scale (float64)
     layer_bits: list = field(default_factory=list)  # per layer
     frames: list = field(default_factory=list)  # FrameQuantResult per layer ("sigma_delta")
 
@@ -158,24 +159,53 @@ class NetworkQuantResult:
         return 32 * sum(w.size + b.size for w, b in self.net.layers())
 
 
-def midrise_round(M: np.ndarray, bits: int) -> tuple[np.ndarray, float]:
+def midrise_round(M: np.ndarray, bits: int, axis: int | None = None) -> tuple[np.ndarray, float | np.ndarray]:
     """Memoryless midrise rounding of M to 2^bits levels {±(j − 1/2)δ}, δ = max|M|/(2^(bits−1) − 1/2).
 
+    ``axis=None``: one step δ for the matrix; ``axis=0``: one per column (max over each column).
     Returns (rounded M, δ). One bit gives ``sign(M)·max|M|``.
 
     Examples
     --------
     >>> scaleq.nn.midrise_round(np.array([0.1, -0.5, 1.0]), 2)[0]
     array([ 0.33333333, -0.33333333,  1.        ])
+    >>> scaleq.nn.midrise_round(np.array([[1.0, 10.0], [-1.0, 5.0]]), 1, axis=0)[0]
+    array([[ 1., 10.],
+           [-1., 10.]])
     """
     bits = as_int(bits, "bits", low=1, high=32)
+    if axis not in (None, 0):
+        raise ValueError(f"axis must be None (one step) or 0 (a step per column), got {axis!r}")
+    M = np.asarray(M, dtype=np.float64)
     K = 2 ** (bits - 1)
-    m = float(np.abs(M).max())
-    if m == 0:
-        return np.zeros_like(M), 0.0
+    m = np.abs(M).max(axis=axis, keepdims=axis is not None) if M.size else np.float64(0.0)
     step = m / (K - 0.5)
-    n = np.clip(np.floor(M / step), -K, K - 1)
-    return (n + 0.5) * step, step
+    with np.errstate(invalid="ignore", divide="ignore"):
+        n = np.clip(np.floor(M / step), -K, K - 1)
+    out = np.where(step > 0, (n + 0.5) * step, 0.0)
+    return out, (float(step) if axis is None else step.ravel())
+
+
+def float_round(M: np.ndarray, fmt: object) -> np.ndarray:
+    """Round each column of M to a float format after scaling its largest entry to the format's maximum.
+
+    The per-column amax recipe (one float64 scale per column): ``s·round(M/s)`` with
+    ``s = max|column| / fmt.max_value``; the usual round-to-nearest baseline for a few-bit float.
+
+    Examples
+    --------
+    >>> scaleq.nn.float_round(np.array([[1.0], [0.3], [-6.0]]), "fp4_e2m1")[:, 0]
+    array([ 1. ,  0.5, -6. ])
+    """
+    from ..formats import as_format, round_nearest
+
+    f = as_format(fmt)
+    if f.max_value is None:
+        raise ValueError(f"fmt must be a bounded format (with a max_value) for a per-column scale, got {f}")
+    M = np.asarray(M, dtype=np.float64)
+    s = np.abs(M).max(axis=0, keepdims=True) / f.max_value
+    s = np.where(s > 0, s, 1.0)
+    return round_nearest(M / s, f) * s
 
 
 def _frame_sizes(N: object, count: int) -> list[int]:
@@ -192,18 +222,21 @@ def quantize_network(
     N: int | Sequence[int] | None = None,
     levels: int | None = 1,
     order: int = 1,
-    step: float | None = None,
+    step: float | str | None = None,
     bits: int | Sequence[int] | None = None,
 ) -> NetworkQuantResult:
     """Quantize every ``[W | b]`` of ``net`` column by column (bias appended as the last column).
 
     * ``"sigma_delta"``: :func:`scaleq.frame_quantize` on the harmonic frame of ``N`` vectors in
       R^out (one N for all layers, or one per layer) with ``levels``, ``order`` and ``step``
-      (``None``: the smallest stable step of each layer; ``levels=None`` with a step: the fewest
-      levels that make it stable). Stored: N·log2(2K) bits per column.
-    * ``"rtn"``: :func:`midrise_round` per layer with ``bits`` per weight; by default the same
-      storage as ΣΔ with ``N``/``levels``: ``floor(N·log2(2K)/out)`` bits (at least 1, at most 16).
-    * ``"sign"``: ``sign(w)·mean|w|`` per column (memoryless 1 bit per weight).
+      (``None``: the smallest stable step of each layer; ``"column"``: of each column;
+      ``levels=None`` with a step: the fewest levels that make it stable). Stored:
+      N·ceil(log2(2K)) bits per column and 64 per step.
+    * ``"rtn"``: :func:`midrise_round` per layer (``step="column"``: per column) with ``bits`` per
+      weight; by default the same
+      storage as ΣΔ's codes with ``N``/``levels``: ``floor(N·ceil(log2(2K))/out)`` bits (at least
+      1, at most 16), and 64 for the layer's step.
+    * ``"sign"``: ``sign(w)·mean|w|`` per column (memoryless 1 bit per weight, 64 per column's scale).
 
     Examples
     --------
@@ -211,8 +244,8 @@ def quantize_network(
     >>> net = scaleq.nn.FeedForwardNet([rng.standard_normal((8, 4)), rng.standard_normal((2, 8))],
     ...                                [rng.standard_normal(8), rng.standard_normal(2)])
     >>> q = scaleq.nn.quantize_network(net, N=64)
-    >>> q.bits, q.float_bits  # (4+1)·64 + (8+1)·64 bits vs 58 float32 parameters
-    (896.0, 1856)
+    >>> q.bits, q.float_bits  # (4+1)·64 + (8+1)·64 code bits and 2 steps vs 58 float32 parameters
+    (1024.0, 1856)
     >>> x = rng.standard_normal((5, 4))
     >>> bool(np.abs(q.forward(x) - net.forward(x)).max() < np.abs(net.forward(x)).max())
     True
@@ -237,13 +270,14 @@ def quantize_network(
         elif method == "rtn":
             if bits is None:
                 lv = 1 if levels is None else as_int(levels, "levels", low=1, high=64)
-                b = min(16, max(1, math.floor(Ns[l] * math.log2(2 * lv) / d)))
+                b = min(16, max(1, math.floor(Ns[l] * code_width(lv) / d)))
             else:
                 b = bits[l] if isinstance(bits, (list, tuple)) else bits
-            Mh, _ = midrise_round(M, b)
-            layer_bits.append(float(b * M.size))
+            per_column = isinstance(step, str) and step == "column"
+            Mh, _ = midrise_round(M, b, axis=0 if per_column else None)
+            layer_bits.append(float(b * M.size + 64 * (cols if per_column else 1)))  # codes and step(s)
         else:
             Mh = np.sign(M) * np.abs(M).mean(axis=0, keepdims=True)
-            layer_bits.append(float(M.size))
+            layer_bits.append(float(M.size + 64 * cols))  # a sign per weight, a scale per column
         out_layers.append((Mh[:, :-1].copy(), Mh[:, -1].copy()))
     return NetworkQuantResult(net.with_layers(out_layers), method, float(sum(layer_bits)), layer_bits, frames)
