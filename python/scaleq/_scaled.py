@@ -66,6 +66,20 @@ def ratio(num: SumSq, den: SumSq) -> float:
         return math.inf
 
 
+def column_norms(a: np.ndarray) -> np.ndarray:
+    """2-norm of each column of a real 2-D array: one dot product per column where its sum of
+    squares is finite and above 2^-900 (no term that matters can under- or overflow), the scaled
+    :func:`norm` for the other columns."""
+    s = np.einsum("ij,ij->j", a, a)
+    bad = ~(np.isfinite(s) & (s > 2.0**-900))
+    if np.any(bad):  # an exactly zero column is fine as it is
+        bad[bad] = np.any(a[:, bad], axis=0)
+    out = np.sqrt(s)
+    if np.any(bad):
+        out[bad] = norm(a[:, bad], axis=0)
+    return out
+
+
 def norm(a: np.ndarray, axis: int | None = None) -> np.ndarray | float:
     """2-norm (Frobenius for axis=None) of a, or of each slice along ``axis``, scaled."""
     a = np.asarray(a)

@@ -42,10 +42,18 @@ def pack_codes(codes: np.ndarray, levels: int) -> np.ndarray:
     flat = codes.ravel()
     if flat.size and (int(np.abs(flat.astype(np.int16)).max()) > 2 * levels - 1 or not np.all(flat & 1)):
         raise ValueError(f"codes must be odd integers in [-{2 * levels - 1}, {2 * levels - 1}] for levels={levels}")
-    index = ((flat.astype(np.int16) + (2 * levels - 1)) >> 1).astype(np.uint8)
-    if b == 1:
-        return np.packbits(index, bitorder="little")
-    bits = (index[:, None] >> np.arange(b, dtype=np.uint8)) & 1
+    return _pack_valid(flat, levels)
+
+
+def _pack_valid(codes: np.ndarray, levels: int) -> np.ndarray:
+    """pack_codes without the check (for codes the ΣΔ loop produced)."""
+    b = code_width(levels)
+    flat = codes.ravel()
+    if b == 1:  # index 1 for code +1, 0 for −1
+        return np.packbits(flat > 0, bitorder="little")
+    # code + 2K − 1 ∈ [0, 4K − 2] ⊂ [0, 254]: uint8 arithmetic on the int8 bits is exact
+    index = (flat.view(np.uint8) + np.uint8(2 * levels - 1)) >> 1
+    bits = np.unpackbits(index[:, None], axis=1, count=b, bitorder="little")  # (n, b), low bit first
     return np.packbits(bits.ravel(), bitorder="little")
 
 
@@ -65,8 +73,6 @@ def unpack_codes(packed: np.ndarray, levels: int, shape: tuple[int, ...]) -> np.
     if packed.dtype != np.uint8 or packed.ndim != 1 or packed.size != (n * b + 7) // 8:
         raise ValueError(f"packed must be a 1-D uint8 array of {(n * b + 7) // 8} bytes for {n} codes of {b} bits")
     bits = np.unpackbits(packed, count=n * b, bitorder="little")
-    if b == 1:
-        index = bits.astype(np.int16)
-    else:
-        index = (bits.reshape(n, b).astype(np.int16) << np.arange(b, dtype=np.int16)).sum(axis=1, dtype=np.int16)
-    return (2 * index - (2 * levels - 1)).astype(np.int8).reshape(shape)
+    index = bits if b == 1 else np.packbits(bits.reshape(n, b), axis=1, bitorder="little").ravel()
+    # 2·index − (2K − 1) in uint8 arithmetic, read back as int8: exact modulo 256
+    return (index * np.uint8(2) - np.uint8(2 * levels - 1)).view(np.int8).reshape(shape)

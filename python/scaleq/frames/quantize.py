@@ -32,7 +32,7 @@ import numpy as np
 from .. import _core, _scaled
 from .._validation import as_float_array, as_int, as_permutation, choice
 from .harmonic import BACKENDS, _check_dims, frame_analysis, frame_variation
-from .packing import code_width, pack_codes, unpack_codes
+from .packing import _pack_valid, code_width, unpack_codes
 
 
 def _check_levels_order(levels: object, order: object) -> tuple[int, int]:
@@ -332,9 +332,9 @@ def frame_quantize(
             step_out = math.nextafter(step_out, math.inf)
         r = run(math.ldexp(step_out, -e))
     # the error is measured once, from the reconstruction C++ computed; neither is kept
-    error = _scaled.norm(r.recon - Xs, axis=0)
+    error = _scaled.column_norms(np.subtract(r.recon, Xs, out=r.recon))
     return FrameQuantResult(
-        packed=pack_codes(r.codes, levels),
+        packed=_pack_valid(r.codes, levels),
         step=step_out,
         levels=levels,
         order=order,
@@ -357,7 +357,9 @@ def _frame_quantize_columns(X, N, levels, order, p, col_steps, axis, backend, ke
     if col_steps is not None:  # as in the matrix case: the step's exponent bounds the scaling
         es = np.frexp(col_steps)[1]
         e = np.minimum(np.maximum(e, es - 1000), es + 1000)
-    Xs = np.ldexp(X, -e)
+    if np.all(np.abs(e) < 900) and (col_steps is None or np.all(np.abs(es) < 900)):
+        e = np.zeros_like(e)  # nothing can over- or underflow: scaling would change no bit
+    Xs = np.ldexp(X, -e) if np.any(e) else X
 
     def run(given: np.ndarray) -> _core.sigma_delta.FrameSolution:
         try:
@@ -372,9 +374,9 @@ def _frame_quantize_columns(X, N, levels, order, p, col_steps, axis, backend, ke
         # stable too; quantize with exactly those steps (as the matrix case does)
         steps = np.where(np.ldexp(steps, -e) < r.steps, np.nextafter(steps, np.inf), steps)
         r = run(np.ldexp(steps, -e))
-    error = np.ldexp(_scaled.norm(r.recon - Xs, axis=0), e)
+    error = np.ldexp(_scaled.column_norms(np.subtract(r.recon, Xs, out=r.recon)), e)
     return FrameQuantResult(
-        packed=pack_codes(r.codes, levels),
+        packed=_pack_valid(r.codes, levels),
         step=steps,
         levels=levels,
         order=order,
