@@ -35,7 +35,7 @@ def pack_codes(codes: np.ndarray, levels: int) -> np.ndarray:
     >>> p.nbytes, p.tolist()  # 9 one-bit codes in 2 bytes, first code in the lowest bit
     (2, [77, 1])
     """
-    b = code_width(levels)
+    code_width(levels)  # validates levels
     codes = np.asarray(codes)
     if codes.dtype != np.int8:
         raise TypeError(f"codes must be an int8 array, got dtype {codes.dtype}")
