@@ -25,6 +25,7 @@ import numpy as np
 from .._validation import as_int, as_layer, as_rows, choice
 from ..frames.packing import code_width
 from ..frames.quantize import FrameQuantResult, frame_quantize
+from .network_bounds import layer_error_bound, spectral_norm
 
 METHODS = ("sigma_delta", "rtn", "sign")
 
@@ -148,6 +149,32 @@ class NetworkQuantResult:
     bits: float  # stored bits: codes, and 64 per stored step or scale (float64)
     layer_bits: list = field(default_factory=list)  # per layer
     frames: list = field(default_factory=list)  # FrameQuantResult per layer ("sigma_delta")
+    layer_norms: list = field(default_factory=list)  # ‖[W | b]‖₂ of the original layers
+    layer_errors: list = field(default_factory=list)  # Lemma 5.1's ε per layer (see error_bound)
+    measured_layer_errors: list = field(default_factory=list)  # ‖[W | b] − [Ŵ | b̂]‖₂ per layer
+
+    def error_bound(self, x: object, *, measured: bool = False) -> np.ndarray:
+        """A bound on ``‖Φ(x) − Φ̂(x)‖`` per input row (Na 2024, Theorem 5.3 or 5.6; see
+        :mod:`scaleq.nn.network_bounds`): a-priori for ΣΔ (from each column's bound), from the
+        measured ‖M − M̂‖₂ of each layer for the memoryless methods. ``measured=True`` uses the
+        measured layer errors for ΣΔ too: what the propagation alone costs.
+
+        Examples
+        --------
+        >>> rng = np.random.default_rng(0)
+        >>> net = scaleq.nn.FeedForwardNet([rng.standard_normal((8, 4)), rng.standard_normal((2, 8))],
+        ...                                [rng.standard_normal(8), rng.standard_normal(2)])
+        >>> q = scaleq.nn.quantize_network(net, N=256)
+        >>> x = rng.standard_normal((100, 4))
+        >>> bool(np.all(np.linalg.norm(q.forward(x) - net.forward(x), axis=1) <= q.error_bound(x)))
+        True
+        """
+        from .network_bounds import feedforward_bound, residual_bound
+
+        n_in = self.net.weights[0].shape[1] if isinstance(self.net, FeedForwardNet) else self.net.w_in.shape[1]
+        xn = np.linalg.norm(as_rows(x, n_in, allow_empty=True), axis=1)
+        bound = feedforward_bound if isinstance(self.net, FeedForwardNet) else residual_bound
+        return bound(xn, self.layer_norms, self.measured_layer_errors if measured else self.layer_errors)
 
     def forward(self, x: object) -> np.ndarray:
         """Outputs of the quantized network."""
@@ -255,7 +282,7 @@ def quantize_network(
     method = choice(method, "method", METHODS)
     layers = net.layers()
     mats = [np.column_stack([w, b]) for w, b in layers]
-    out_layers, layer_bits, frames = [], [], []
+    out_layers, layer_bits, frames, norms, errors, measured = [], [], [], [], [], []
     if method == "sigma_delta" or (method == "rtn" and bits is None):
         if N is None:
             raise ValueError(f"method={method!r} needs N (frame size)" + (" or bits" if method == "rtn" else ""))
@@ -280,4 +307,9 @@ def quantize_network(
             Mh = np.sign(M) * np.abs(M).mean(axis=0, keepdims=True)
             layer_bits.append(float(M.size + 64 * cols))  # a sign per weight, a scale per column
         out_layers.append((Mh[:, :-1].copy(), Mh[:, -1].copy()))
-    return NetworkQuantResult(net.with_layers(out_layers), method, float(sum(layer_bits)), layer_bits, frames)
+        norms.append(spectral_norm(M))
+        measured.append(layer_error_bound(M, Mh))
+        errors.append(layer_error_bound(M, Mh, frames[-1]) if method == "sigma_delta" else measured[-1])
+    return NetworkQuantResult(
+        net.with_layers(out_layers), method, float(sum(layer_bits)), layer_bits, frames, norms, errors, measured
+    )
