@@ -1,6 +1,7 @@
 """Networks of Na (2024): forward passes, quantize_network, data loaders."""
 
 import gzip
+import importlib.util
 import math
 import os
 import struct
@@ -192,12 +193,16 @@ def test_reproduce_na2024_small(capsys, tmp_path):
                 "4",
                 "--json",
                 str(js),
+                "--plot",
+                str(tmp_path / "na.png"),
             ]
         )
         == 0
     )
     out = capsys.readouterr().out
     assert "paper Table 3" in out and "paper Table 4" in out and "bound" in out
+    if importlib.util.find_spec("matplotlib"):
+        assert (tmp_path / "na.png").stat().st_size > 10_000
     import json
 
     res = json.loads(js.read_text())
@@ -205,6 +210,15 @@ def test_reproduce_na2024_small(capsys, tmp_path):
     assert all(r["max_error"] <= r["bound"] for r in res["error_vs_N"])
     one_bit = {(c["arch"], c["N"]): c["sigma_delta"][0] for c in res["cells"] if c["levels"] == 1}
     assert one_bit[("fnn", 600)] > one_bit[("fnn", 80)]  # redundancy buys accuracy
+    # Na's network bounds (Theorems 5.3, 5.6) never below the measured worst output error
+    nb = res["network_bound_vs_N"]
+    assert set(nb) == {"fnn", "res"} and all(0 < r["max_ratio"] <= 1 for rows in nb.values() for r in rows)
+    assert all(r["max_error"] <= r["bound_measured_layers"] <= r["bound"] for rows in nb.values() for r in rows)
+    # every row carries its baselines; a float format only from 4 bits per weight
+    for c in res["cells"]:
+        assert len(c["sigma_delta_column_step"]) == len(c["rtn_column_step"]) == 1
+        assert bool(c["float_rtn_column"]) == (c["float_format"] != "")
+    assert any(c["float_format"] for c in res["cells"] if c["N"] == 600)
 
 
 @pytest.mark.parametrize(
@@ -247,3 +261,16 @@ def test_midrise_round_per_column_and_float_round():
     assert np.all(f[:, 2] == 0)
     with pytest.raises(ValueError, match="bounded"):
         float_round(M, 4)
+
+
+def test_float_method_takes_the_largest_format_that_fits():
+    rng = np.random.default_rng(12)
+    net = FeedForwardNet([rng.standard_normal((8, 4)), rng.standard_normal((3, 8))], [np.zeros(8), np.zeros(3)])
+    q = quantize_network(net, "float", bits=[9, 4])  # fp8 then fp4
+    from scaleq.nn import float_round
+
+    M0 = np.column_stack([net.weights[0], net.biases[0]])
+    np.testing.assert_array_equal(np.column_stack([q.net.weights[0], q.net.biases[0]]), float_round(M0, "fp8_e4m3"))
+    assert q.layer_bits == [8 * 40 + 64 * 5, 4 * 27 + 64 * 9]
+    with pytest.raises(ValueError, match="needs >= 4 bits"):
+        quantize_network(net, "float", bits=3)

@@ -18,12 +18,12 @@ from __future__ import annotations
 import math
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..datasets import load_dataset
-from ..nn.sigma_delta import FeedForwardNet, ResidualNet, quantize_network
+from ..nn.sigma_delta import FLOAT_FORMATS, FeedForwardNet, ResidualNet, quantize_network
 from ._common import softmax_gradient, train_adam
 from .relu import train_mlp
 
@@ -128,10 +128,14 @@ class Cell:
     arch: str
     N: int
     levels: int
-    sd: list  # ΣΔ accuracy per training
-    rtn: list  # RTN at the same bits per weight
+    sd: list  # ΣΔ accuracy per training (one step per layer)
+    rtn: list  # midrise RTN at the same code bits per weight (one step per layer)
     rtn_bits: list  # RTN bits per weight of the hidden layers
     bits_per_weight: float  # ΣΔ storage / number of parameters
+    sd_col: list = field(default_factory=list)  # ΣΔ with a step per column
+    rtn_col: list = field(default_factory=list)  # midrise RTN with a step per column
+    flt: list = field(default_factory=list)  # float RTN per column (empty below 4 bits)
+    flt_format: str = ""
 
 
 def run(
@@ -158,6 +162,7 @@ def run(
         "cells": [],
         "train_s": 0.0,
         "errors": None,
+        "net_bounds": {},
         "Ns": Ns,
         "multi_Ns": multi_Ns,
         "levels": list(levels),
@@ -176,16 +181,29 @@ def run(
             out["float"][arch].append(accuracy(net, xte, yte))
             out["sign"][arch].append(accuracy(quantize_network(net, "sign").net, xte, yte))
             params = sum(w.size + b.size for w, b in net.layers())
+            W0 = np.column_stack(net.layers()[0])
             for (N, K), cell in cells.items():
                 q = quantize_network(net, "sigma_delta", N=N, levels=K)
                 r = quantize_network(net, "rtn", N=N, levels=K)
                 cell.sd.append(accuracy(q.net, xte, yte))
                 cell.rtn.append(accuracy(r.net, xte, yte))
-                W0 = net.layers()[0][0]
-                cell.rtn_bits.append(r.layer_bits[0] / (W0.shape[0] * (W0.shape[1] + 1)))
+                cell.sd_col.append(accuracy(quantize_network(net, N=N, levels=K, step="column").net, xte, yte))
+                rc = quantize_network(net, "rtn", N=N, levels=K, step="column")
+                cell.rtn_col.append(accuracy(rc.net, xte, yte))
+                try:
+                    f = quantize_network(net, "float", N=N, levels=K)
+                    cell.flt.append(accuracy(f.net, xte, yte))
+                    cell.flt_format = FLOAT_FORMATS[
+                        max(k for k in FLOAT_FORMATS if k * W0.size + 64 * W0.shape[1] <= f.layer_bits[0])
+                    ]
+                except ValueError:  # fewer than 4 bits per weight: no float format
+                    pass
+                cell.rtn_bits.append((r.layer_bits[0] - 64) / W0.size)
                 cell.bits_per_weight = q.bits / params
             if arch == "fnn" and t == 0:
                 out["errors"] = error_vs_N(net, sorted(set(Ns + multi_Ns + [hidden + 1, 2 * hidden, 16 * hidden])))
+            if t == 0:
+                out["net_bounds"][arch] = network_bound_vs_N(net, sorted(set(Ns + [16 * hidden])), xte)
             if progress is not None:
                 progress.update(1)
         out["cells"] += list(cells.values())
@@ -212,9 +230,41 @@ def error_vs_N(net, Ns: list[int]) -> list[tuple]:
     return rows
 
 
+def network_bound_vs_N(net, Ns: list[int], x: np.ndarray) -> list[tuple]:
+    """Na's Fig. 1 on the first trained network, 1 bit: per N, the worst output error
+    max_x ‖Φ(x) − Φ̂(x)‖ over the test inputs, Theorem 5.3/5.6's bound at that input, the largest
+    error/bound ratio over all inputs (≤ 1), and the bound with the measured layer errors."""
+    rows = []
+    for N in Ns:
+        q = quantize_network(net, N=N)
+        err = np.linalg.norm(q.forward(x) - net.forward(x), axis=1)
+        bound, measured = q.error_bound(x), q.error_bound(x, measured=True)
+        i = int(np.argmax(err))
+        rows.append((N, float(err[i]), float(bound[i]), float(np.max(err / bound)), float(measured[i])))
+    return rows
+
+
 # ----------------------------------------------------------------- report
 def _ms(v) -> str:
     return f"{100 * np.mean(v):6.2f} ± {100 * np.std(v):5.2f}"
+
+
+def _flag(bits: float) -> str:
+    return "*" if bits > 16 else " "
+
+
+def _row_tail(c: Cell) -> str:
+    flt = f"{_ms(c.flt)} {c.flt_format:>8}" if c.flt else f"{'-':>15} {'':>8}"
+    return (
+        f"| {_ms(c.sd):>15} {_ms(c.rtn):>15} {np.mean(c.rtn_bits):>3.0f} | {_ms(c.sd_col):>15} {_ms(c.rtn_col):>15} "
+        f"{flt}"
+    )
+
+
+_HEAD_TAIL = (
+    f"| {'ΣΔ':>15} {'RTN':>15} {'b':>3} | {'ΣΔ step/column':>15} {'RTN step/column':>15} "
+    f"{'float RTN/column':>15} {'':>8}"
+)
 
 
 def format_tables(res: dict) -> str:
@@ -225,30 +275,34 @@ def format_tables(res: dict) -> str:
         cells = [c for c in res["cells"] if c.arch == arch]
         lines.append(f"== {names[arch]}: float {_ms(fl)} %, memoryless 1-bit sign·mean|w| {_ms(sg)} %")
         paper = PAPER_1BIT_FNN if arch == "fnn" else PAPER_1BIT_RES
-        lines.append(
-            f"-- 1 bit (K = 1), paper Table {3 if arch == 'fnn' else 4}; RTN at the same stored bits per weight"
-        )
-        head = f"{'N':>6} {'N/d':>6} {'bits/w':>7} | {'ΣΔ acc %':>15} | {'RTN acc %':>15} {'RTN b':>5} | {'paper (MNIST, N·784/d)':>22}"
+        lines.append(f"-- 1 bit (K = 1), paper Table {3 if arch == 'fnn' else 4}; accuracy % (mean ± std)")
+        head = f"{'N':>6} {'N/d':>5} {'bits/w':>7} " + _HEAD_TAIL + f" | {'paper (MNIST)':>20}"
         lines += [head, "-" * len(head)]
         d = res["hidden"]
         for i, c in enumerate(x for x in cells if x.levels == 1):
             pk = list(paper)[i] if i < len(paper) else None
             ptxt = f"{paper[pk]:.2f} % (N={pk})" if pk else ""
             lines.append(
-                f"{c.N:>6} {c.N / d:>6.2f} {c.bits_per_weight:>7.2f} | {_ms(c.sd):>15} | {_ms(c.rtn):>15} "
-                f"{np.mean(c.rtn_bits):>5.0f} | {ptxt:>22}"
+                f"{c.N:>6} {c.N / d:>5.2f} {c.bits_per_weight:>6.2f}{_flag(c.bits_per_weight)} {_row_tail(c)} | {ptxt:>20}"
             )
         lines.append(
-            f"-- K levels per sign (log2(2K) bits per code), δ = max|c|/(K − ½) per layer; paper Table "
-            f"{1 if arch == 'fnn' else 2}"
+            f"-- K levels per sign (ceil(log2(2K)) bits per code), δ = max|c|/(K − ½) per layer; paper Table "
+            f"{1 if arch == 'fnn' else 2} (its δ grid: δ and K are tied by the stability condition (9))"
         )
-        head = f"{'K':>3} {'N':>6} {'bits/w':>7} | {'ΣΔ acc %':>15} | {'RTN acc %':>15} {'RTN b':>5}"
+        head = f"{'K':>3} {'N':>6} {'bits/w':>7} " + _HEAD_TAIL
         lines += [head, "-" * len(head)]
         for c in (x for x in cells if x.levels > 1):
-            lines.append(
-                f"{c.levels:>3} {c.N:>6} {c.bits_per_weight:>7.2f} | {_ms(c.sd):>15} | {_ms(c.rtn):>15} "
-                f"{np.mean(c.rtn_bits):>5.0f}"
-            )
+            lines.append(f"{c.levels:>3} {c.N:>6} {c.bits_per_weight:>6.2f}{_flag(c.bits_per_weight)} {_row_tail(c)}")
+        lines.append("")
+    for arch, rows in res.get("net_bounds", {}).items():
+        lines.append(
+            f"-- {names[arch]}, 1 bit, first training: worst output error over the test set vs Theorem "
+            f"{'5.3' if arch == 'fnn' else '5.6'}'s bound at that input (paper Fig. 1)"
+        )
+        head = f"{'N':>6} | {'max ‖Φ−Φ̂‖':>10} {'bound':>10} {'max err/bound':>13} | {'bound, measured ε_l':>19}"
+        lines += [head, "-" * len(head)]
+        for N, e, bnd, ratio, meas in rows:
+            lines.append(f"{N:>6} | {e:>10.3e} {bnd:>10.3e} {ratio:>13.2e} | {meas:>19.3e}")
         lines.append("")
     if res["errors"]:
         lines.append("-- first FNN layer [W | b], 1 bit: max column error ‖w − ŵ‖ vs the bound (d/N)(δ/2)(σ+1)")
@@ -260,35 +314,70 @@ def format_tables(res: dict) -> str:
 
 
 def plot(res: dict, path: str) -> None:
+    """Three panels: the first layer's column error with its bound; Na's Fig. 1 (the worst output
+    error over the test set with Theorem 5.3/5.6's bound, against N); Na's Fig. 2 (1-bit accuracy
+    against N, beside RTN at the same bits and the float network)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
+    fig, (a0, a1, a2) = plt.subplots(1, 3, figsize=(16, 4.6))
     rows = res["errors"]
-    Ns = [r[0] for r in rows]
-    a1.loglog(Ns, [r[1] for r in rows], "o-", label="max ‖w − ŵ‖ (measured)")
-    a1.loglog(Ns, [r[2] for r in rows], "k--", label="(d/N)(δ/2)(σ+1) (bound)")
+    if rows:
+        Ns = [r[0] for r in rows]
+        a0.loglog(Ns, [r[1] for r in rows], "o-", color="C0", label="max ‖w − ŵ‖ (measured)")
+        a0.loglog(Ns, [r[2] for r in rows], "--", color="C0", label="(d/N)(δ/2)(σ+1) (bound)")
+        a0.set_xlabel("N (frame size)")
+        a0.set_ylabel("column error of [W | b]")
+        a0.set_title("first FNN layer, 1-bit ΣΔ")
+        a0.legend(fontsize=9)
+    colors = {"fnn": "C0", "res": "C1"}
+    names = {"fnn": "FNN", "res": "ResNet"}
+    for arch, brows in res.get("net_bounds", {}).items():
+        Ns = [r[0] for r in brows]
+        c = colors[arch]
+        a1.loglog(Ns, [r[1] for r in brows], "o-", color=c, label=f"{names[arch]}: max ‖Φ(x) − Φ̂(x)‖ (measured)")
+        a1.loglog(
+            Ns,
+            [r[2] for r in brows],
+            "--",
+            color=c,
+            label=f"{names[arch]}: bound (Thm {'5.3' if arch == 'fnn' else '5.6'})",
+        )
+        a1.loglog(Ns, [r[4] for r in brows], ":", color=c, label=f"{names[arch]}: bound with measured ε_l")
     a1.set_xlabel("N (frame size)")
-    a1.set_ylabel("column error, first FNN layer")
-    a1.legend()
-    a1.set_title("1-bit ΣΔ error vs N")
-    for arch, mk in (("fnn", "o-"), ("res", "s-")):
+    a1.set_ylabel("output error over the test set")
+    a1.set_title("worst-case error and its bound (Na Fig. 1)")
+    a1.legend(fontsize=8)
+    for arch, mk in (("fnn", "o"), ("res", "s")):
         cells = [c for c in res["cells"] if c.arch == arch and c.levels == 1]
-        if cells:
-            a2.errorbar(
-                [c.N for c in cells],
-                [100 * np.mean(c.sd) for c in cells],
-                yerr=[100 * np.std(c.sd) for c in cells],
-                fmt=mk,
-                label=f"{arch} ΣΔ 1 bit",
-                capsize=3,
-            )
-            a2.axhline(100 * np.mean(res["float"][arch]), ls=":", color="gray")
-    a2.set_xlabel("N")
+        if not cells:
+            continue
+        c = colors[arch]
+        Ns = [x.N for x in cells]
+        a2.errorbar(
+            Ns,
+            [100 * np.mean(x.sd) for x in cells],
+            yerr=[100 * np.std(x.sd) for x in cells],
+            fmt=mk + "-",
+            color=c,
+            capsize=3,
+            label=f"{names[arch]}: 1-bit ΣΔ",
+        )
+        a2.plot(
+            Ns,
+            [100 * np.mean(x.rtn) for x in cells],
+            mk + "--",
+            color=c,
+            mfc="none",
+            label=f"{names[arch]}: RTN at the same bits",
+        )
+        a2.axhline(100 * np.mean(res["float"][arch]), ls=":", color=c, label=f"{names[arch]}: float")
+    a2.set_xlabel("N (frame size)")
     a2.set_ylabel("test accuracy %")
-    a2.legend()
+    a2.set_title("accuracy vs N (Na Fig. 2)")
+    a2.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
 
@@ -308,9 +397,17 @@ def to_json(res: dict) -> dict:
                 "rtn": c.rtn,
                 "rtn_bits": c.rtn_bits,
                 "bits_per_weight": c.bits_per_weight,
+                "sigma_delta_column_step": c.sd_col,
+                "rtn_column_step": c.rtn_col,
+                "float_rtn_column": c.flt,
+                "float_format": c.flt_format,
             }
             for c in res["cells"]
         ],
+        "network_bound_vs_N": {
+            arch: [dict(zip(("N", "max_error", "bound", "max_ratio", "bound_measured_layers"), r)) for r in rows]
+            for arch, rows in res.get("net_bounds", {}).items()
+        },
         "error_vs_N": [dict(zip(("N", "max_error", "bound", "relative_frobenius"), r)) for r in res["errors"] or []],
     }
 
@@ -353,8 +450,11 @@ def _main(args) -> int:
         f"{res['n_in']} inputs), hidden width {args.hidden}, {trainings} trainings per network "
         f"({epochs} epochs, seeds 0..{trainings - 1}, {res['train_s']:.1f} s of training), harmonic frames in "
         "identity order, all layers [W | b] quantized with the same N.\nAccuracy in % as mean ± std over trainings; "
-        "bits/w = ΣΔ stored bits / parameters; RTN b = RTN bits per weight of the hidden layers "
-        "(floor of ΣΔ's N·log2(2K)/d).\n"
+        "bits/w = ΣΔ stored bits / parameters (codes and one float64 step per layer; '*': more than fp16's 16); "
+        "RTN: midrise round-to-nearest with b bits per weight in the hidden layers (b = floor of ΣΔ's "
+        "N·ceil(log2(2K))/d, at most 16), the same code bits as ΣΔ. The 'step/column' block stores one float64 "
+        "step (ΣΔ, RTN) or scale (float RTN: the largest of fp4_e2m1/fp8_e4m3/fp16 with <= b bits) per column: "
+        "64/d more bits per weight than the left block, the same for its three methods.\n"
     )
     print(format_tables(res))
     print(f"\n({time.perf_counter() - t0:.1f} s)")

@@ -27,7 +27,9 @@ from ..frames.packing import code_width
 from ..frames.quantize import FrameQuantResult, frame_quantize
 from .network_bounds import layer_error_bound, spectral_norm
 
-METHODS = ("sigma_delta", "rtn", "sign")
+METHODS = ("sigma_delta", "rtn", "float", "sign")
+# the round-to-nearest float formats, by their bits per weight ("float" takes the largest that fits)
+FLOAT_FORMATS = {4: "fp4_e2m1", 8: "fp8_e4m3", 16: "fp16"}
 
 
 def _relu(x: np.ndarray) -> np.ndarray:
@@ -263,6 +265,8 @@ def quantize_network(
       weight; by default the same
       storage as ΣΔ's codes with ``N``/``levels``: ``floor(N·ceil(log2(2K))/out)`` bits (at least
       1, at most 16), and 64 for the layer's step.
+    * ``"float"``: :func:`float_round` per column (a float64 scale each) to the largest of
+      fp4_e2m1, fp8_e4m3, fp16 with at most the bits ``"rtn"`` would use; fewer than 4 raises.
     * ``"sign"``: ``sign(w)·mean|w|`` per column (memoryless 1 bit per weight, 64 per column's scale).
 
     Examples
@@ -283,9 +287,11 @@ def quantize_network(
     layers = net.layers()
     mats = [np.column_stack([w, b]) for w, b in layers]
     out_layers, layer_bits, frames, norms, errors, measured = [], [], [], [], [], []
-    if method == "sigma_delta" or (method == "rtn" and bits is None):
+    if method == "sigma_delta" or (method in ("rtn", "float") and bits is None):
         if N is None:
-            raise ValueError(f"method={method!r} needs N (frame size)" + (" or bits" if method == "rtn" else ""))
+            raise ValueError(
+                f"method={method!r} needs N (frame size)" + (" or bits" if method != "sigma_delta" else "")
+            )
         Ns = _frame_sizes(N, len(mats))
     for l, M in enumerate(mats):
         d, cols = M.shape
@@ -294,15 +300,22 @@ def quantize_network(
             Mh = q.reconstruct()
             frames.append(q)
             layer_bits.append(q.bits)
-        elif method == "rtn":
+        elif method in ("rtn", "float"):
             if bits is None:
                 lv = 1 if levels is None else as_int(levels, "levels", low=1, high=64)
                 b = min(16, max(1, math.floor(Ns[l] * code_width(lv) / d)))
             else:
                 b = bits[l] if isinstance(bits, (list, tuple)) else bits
-            per_column = isinstance(step, str) and step == "column"
-            Mh, _ = midrise_round(M, b, axis=0 if per_column else None)
-            layer_bits.append(float(b * M.size + 64 * (cols if per_column else 1)))  # codes and step(s)
+            if method == "float":
+                fits = [k for k in FLOAT_FORMATS if k <= b]
+                if not fits:
+                    raise ValueError(f"method='float' needs >= 4 bits per weight (fp4_e2m1); layer {l} has {b}")
+                Mh = float_round(M, FLOAT_FORMATS[max(fits)])
+                layer_bits.append(float(max(fits) * M.size + 64 * cols))  # codes and a scale per column
+            else:
+                per_column = isinstance(step, str) and step == "column"
+                Mh, _ = midrise_round(M, b, axis=0 if per_column else None)
+                layer_bits.append(float(b * M.size + 64 * (cols if per_column else 1)))  # codes and step(s)
         else:
             Mh = np.sign(M) * np.abs(M).mean(axis=0, keepdims=True)
             layer_bits.append(float(M.size + 64 * cols))  # a sign per weight, a scale per column
