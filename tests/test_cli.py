@@ -1,8 +1,10 @@
 """The command line runs and prints what it promises."""
 
+import importlib.util
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from scaleq.cli import main
@@ -32,9 +34,30 @@ def test_demo_quick(capsys):
     assert [r[2][2] if len(r[2]) > 2 else "-" for r in rows][1:] != ["-"] * 4  # float baselines where b >= 4
 
 
-def test_reproduce_fig31(capsys):
-    assert main(["reproduce", "fig3.1", "--pairs", "3"]) == 0
-    assert "eps(FtFt)" in capsys.readouterr().out
+def test_reproduce_fig31(capsys, tmp_path):
+    png = tmp_path / "f.png"
+    argv = ["reproduce", "fig3.1", "--pairs", "3"]
+    plotting = importlib.util.find_spec("matplotlib") is not None
+    assert main(argv + (["--plot", str(png)] if plotting else [])) == 0
+    out = capsys.readouterr().out
+    assert "eps(FtFt)" in out and "Fig 3.2 trends, n = 4 -> 256" in out
+    if plotting:  # Fig 3.1 and the Fig 3.2 scatter beside it
+        assert png.stat().st_size > 10_000 and (tmp_path / "f_scatter.png").stat().st_size > 10_000
+
+
+def test_fig32_numbers_are_the_pairs():
+    from scaleq.experiments import fig3_1
+
+    rows = fig3_1.run(ns=(5, 40), ts=(3, 6), pairs=12, seed=1)
+    for r in rows:
+        assert len(r.rtn_errors) == len(r.opt_errors) == 12
+        assert max(r.rtn_errors) == r.rtn_worst and max(r.opt_errors) == r.opt_worst
+        assert all(o <= q for o, q in zip(r.opt_errors, r.rtn_errors))  # RTN is one candidate of the optimum
+        ratios = np.array(r.opt_errors) / np.array(r.rtn_errors)
+        assert r.ratio_mean == pytest.approx(ratios.mean()) and r.ratio_mean <= 1
+        assert r.opt_spread == pytest.approx(np.std(r.opt_errors) / np.mean(r.opt_errors))
+    text = fig3_1.trends(rows)
+    assert "t = 3" in text and "t = 6" in text and "n = 5 -> 40" in text
 
 
 @pytest.mark.slow

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -26,6 +27,29 @@ class Fig3Row:
     opt_mean: float
     lower_bound: float
     upper_bound: float
+    rtn_errors: list = field(default_factory=list, repr=False)  # every pair's err_RTN (Fig 3.2)
+    opt_errors: list = field(default_factory=list, repr=False)  # every pair's err_OPT
+
+    @property
+    def ratio_mean(self) -> float:
+        """Mean over pairs of err_OPT / err_RTN (1: no gain; pairs with err_RTN = 0 left out)."""
+        r = [o / q for o, q in zip(self.opt_errors, self.rtn_errors) if q > 0]
+        return float(np.mean(r)) if r else 1.0
+
+    @property
+    def rtn_spread(self) -> float:
+        """Dispersion of err_RTN over the pairs: standard deviation / mean."""
+        return _spread(self.rtn_errors)
+
+    @property
+    def opt_spread(self) -> float:
+        """Dispersion of err_OPT over the pairs: standard deviation / mean."""
+        return _spread(self.opt_errors)
+
+
+def _spread(v: list) -> float:
+    m = float(np.mean(v)) if v else 0.0
+    return float(np.std(v)) / m if m > 0 else 0.0
 
 
 def _piece(args: tuple) -> Fig3Row:
@@ -38,7 +62,16 @@ def _piece(args: tuple) -> Fig3Row:
         rtn.append(r.rtn_error)
         opt.append(r.error)
     return Fig3Row(
-        n, t, max(rtn), float(np.mean(rtn)), max(opt), float(np.mean(opt)), product_set_worst_case(t), rtn_worst_case(t)
+        n,
+        t,
+        max(rtn),
+        float(np.mean(rtn)),
+        max(opt),
+        float(np.mean(opt)),
+        product_set_worst_case(t),
+        rtn_worst_case(t),
+        rtn,
+        opt,
     )
 
 
@@ -54,17 +87,41 @@ def run(
 
 
 def format_table(rows: list[Fig3Row]) -> str:
+    """The Fig 3.1 table (worst and mean errors with the bounds of (3.1)) and the Fig 3.2 numbers:
+    the mean of err_OPT/err_RTN and the dispersion (std/mean) of each error over the pairs."""
     head = (
         f"{'n':>5} {'t':>3} | {'RTN worst':>10} {'OPT worst':>10} | {'RTN mean':>10} {'OPT mean':>10} | "
-        f"{'eps(FtFt)':>10} {'2v+v^2':>10}"
+        f"{'eps(FtFt)':>10} {'2v+v^2':>10} | {'OPT/RTN':>7} {'RTN disp':>8} {'OPT disp':>8}"
     )
     lines = [head, "-" * len(head)]
     for r in rows:
+        below = "<" if r.opt_worst < r.lower_bound else " "
         lines.append(
-            f"{r.n:>5} {r.t:>3} | {r.rtn_worst:>10.3e} {r.opt_worst:>10.3e} | {r.rtn_mean:>10.3e} "
-            f"{r.opt_mean:>10.3e} | {r.lower_bound:>10.3e} {r.upper_bound:>10.3e}"
+            f"{r.n:>5} {r.t:>3} | {r.rtn_worst:>10.3e} {r.opt_worst:>10.3e}{below}| {r.rtn_mean:>10.3e} "
+            f"{r.opt_mean:>10.3e} | {r.lower_bound:>10.3e} {r.upper_bound:>10.3e} | {r.ratio_mean:>7.3f} "
+            f"{r.rtn_spread:>8.3f} {r.opt_spread:>8.3f}"
         )
+    lines.append(
+        "(3.1) of the paper: eps(FtFt) <= sup over all pairs of err_OPT <= 2v+v^2 (v = 2^-t, RTN's worst case).\n"
+        "eps(FtFt) bounds the supremum from below, not each sample: the worst of these pairs may fall below\n"
+        "it ('<'). OPT/RTN: mean over pairs of err_OPT/err_RTN; disp: std/mean of each error over the\n"
+        "pairs (Fig 3.2's scatter)."
+    )
     return "\n".join(lines)
+
+
+def trends(rows: list[Fig3Row]) -> str:
+    """Fig 3.2's trends as numbers: per t, OPT/RTN and the dispersions from the smallest to the largest n."""
+    ns = sorted({r.n for r in rows})
+    out = [f"Fig 3.2 trends, n = {ns[0]} -> {ns[-1]}: OPT/RTN (-> 1 as n grows?), dispersion of err_OPT and err_RTN"]
+    for t in sorted({r.t for r in rows}):
+        a = next(r for r in rows if r.t == t and r.n == ns[0])
+        b = next(r for r in rows if r.t == t and r.n == ns[-1])
+        out.append(
+            f"  t = {t}: OPT/RTN {a.ratio_mean:.3f} -> {b.ratio_mean:.3f}; OPT disp {a.opt_spread:.3f} -> "
+            f"{b.opt_spread:.3f}; RTN disp {a.rtn_spread:.3f} -> {b.rtn_spread:.3f}"
+        )
+    return "\n".join(out)
 
 
 def plot(rows: list[Fig3Row], path: str) -> None:
@@ -96,15 +153,58 @@ def plot(rows: list[Fig3Row], path: str) -> None:
     plt.close(fig)
 
 
+def scatter_path(path: str) -> str:
+    """Where ``--plot PNG`` puts Fig 3.2: beside PNG, with ``_scatter`` before the extension."""
+    stem, ext = os.path.splitext(path)
+    return f"{stem}_scatter{ext or '.png'}"
+
+
+def plot_scatter(rows: list[Fig3Row], path: str) -> None:
+    """Fig 3.2: err_OPT against err_RTN for every pair, a panel per (n, t), with the diagonal."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter
+
+    ns, ts = sorted({r.n for r in rows}), sorted({r.t for r in rows})
+    fig, axes = plt.subplots(len(ns), len(ts), figsize=(2.3 * len(ts), 2.3 * len(ns)), squeeze=False)
+    for i, n in enumerate(ns):
+        for j, t in enumerate(ts):
+            ax = axes[i][j]
+            r = next(x for x in rows if x.n == n and x.t == t)
+            ax.loglog(r.rtn_errors, r.opt_errors, ".", ms=3, color="C0")
+            lo = min(min(r.rtn_errors), min(r.opt_errors)) * 0.8
+            hi = max(max(r.rtn_errors), max(r.opt_errors)) * 1.25
+            ax.loglog([lo, hi], [lo, hi], "k-", lw=0.8)
+            ax.set_xlim(lo, hi)
+            ax.set_ylim(lo, hi)
+            ax.set_aspect("equal")
+            for axis in (ax.xaxis, ax.yaxis):  # minor log labels overlap in panels this small
+                axis.set_minor_formatter(NullFormatter())
+            ax.set_title(f"n = {n}, t = {t}: OPT/RTN {r.ratio_mean:.2f}", fontsize=8)
+            ax.tick_params(labelsize=6)
+            if i == len(ns) - 1:
+                ax.set_xlabel("err_RTN", fontsize=8)
+            if j == 0:
+                ax.set_ylabel("err_OPT", fontsize=8)
+    fig.suptitle("Fig 3.2: optimal vs RTN relative error per pair (below the diagonal: the optimum gains)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def _main(args) -> int:
     from ._common import scheduler_from
 
     with scheduler_from(args) as scheduler:
         rows = run(pairs=args.pairs, seed=args.seed, scheduler=scheduler)
     print(format_table(rows))
+    print(trends(rows))
     if args.plot:
         plot(rows, args.plot)
-        print(f"figure written to {args.plot}")
+        plot_scatter(rows, scatter_path(args.plot))
+        print(f"figures written to {args.plot} (Fig 3.1) and {scatter_path(args.plot)} (Fig 3.2)")
     return 0
 
 
@@ -116,5 +216,5 @@ def add_parser(subparsers) -> None:
     p.add_argument("--pairs", type=int_range(1), default=100)
     p.add_argument("--seed", type=int_range(0), default=0)
     add_scheduler_arguments(p)
-    p.add_argument("--plot", metavar="PNG")
+    p.add_argument("--plot", metavar="PNG", help="Fig 3.1 to PNG and Fig 3.2 (scatter) to PNG's _scatter sibling")
     p.set_defaults(func=_main)
