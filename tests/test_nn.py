@@ -274,3 +274,47 @@ def test_float_method_takes_the_largest_format_that_fits():
     assert q.layer_bits == [8 * 40 + 64 * 5, 4 * 27 + 64 * 9]
     with pytest.raises(ValueError, match="needs >= 4 bits"):
         quantize_network(net, "float", bits=3)
+
+
+def test_neuron_order_by_importance():
+    rng = np.random.default_rng(13)
+    net = FeedForwardNet(
+        [
+            rng.standard_normal((12, 5)),
+            rng.standard_normal((12, 12)) * np.logspace(-2, 1, 12),
+            rng.standard_normal((3, 12)),
+        ],
+        [rng.standard_normal(12), rng.standard_normal(12), rng.standard_normal(3)],
+    )
+    base = quantize_network(net, N=40)
+    assert all(np.array_equal(p, np.arange(len(p))) for p in base.row_orders)
+    q = quantize_network(net, N=40, neuron_order="importance")
+    for l in range(2):  # the order is recomputable from the quantized next layer: no stored bits
+        p = np.argsort(-np.linalg.norm(q.net.weights[l + 1], axis=0), kind="stable")
+        np.testing.assert_array_equal(q.row_orders[l], p)
+        M = np.column_stack([net.weights[l], net.biases[l]])
+        Mh = np.empty_like(M)
+        Mh[p] = scaleq.frame_quantize(M[p], 40).reconstruct()
+        np.testing.assert_array_equal(np.column_stack([q.net.weights[l], q.net.biases[l]]), Mh)
+    np.testing.assert_array_equal(q.row_orders[2], np.arange(3))
+    assert q.bits == base.bits
+    x = rng.standard_normal((50, 5))
+    assert np.all(np.linalg.norm(q.forward(x) - net.forward(x), axis=1) <= q.error_bound(x))
+    with pytest.raises(ValueError, match="applies to method='sigma_delta'"):
+        quantize_network(net, "rtn", bits=4, neuron_order="importance")
+    with pytest.raises(ValueError, match="neuron_order"):
+        quantize_network(net, N=40, neuron_order="random")
+
+
+def test_neuron_order_helps_trained_networks():
+    pytest.importorskip("sklearn")
+    from scaleq.experiments.relu import train_mlp
+
+    xtr, ytr, xte, _ = load_dataset("digits")
+    ratios = []
+    for seed in range(3):
+        ws, bs = train_mlp(xtr, ytr, (64, 32, 32, 10), epochs=10, seed=seed)
+        net = FeedForwardNet(ws, bs)
+        err = lambda q: np.linalg.norm(q.forward(xte) - net.forward(xte))  # noqa: E731, B023
+        ratios.append(err(quantize_network(net, N=120, neuron_order="importance")) / err(quantize_network(net, N=120)))
+    assert np.mean(ratios) < 1.0, ratios  # low harmonics for the neurons that matter (measured 0.86 at width 64)

@@ -154,6 +154,7 @@ class NetworkQuantResult:
     layer_norms: list = field(default_factory=list)  # ‖[W | b]‖₂ of the original layers
     layer_errors: list = field(default_factory=list)  # Lemma 5.1's ε per layer (see error_bound)
     measured_layer_errors: list = field(default_factory=list)  # ‖[W | b] − [Ŵ | b̂]‖₂ per layer
+    row_orders: list = field(default_factory=list)  # ΣΔ: row p[i] of layer l sits at frame coordinate i
 
     def error_bound(self, x: object, *, measured: bool = False) -> np.ndarray:
         """A bound on ``‖Φ(x) − Φ̂(x)‖`` per input row (Na 2024, Theorem 5.3 or 5.6; see
@@ -253,6 +254,7 @@ def quantize_network(
     order: int = 1,
     step: float | str | None = None,
     bits: int | Sequence[int] | None = None,
+    neuron_order: str = "identity",
 ) -> NetworkQuantResult:
     """Quantize every ``[W | b]`` of ``net`` column by column (bias appended as the last column).
 
@@ -260,7 +262,12 @@ def quantize_network(
       R^out (one N for all layers, or one per layer) with ``levels``, ``order`` and ``step``
       (``None``: the smallest stable step of each layer; ``"column"``: of each column;
       ``levels=None`` with a step: the fewest levels that make it stable). Stored:
-      N·ceil(log2(2K)) bits per column and 64 per step.
+      N·ceil(log2(2K)) bits per column and 64 per step. ``neuron_order="importance"`` maps each
+      layer's output neurons to the frame's coordinates by decreasing norm of their outgoing
+      weights: first-order ΣΔ's error in harmonic coordinate j grows like j/N, so the neurons
+      that matter most get the low harmonics (the rows are put back: same function). Layers are
+      quantized from the last one, and the norms are those of the *quantized* next layer, so a
+      decoder recomputes the order from what is stored: it costs no bits (``row_orders``).
     * ``"rtn"``: :func:`midrise_round` per layer (``step="column"``: per column) with ``bits`` per
       weight; by default the same
       storage as ΣΔ's codes with ``N``/``levels``: ``floor(N·ceil(log2(2K))/out)`` bits (at least
@@ -286,20 +293,30 @@ def quantize_network(
     method = choice(method, "method", METHODS)
     layers = net.layers()
     mats = [np.column_stack([w, b]) for w, b in layers]
-    out_layers, layer_bits, frames, norms, errors, measured = [], [], [], [], [], []
+    neuron_order = choice(neuron_order, "neuron_order", ("identity", "importance"))
+    if neuron_order == "importance" and method != "sigma_delta":
+        raise ValueError("neuron_order='importance' applies to method='sigma_delta' (rounding is per entry)")
     if method == "sigma_delta" or (method in ("rtn", "float") and bits is None):
         if N is None:
             raise ValueError(
                 f"method={method!r} needs N (frame size)" + (" or bits" if method != "sigma_delta" else "")
             )
         Ns = _frame_sizes(N, len(mats))
-    for l, M in enumerate(mats):
+    L = len(mats)
+    out_layers, layer_bits, frames, norms, errors, measured, orders = ([None] * L for _ in range(7))
+    # "importance" reads the quantized next layer: quantize from the last layer back
+    for l in reversed(range(L)) if neuron_order == "importance" else range(L):
+        M = mats[l]
         d, cols = M.shape
         if method == "sigma_delta":
-            q: FrameQuantResult = frame_quantize(M, Ns[l], levels=levels, step=step, order=order)
-            Mh = q.reconstruct()
-            frames.append(q)
-            layer_bits.append(q.bits)
+            p = np.arange(d)
+            if neuron_order == "importance" and l + 1 < L:
+                p = np.argsort(-np.linalg.norm(out_layers[l + 1][0], axis=0), kind="stable")
+            q: FrameQuantResult = frame_quantize(M[p], Ns[l], levels=levels, step=step, order=order)
+            Mh = np.empty_like(M)
+            Mh[p] = q.reconstruct()
+            frames[l], orders[l] = q, p
+            layer_bits[l] = q.bits
         elif method in ("rtn", "float"):
             if bits is None:
                 lv = 1 if levels is None else as_int(levels, "levels", low=1, high=64)
@@ -311,18 +328,27 @@ def quantize_network(
                 if not fits:
                     raise ValueError(f"method='float' needs >= 4 bits per weight (fp4_e2m1); layer {l} has {b}")
                 Mh = float_round(M, FLOAT_FORMATS[max(fits)])
-                layer_bits.append(float(max(fits) * M.size + 64 * cols))  # codes and a scale per column
+                layer_bits[l] = float(max(fits) * M.size + 64 * cols)  # codes and a scale per column
             else:
                 per_column = isinstance(step, str) and step == "column"
                 Mh, _ = midrise_round(M, b, axis=0 if per_column else None)
-                layer_bits.append(float(b * M.size + 64 * (cols if per_column else 1)))  # codes and step(s)
+                layer_bits[l] = float(b * M.size + 64 * (cols if per_column else 1))  # codes and step(s)
         else:
             Mh = np.sign(M) * np.abs(M).mean(axis=0, keepdims=True)
-            layer_bits.append(float(M.size + 64 * cols))  # a sign per weight, a scale per column
-        out_layers.append((Mh[:, :-1].copy(), Mh[:, -1].copy()))
-        norms.append(spectral_norm(M))
-        measured.append(layer_error_bound(M, Mh))
-        errors.append(layer_error_bound(M, Mh, frames[-1]) if method == "sigma_delta" else measured[-1])
+            layer_bits[l] = float(M.size + 64 * cols)  # a sign per weight, a scale per column
+        out_layers[l] = (Mh[:, :-1].copy(), Mh[:, -1].copy())
+        norms[l] = spectral_norm(M)
+        measured[l] = layer_error_bound(M, Mh)
+        errors[l] = layer_error_bound(M, Mh, frames[l]) if method == "sigma_delta" else measured[l]
+    sd = method == "sigma_delta"
     return NetworkQuantResult(
-        net.with_layers(out_layers), method, float(sum(layer_bits)), layer_bits, frames, norms, errors, measured
+        net.with_layers(out_layers),
+        method,
+        float(sum(layer_bits)),
+        layer_bits,
+        frames if sd else [],
+        norms,
+        errors,
+        measured,
+        orders if sd else [],
     )
