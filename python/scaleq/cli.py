@@ -76,12 +76,12 @@ def _demo_sigma_delta(seed: int) -> None:
 
     from .frames import frame_quantize
     from .nn import float_round, midrise_round
+    from .nn.sigma_delta import float_format_for_bits
 
     t0 = time.perf_counter()
     W = np.random.default_rng(seed).standard_normal((64, 256))
     norms = np.linalg.norm(W, axis=0)
     rel = lambda Wh: float(np.mean(np.linalg.norm(Wh - W, axis=0) / norms))  # noqa: E731
-    floats = {4: "fp4_e2m1", 8: "fp8_e4m3", 16: "fp16"}  # the largest float format with <= b bits
     print(
         "\nSigma-Delta on harmonic frames (Na 2024): 1-bit codes of the 256 columns of a 64x256 Gaussian W,\n"
         "beside round-to-nearest (RTN) at the same b code bits per weight. Numbers: mean over columns of\n"
@@ -98,8 +98,8 @@ def _demo_sigma_delta(seed: int) -> None:
         q, qc = frame_quantize(W, N), frame_quantize(W, N, step="column")
         b = int(q.code_bits // W.size)
         rb = min(b, 16)
-        fb = max((k for k in floats if k <= rb), default=None)
-        ftxt = f"{rel(float_round(W, floats[fb])):.3e} ({floats[fb]})" if fb else "-"
+        fmt = float_format_for_bits(rb)
+        ftxt = f"{rel(float_round(W, fmt)):.3e} ({fmt})" if fmt else "-"
         print(
             f"{N:>5} {b:>3}{'*' if b > 16 else ' '}| {rel(q.reconstruct()):>9.3e} {rel(midrise_round(W, rb)[0]):>10.3e} | "
             f"{rel(qc.reconstruct()):>9.3e} {rel(midrise_round(W, rb, axis=0)[0]):>10.3e} {ftxt:>20} | "

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..datasets import load_dataset
-from ..nn.sigma_delta import FLOAT_FORMATS, FeedForwardNet, ResidualNet, quantize_network
+from ..nn.sigma_delta import FeedForwardNet, ResidualNet, float_format_for_bits, quantize_network
 from ._common import softmax_gradient, train_adam
 from .relu import train_mlp
 
@@ -190,15 +190,13 @@ def run(
                 cell.sd_col.append(accuracy(quantize_network(net, N=N, levels=K, step="column").net, xte, yte))
                 rc = quantize_network(net, "rtn", N=N, levels=K, step="column")
                 cell.rtn_col.append(accuracy(rc.net, xte, yte))
+                cell.rtn_bits.append((r.layer_bits[0] - 64) / W0.size)
                 try:
                     f = quantize_network(net, "float", N=N, levels=K)
                     cell.flt.append(accuracy(f.net, xte, yte))
-                    cell.flt_format = FLOAT_FORMATS[
-                        max(k for k in FLOAT_FORMATS if k * W0.size + 64 * W0.shape[1] <= f.layer_bits[0])
-                    ]
+                    cell.flt_format = float_format_for_bits(cell.rtn_bits[-1])  # the first layer's
                 except ValueError:  # fewer than 4 bits per weight: no float format
                     pass
-                cell.rtn_bits.append((r.layer_bits[0] - 64) / W0.size)
                 cell.bits_per_weight = q.bits / params
             if arch == "fnn" and t == 0:
                 out["errors"] = error_vs_N(net, sorted(set(Ns + multi_Ns + [hidden + 1, 2 * hidden, 16 * hidden])))

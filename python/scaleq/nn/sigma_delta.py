@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._validation import as_int, as_layer, as_rows, choice
+from ..formats import Format
 from ..frames.packing import code_width
 from ..frames.quantize import FrameQuantResult, frame_quantize
 from .network_bounds import layer_error_bound, spectral_norm
@@ -30,6 +31,18 @@ from .network_bounds import layer_error_bound, spectral_norm
 METHODS = ("sigma_delta", "rtn", "float", "sign")
 # the round-to-nearest float formats, by their bits per weight ("float" takes the largest that fits)
 FLOAT_FORMATS = {4: "fp4_e2m1", 8: "fp8_e4m3", 16: "fp16"}
+
+
+def float_format_for_bits(bits: int) -> str | None:
+    """The largest of fp4_e2m1, fp8_e4m3, fp16 with at most ``bits`` bits (None below 4).
+
+    Examples
+    --------
+    >>> [scaleq.nn.sigma_delta.float_format_for_bits(b) for b in (3, 4, 7, 8, 20)]
+    [None, 'fp4_e2m1', 'fp4_e2m1', 'fp8_e4m3', 'fp16']
+    """
+    fits = [k for k in FLOAT_FORMATS if k <= bits]
+    return FLOAT_FORMATS[max(fits)] if fits else None
 
 
 def _relu(x: np.ndarray) -> np.ndarray:
@@ -324,11 +337,11 @@ def quantize_network(
             else:
                 b = bits[l] if isinstance(bits, (list, tuple)) else bits
             if method == "float":
-                fits = [k for k in FLOAT_FORMATS if k <= b]
-                if not fits:
+                fmt = float_format_for_bits(b)
+                if fmt is None:
                     raise ValueError(f"method='float' needs >= 4 bits per weight (fp4_e2m1); layer {l} has {b}")
-                Mh = float_round(M, FLOAT_FORMATS[max(fits)])
-                layer_bits[l] = float(max(fits) * M.size + 64 * cols)  # codes and a scale per column
+                Mh = float_round(M, fmt)
+                layer_bits[l] = float(Format.named(fmt).bits * M.size + 64 * cols)  # codes and a scale per column
             else:
                 per_column = isinstance(step, str) and step == "column"
                 Mh, _ = midrise_round(M, b, axis=0 if per_column else None)
