@@ -22,6 +22,9 @@ MODULES = [
     "scaleq.frames",
     "scaleq.frames",
     "scaleq.nn",
+    "scaleq.nn.relu_dag",
+    "scaleq.nn.path_metrics",
+    "scaleq.nn.dag_quant",
     "scaleq.datasets",
     "scaleq.experiments.na2024",
 ]

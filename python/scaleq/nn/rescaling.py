@@ -184,6 +184,34 @@ def _rtn(a: np.ndarray, fmt: Format, s: float) -> np.ndarray:
     return s * np.asarray(round_nearest(a / s, fmt))
 
 
+def _balanced_solutions(rs: list, rows: np.ndarray, fmt: Format, joint: bool) -> tuple[np.ndarray, ...]:
+    """(x̂, ŷ, λ, μ) of a batch of rank-one solutions, each x̂ moved by a power of two
+    ``2^k`` into the binade of its row (ŷ and μ by ``2^-k``, λ by ``2^k``) when both stay
+    exactly in the format. The error is unchanged — only the product (or the direction of
+    x̂, outgoing side free) matters — but the solver may return any of these equivalent
+    solutions, and weights far from the original magnitudes (λ of 2^±100) would push the
+    rescaled network beyond float32's range."""
+    xh = np.array([r.x for r in rs])
+    yh = [np.asarray(r.y) for r in rs]
+    lam = np.array([r.lam for r in rs])
+    mu = np.array([r.mu for r in rs])
+    qa, ra = np.max(np.abs(xh), axis=1, initial=0.0), np.max(np.abs(rows), axis=1, initial=0.0)
+    for j in np.flatnonzero((qa > 0) & (ra > 0)):
+        k0 = math.frexp(ra[j])[1] - math.frexp(qa[j])[1]
+        for k in (k0, k0 - 1):
+            x2 = np.ldexp(xh[j], k)
+            if not np.array_equal(np.asarray(round_nearest(x2, fmt)), x2):
+                continue
+            if joint:
+                y2 = np.ldexp(yh[j], -k)
+                if not np.array_equal(np.asarray(round_nearest(y2, fmt)), y2):
+                    continue
+                yh[j] = y2
+            xh[j], lam[j], mu[j] = x2, math.ldexp(lam[j], k), math.ldexp(mu[j], -k)
+            break
+    return xh, (np.array(yh) if joint else None), lam, mu
+
+
 # ----------------------------------------------------------------- single neuron
 @dataclass(frozen=True)
 class NeuronQuantResult:
@@ -576,10 +604,9 @@ def quantize_mlp(
             rs = quantize_rank_one_batch(list(rows / s), list(ws[l + 1].T / so), f)
         else:
             rs = quantize_rank_one_batch(list(rows / s), [np.ones(1)] * len(rows), f, quantize_y=False)
-        q = s * np.array([r.x for r in rs])
-        lam = np.array([r.lam for r in rs])
-        mu = np.array([r.mu for r in rs])
-        q_out = so * np.array([r.y for r in rs]).T if l == last_joint else None
+        xh, yh, lam, mu = _balanced_solutions(rs, rows / s, f, joint=l == last_joint)
+        q = s * xh
+        q_out = so * yh.T if l == last_joint else None
         if method == "data":
             cols = ws[l + 1] if l == last_joint else None
             q, lam, mu, q_out = _data_step(
