@@ -250,6 +250,10 @@ def neuron_table(ts=(2, 3, 4), neurons: int = 20, n_in: int = 2, n_out: int = 2,
 
 # ----------------------------------------------------------------- CLI
 def _main(args) -> int:
+    if args.model != "mlp":
+        from .relu_dag import main
+
+        return main(args)
     try:
         import sklearn  # noqa: F401
     except ImportError:
@@ -300,6 +304,12 @@ def add_parser(subparsers) -> None:
 
     p = subparsers.add_parser(
         "relu", help="quantize a ReLU MLP (digits) by RTN, CLE, rescaling and data-aware rescaling"
+    )
+    p.add_argument(
+        "--model",
+        choices=("mlp", "cnn", "resnet"),
+        default="mlp",
+        help="mlp: numpy-trained 64-256-256-10 MLP; cnn, resnet: PyTorch-trained conv nets with BatchNorm (need torch)",
     )
     p.add_argument("--formats", default=DEFAULT_FORMATS, help=f"comma list (default {DEFAULT_FORMATS})")
     p.add_argument("--seeds", default="0", help="training seeds, e.g. 0 or 0..4 (tables average over them)")

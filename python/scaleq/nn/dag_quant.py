@@ -28,9 +28,11 @@ class DAGQuantResult:
     net : ReLUDAG
         The quantized network (float64 values ``scale · q`` with ``q`` in the format).
     scales : dict of int to float or numpy.ndarray
-        Per producer node: one power of two (``"rescale"``, ``"cle"``; 1 for unbounded
-        F_t), or one scale per output channel (``"rtn"``: torch.ao's per-channel absmax
-        scales ``amax_c / max_value`` for bounded formats, 1 for F_t).
+        Per producer node, the scale of its values: for bounded formats one per output
+        channel — a power of two for the rows ``"rescale"`` solves, torch.ao's absmax
+        ``amax_c / max_value`` (float32 mantissa) for rows rounded to nearest by ``"rtn"``
+        and ``"rescale"`` — or one power of two per layer (``"cle"``, and a consumer whose
+        columns a joint step set); 1 for unbounded F_t.
     codes : dict of int to (numpy.ndarray, numpy.ndarray)
         Per producer node: weight and bias values in the format (``net`` divided by the
         scales, exactly).
@@ -121,9 +123,9 @@ def quantize_dag(net: ReLUDAG, fmt: FormatLike, method: str = "rescale") -> DAGQ
         Cross-layer equalization (every free group, residual groups included), then RTN
         with one power-of-two scale per layer.
 
-    Biases are quantized with their channel's weights in every method. For bounded
-    formats each layer carries the smallest power of two scale fitting its largest entry
-    (computed right before the layer is rounded), except ``"rtn"``'s per-channel scales.
+    Biases are quantized with their channel's weights in every method. The scales
+    (bounded formats) are computed right before a layer is rounded; see
+    :class:`DAGQuantResult` for which are per channel.
 
     Parameters
     ----------
@@ -180,29 +182,42 @@ def quantize_dag(net: ReLUDAG, fmt: FormatLike, method: str = "rescale") -> DAGQ
                 and all(c > i for c, _ in g.consumers)
                 and g.consumers
             )
-            if not free:
+            if not free and method == "rescale":
+                q, s = _channel_rtn(rows, f)
+                modes["rtn"] += rows.shape[0]
+            elif not free:
                 q = _rtn(rows, f, s)
                 modes["rtn"] += rows.shape[0]
             else:
                 (c, blk), *more = g.consumers
                 joint = not more and len(g.producers) == 1 and group_of[c].pinned and c not in weights_done
                 if joint:
-                    crow = _rows(work, c)
-                    so = _pow2_scale(crow, f)
+                    so = _pow2_scale(_rows(work, c), f)  # the consumer's layer scale (its bias uses it)
                     cw = work.nodes[c].weight  # (O, C·blk) or (O, C, kh, kw): as (O, C, blk, rest)
                     split = (cw.shape[0], g.channels, blk, *cw.shape[2:])
                     cols = np.moveaxis(cw.reshape(split), 1, 0).reshape(g.channels, -1)
-                    rs = quantize_rank_one_batch(list(rows / s), list(cols / so), f)
-                    xh, yh, _, _ = _balanced_solutions(rs, rows / s, f, joint=True)
-                    q, qc = s * xh, so * yh
+                    # each channel's block gets its own power-of-two scales on both sides; the
+                    # column's is moved onto the row (sx·sy/so), so the consumer keeps one scale
+                    sx = np.array([_pow2_scale(r, f) for r in rows])
+                    sy = np.array([_pow2_scale(col, f) for col in cols])
+                    rs = quantize_rank_one_batch(list(rows / sx[:, None]), list(cols / sy[:, None]), f)
+                    xh, yh, _, _ = _balanced_solutions(rs, rows / sx[:, None], f, joint=True)
+                    s = sx * sy / so
+                    q, qc = s[:, None] * xh, so * yh
                     qc = np.moveaxis(qc.reshape(g.channels, cw.shape[0], blk, *cw.shape[2:]), 0, 1)
                     work.nodes[c].weight = qc.reshape(cw.shape).copy()
                     weights_done[c] = so
                     modes["joint"] += rows.shape[0]
                 else:
-                    rs = quantize_rank_one_batch(list(rows / s), [np.ones(1)] * rows.shape[0], f, quantize_y=False)
-                    xh, _, _, mu = _balanced_solutions(rs, rows / s, f, joint=False)
-                    q = s * xh
+                    # a power-of-two scale per channel keeps x̂ in its row's binade, so μ stays
+                    # near 1: a layer scale would leave μ = 2^-k on rows far below the layer's
+                    # largest, and the consumers' columns (times μ) spread over 2^k, which a
+                    # format of few binades (fp4) flushes to zero
+                    s = np.array([_pow2_scale(r, f) for r in rows])
+                    n = rows.shape[0]
+                    rs = quantize_rank_one_batch(list(rows / s[:, None]), [np.ones(1)] * n, f, quantize_y=False)
+                    xh, _, _, mu = _balanced_solutions(rs, rows / s[:, None], f, joint=False)
+                    q = s[:, None] * xh
                     mu = np.where(np.isfinite(mu) & (mu > 0), mu, 1.0)  # x̂ = 0 (a zero row): nothing to move
                     rest = NeuronGroup(g.producers[1:], g.consumers, g.channels, g.pinned)
                     _apply_group_scaling(work, rest, 1.0 / mu)
