@@ -3,7 +3,7 @@
 A small CNN and a small ResNet (BatchNorm, residual sums, a strided downsampling block)
 are trained in PyTorch on scikit-learn's 8×8 digits (seeded, CPU, deterministic), then
 quantized through :func:`scaleq.nn.quantize_model` by per-channel RTN (torch.ao's default
-observer, emulated), CLE and "rescale". For each format: test accuracy, agreement with the
+observer, emulated), CLE, "rescale" and "cross_layer". For each format: test accuracy, agreement with the
 float model, relative output error, ℓ2 path error and the ℓ1 path-metric bound.
 Needs torch and scikit-learn.
 """
@@ -20,7 +20,7 @@ from ..nn.path_metrics import path_metric_bound
 from .relu import parse_formats
 
 MODELS = ("cnn", "resnet")
-METHODS = ("rtn", "cle", "rescale")
+METHODS = ("rtn", "cle", "rescale", "cross_layer")
 DEFAULT_FORMATS = "t=2..6,fp8_e4m3,fp4_e2m1"
 
 
@@ -130,7 +130,7 @@ def run(kind: str, formats: str = DEFAULT_FORMATS, *, seed: int = 0, epochs: int
 def format_table(rows: list[Row]) -> str:
     """The table, with each method's path and output errors relative to per-channel RTN."""
     head = (
-        f"{'format':>9} {'method':>8} | {'test acc':>8} {'agree':>7} {'out err':>9} {'/ rtn':>6} "
+        f"{'format':>9} {'method':>11} | {'test acc':>8} {'agree':>7} {'out err':>9} {'/ rtn':>6} "
         f"{'path err':>9} {'/ rtn':>6} {'l1 bound':>9} | {'s':>5}"
     )
     lines = [head, "-" * len(head)]
@@ -144,7 +144,7 @@ def format_table(rows: list[Row]) -> str:
         ro = f"{r.output_error / b.output_error:6.3f}" if b and b.output_error else "     -"
         rp = f"{r.path_error / b.path_error:6.3f}" if b and b.path_error else "     -"
         lines.append(
-            f"{r.fmt:>9} {r.method:>8} | {100 * r.accuracy:>7.2f}% {100 * r.agreement:>6.2f}% "
+            f"{r.fmt:>9} {r.method:>11} | {100 * r.accuracy:>7.2f}% {100 * r.agreement:>6.2f}% "
             f"{r.output_error:>9.3e} {ro} {r.path_error:>9.3e} {rp} {r.l1_bound:>9.3e} | {r.seconds:>5.2f}"
         )
     return "\n".join(lines)

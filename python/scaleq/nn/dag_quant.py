@@ -5,6 +5,7 @@ See :func:`quantize_dag`; the rules are in docs/design.md §5b.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,7 +17,7 @@ from .path_metrics import path_error
 from .relu_dag import NeuronGroup, ReLUDAG, _apply_group_scaling
 from .rescaling import _balanced_solutions, _pow2_scale, _rtn
 
-DAG_METHODS = ("rescale", "rtn", "cle")
+DAG_METHODS = ("rescale", "rtn", "cle", "cross_layer")
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,13 @@ class DAGQuantResult:
         rows, set that way, count here too), with the outgoing side free and the scale
         pushed on (``"free"``), or rounded to nearest (``"rtn"``: pinned groups, later
         producers of a residual group, every channel of ``"rtn"``/``"cle"``).
+    scalings : dict of int to numpy.ndarray
+        ``"rescale"``: for each group whose channels it solved (index into
+        ``ReLUDAG.groups()``), the rescaling it applied: channel c's row became ≈ λ_c times
+        itself and its consumers were multiplied by 1/λ_c (λ_c = 1/μ_c with the outgoing side
+        free, so ``rescale_dag(net, scalings)`` is the float network "rescale" rounded, up to
+        the least-squares correction; λ_c·sy/so for the joint step). Empty for the other
+        methods.
     path_error : float
         Relative ℓ2 path-lifting error of ``net`` (:func:`scaleq.nn.path_error`).
     method : str
@@ -52,6 +60,7 @@ class DAGQuantResult:
     scales: dict
     codes: dict
     channel_modes: dict
+    scalings: dict
     path_error: float
     method: str
     fmt: Format
@@ -99,7 +108,66 @@ def _equalize(net: ReLUDAG, groups: list[NeuronGroup], sweeps: int = 50, tol: fl
             return
 
 
-def quantize_dag(net: ReLUDAG, fmt: FormatLike, method: str = "rescale") -> DAGQuantResult:
+def _cross_layer(net: ReLUDAG, f: Format, groups: list[NeuronGroup], sweeps: int, steps: int) -> ReLUDAG:
+    """Coordinate descent over the neuron scalings against the exact ℓ2 path error of the
+    per-channel-rounded network; returns the rescaled float network it settled on.
+
+    Starts from the better of λ = 1 (per-channel RTN itself) and the scalings "rescale"
+    chose, and accepts a move only if it lowers the error, so the result is never above
+    per-channel RTN. Each move multiplies one channel
+    of one free group by ``2^(j/steps)``, ``j = ±1..±steps``; the rows it touches (the
+    group's producers and its consumers) are rounded again and the error recomputed."""
+    free = [g for g in groups if not g.pinned and g.consumers]
+    quant = net.copy()
+
+    def round_node(i: int) -> None:
+        _set_rows(quant, i, _channel_rtn(_rows(scaled, i), f)[0])
+
+    best = math.inf
+    lam_rescale = quantize_dag(net, f, "rescale").scalings
+    for start in ({}, lam_rescale):  # per-channel RTN itself, and "rescale"'s scalings
+        candidate = net.copy()
+        for k, lam in start.items():
+            ok = np.isfinite(lam) & (lam > 0)
+            _apply_group_scaling(candidate, groups[k], np.where(ok, lam, 1.0))
+        scaled = candidate
+        for i in net.producers():
+            round_node(i)
+        e = path_error(net, quant)
+        if e < best:
+            best, best_start = e, candidate
+    scaled = best_start
+    for i in net.producers():
+        round_node(i)
+    factors = [2.0 ** (j / steps) for j in range(-steps, steps + 1) if j]
+    for _ in range(sweeps):
+        improved = False
+        for g in free:
+            touched = sorted(set(g.producers) | {c for c, _ in g.consumers})
+            for ch in range(g.channels):
+                for r in factors:
+                    saved = [(scaled.nodes[i].weight.copy(), scaled.nodes[i].bias.copy()) for i in touched]
+                    qsaved = [(quant.nodes[i].weight, quant.nodes[i].bias) for i in touched]
+                    lam = np.ones(g.channels)
+                    lam[ch] = r
+                    _apply_group_scaling(scaled, g, lam)
+                    for i in touched:
+                        round_node(i)
+                    e = path_error(net, quant)
+                    if e < best:
+                        best, improved = e, True
+                        continue
+                    for i, (w, b), (qw, qb) in zip(touched, saved, qsaved):
+                        scaled.nodes[i].weight, scaled.nodes[i].bias = w, b
+                        quant.nodes[i].weight, quant.nodes[i].bias = qw, qb
+        if not improved:
+            break
+    return scaled
+
+
+def quantize_dag(
+    net: ReLUDAG, fmt: FormatLike, method: str = "rescale", *, sweeps: int = 2, steps: int = 4
+) -> DAGQuantResult:
     """Quantize every weight and bias of a ReLU DAG to ``fmt``.
 
     Methods
@@ -122,6 +190,12 @@ def quantize_dag(net: ReLUDAG, fmt: FormatLike, method: str = "rescale") -> DAGQ
     ``"cle"``
         Cross-layer equalization (every free group, residual groups included), then RTN
         with one power-of-two scale per layer.
+    ``"cross_layer"``
+        Coordinate descent over the neuron scalings (every free channel, factors
+        ``2^(j/steps)``, ``j = ±1..±steps``, up to ``sweeps`` sweeps) against the exact ℓ2
+        path error of the per-channel-rounded network, from λ = 1: never above
+        ``"rtn"``, whose storage it shares. A heuristic (a local search); its cost is one
+        path-error evaluation per move, meant for small networks.
 
     Biases are quantized with their channel's weights in every method. The scales
     (bounded formats) are computed right before a layer is rounded; see
@@ -131,7 +205,10 @@ def quantize_dag(net: ReLUDAG, fmt: FormatLike, method: str = "rescale") -> DAGQ
     ----------
     net : ReLUDAG
     fmt : Format, str, dtype or int
-    method : {"rescale", "rtn", "cle"}
+    method : {"rescale", "rtn", "cle", "cross_layer"}
+    sweeps, steps : int
+        ``"cross_layer"`` only: at most ``sweeps`` passes over the channels, ``2·steps``
+        factors per octave tried for each.
 
     Returns
     -------
@@ -155,9 +232,16 @@ def quantize_dag(net: ReLUDAG, fmt: FormatLike, method: str = "rescale") -> DAGQ
     groups = net.groups()
     work = net.copy()
     group_of = {p: g for g in groups for p in g.producers}
+    index_of = {p: k for k, g in enumerate(groups) for p in g.producers}
+    lams: dict = {}
     producers = work.producers()
     if method == "cle":
         _equalize(work, groups)
+    if method == "cross_layer":
+        for name, v in (("sweeps", sweeps), ("steps", steps)):
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ValueError(f"{name} must be a positive integer, got {v!r}")
+        work = _cross_layer(net, f, groups, sweeps, steps)
     modes = {"joint": 0, "free": 0, "rtn": 0}
     scales: dict = {}
     codes: dict = {}
@@ -165,7 +249,7 @@ def quantize_dag(net: ReLUDAG, fmt: FormatLike, method: str = "rescale") -> DAGQ
     for i in producers:
         rows = _rows(work, i)
         g = group_of[i]
-        if method == "rtn":
+        if method in ("rtn", "cross_layer"):
             q, s = _channel_rtn(rows, f)
             modes["rtn"] += rows.shape[0]
         elif i in weights_done:  # weights set by a joint step: only the bias is left
@@ -201,7 +285,8 @@ def quantize_dag(net: ReLUDAG, fmt: FormatLike, method: str = "rescale") -> DAGQ
                     sx = np.array([_pow2_scale(r, f) for r in rows])
                     sy = np.array([_pow2_scale(col, f) for col in cols])
                     rs = quantize_rank_one_batch(list(rows / sx[:, None]), list(cols / sy[:, None]), f)
-                    xh, yh, _, _ = _balanced_solutions(rs, rows / sx[:, None], f, joint=True)
+                    xh, yh, lam, _ = _balanced_solutions(rs, rows / sx[:, None], f, joint=True)
+                    lams[index_of[i]] = lam * sy / so  # the row became ≈ this factor times itself
                     s = sx * sy / so
                     q, qc = s[:, None] * xh, so * yh
                     qc = np.moveaxis(qc.reshape(g.channels, cw.shape[0], blk, *cw.shape[2:]), 0, 1)
@@ -219,6 +304,7 @@ def quantize_dag(net: ReLUDAG, fmt: FormatLike, method: str = "rescale") -> DAGQ
                     xh, _, _, mu = _balanced_solutions(rs, rows / s[:, None], f, joint=False)
                     q = s[:, None] * xh
                     mu = np.where(np.isfinite(mu) & (mu > 0), mu, 1.0)  # x̂ = 0 (a zero row): nothing to move
+                    lams[index_of[i]] = 1.0 / mu  # x ≈ μ·x̂: the row became ≈ x/μ, the consumers got μ
                     rest = NeuronGroup(g.producers[1:], g.consumers, g.channels, g.pinned)
                     _apply_group_scaling(work, rest, 1.0 / mu)
                     modes["free"] += rows.shape[0]
@@ -227,4 +313,4 @@ def quantize_dag(net: ReLUDAG, fmt: FormatLike, method: str = "rescale") -> DAGQ
         node = work.nodes[i]
         sw = np.reshape(s, (-1,) + (1,) * (node.weight.ndim - 1)) if np.ndim(s) else s
         codes[i] = (node.weight / sw, node.bias / s)
-    return DAGQuantResult(work, scales, codes, modes, path_error(net, work), method, f)
+    return DAGQuantResult(work, scales, codes, modes, lams, path_error(net, work), method, f)

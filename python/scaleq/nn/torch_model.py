@@ -300,7 +300,7 @@ def quantize_model(
     ----------
     module : torch.nn.Module
     fmt : Format, str, dtype or int
-    method : {"rescale", "rtn", "cle"}
+    method : {"rescale", "rtn", "cle", "cross_layer"}
     input_shape : tuple of int
         One sample's shape (sizes of the flatten and pooling layers depend on it).
 
