@@ -503,6 +503,19 @@ def test_quantize_model_names_the_unsupported_operation():
 
     with pytest.raises(ValueError, match="function tanh"):
         quantize_model(Tanh(), 3, input_shape=(4,))
+
+    class Flat(torch.nn.Module):
+        def __init__(self, **kw):
+            super().__init__()
+            self.kw, self.fc = kw, torch.nn.Linear(8, 2)
+
+        def forward(self, x):
+            return self.fc(torch.flatten(torch.relu(x), **self.kw))
+
+    with pytest.raises(ValueError, match=r"torch.flatten other than torch.flatten\(x, 1\)"):
+        scaleq.nn.dag_from_torch(Flat(end_dim=-1), (2, 2, 2))
+    net, _ = scaleq.nn.dag_from_torch(Flat(start_dim=1), (2, 2, 2))
+    assert [n.op for n in net.nodes] == ["input", "relu", "flatten", "linear"]
     with pytest.raises(TypeError, match="torch.nn.Module"):
         scaleq.nn.dag_from_torch([1, 2], (2,))
 

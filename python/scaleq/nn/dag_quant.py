@@ -114,9 +114,9 @@ def _cross_layer(net: ReLUDAG, f: Format, groups: list[NeuronGroup], sweeps: int
 
     Starts from the better of λ = 1 (per-channel RTN itself) and the scalings "rescale"
     chose, and accepts a move only if it lowers the error, so the result is never above
-    per-channel RTN. Each move multiplies one channel
-    of one free group by ``2^(j/steps)``, ``j = ±1..±steps``; the rows it touches (the
-    group's producers and its consumers) are rounded again and the error recomputed."""
+    per-channel RTN. Each move multiplies one channel of one free group by
+    ``2^(j/steps)``, ``j = ±1..±steps``; the rows it touches (the group's producers and
+    its consumers) are rounded again and the error recomputed."""
     free = [g for g in groups if not g.pinned and g.consumers]
     quant = net.copy()
 
@@ -193,9 +193,10 @@ def quantize_dag(
     ``"cross_layer"``
         Coordinate descent over the neuron scalings (every free channel, factors
         ``2^(j/steps)``, ``j = ±1..±steps``, up to ``sweeps`` sweeps) against the exact ℓ2
-        path error of the per-channel-rounded network, from λ = 1: never above
-        ``"rtn"``, whose storage it shares. A heuristic (a local search); its cost is one
-        path-error evaluation per move, meant for small networks.
+        path error of the per-channel-rounded network, from the better of λ = 1 and the
+        rescaling ``"rescale"`` chose; a move is kept only if the error falls, so the result
+        is never above ``"rtn"``, whose storage it shares. A heuristic (a local search);
+        its cost is one path-error evaluation per move, meant for small networks.
 
     Biases are quantized with their channel's weights in every method. The scales
     (bounded formats) are computed right before a layer is rounded; see

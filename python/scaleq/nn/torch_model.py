@@ -148,7 +148,8 @@ def dag_from_torch(module: object, input_shape: tuple[int, ...]) -> tuple[ReLUDA
             elif n.target in (torch.relu, F.relu):
                 env[n] = net.relu(env[args[0]])
             elif n.target is torch.flatten:
-                if tuple(n.args[1:]) not in ((1,), (1, -1)) and n.kwargs.get("start_dim") != 1:
+                dims = (*n.args[1:], *(n.kwargs.get(k) for k in ("start_dim", "end_dim") if k in n.kwargs))
+                if dims not in ((1,), (1, -1)):
                     raise _unsupported(n, "torch.flatten other than torch.flatten(x, 1)")
                 env[n] = net.flatten(env[args[0]])
             else:
