@@ -150,15 +150,19 @@ def map_pieces(
                 if progress is not None:
                     progress.update(1)
             return out
-        # pieces travel to the workers directly, not inside the task graph through the scheduler
-        futures = client.map(fn, client.scatter(pieces), pure=False)
+        # pieces travel to the workers directly, not inside the task graph through the scheduler.
+        # hash=False gives each call its own keys: with content-hashed keys a piece equal to
+        # one of the previous call's reused a key whose release was still on its way to the
+        # scheduler, and its task failed with "lost dependencies"
+        scattered = client.scatter(pieces, hash=False)
+        futures = client.map(fn, scattered, pure=False)
         try:
             for _ in _distributed().as_completed(futures):
                 if progress is not None:
                     progress.update(1)
             return client.gather(futures)
         finally:
-            client.cancel(futures)
+            client.cancel(futures + scattered)
 
 
 def total_threads(client: Any) -> int:
