@@ -293,8 +293,8 @@ def quantize_model(
     The returned ``torch.nn.Module`` keeps the format's values: fp8 as
     ``torch.float8_e4m3fn``/``float8_e5m2``, bf16/fp16 as themselves, other one-byte
     formats (fp4, fp6, ...) as byte codes with a lookup table, the unbounded F_t in the
-    narrowest float dtype that holds them exactly; each layer's scale (per channel for
-    ``"rtn"``) is a float32 buffer. It computes in the input's dtype, with BatchNorm
+    narrowest float dtype that holds them exactly; the scales (one per channel or per layer,
+    as :class:`scaleq.nn.DAGQuantResult` says) are float32 buffers. It computes in the input's dtype, with BatchNorm
     folded (inference semantics).
 
     Parameters
