@@ -60,6 +60,17 @@ def train_mlp(
     return ws, bs
 
 
+def prediction_metrics(out: np.ndarray, ref: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
+    """(test accuracy, agreement with the float model's predictions, relative output error)
+    of outputs ``out`` against the float model's ``ref`` and the labels ``y``."""
+    pred = np.argmax(out, axis=1)
+    return (
+        float(np.mean(pred == y)),
+        float(np.mean(pred == np.argmax(ref, axis=1))),
+        float(np.linalg.norm(out - ref) / np.linalg.norm(ref)),
+    )
+
+
 def accuracy(ws, bs, x, y) -> float:
     return float(np.mean(np.argmax(mlp_forward(ws, bs, x), axis=1) == y))
 
@@ -131,15 +142,11 @@ def run(
             t1 = time.perf_counter()
             q = quantize_mlp(ws, bs, f, method, calibration=cal if method == "data" else None)
             dt = time.perf_counter() - t1
-            out = q.forward(xte)
-            pred = np.argmax(out, axis=1)
             rows.append(
                 Row(
                     name,
                     method,
-                    float(np.mean(pred == yte)),
-                    float(np.mean(pred == ref_pred)),
-                    float(np.linalg.norm(out - ref) / np.linalg.norm(ref)),
+                    *prediction_metrics(q.forward(xte), ref, yte),
                     q.error,
                     list(q.layer_errors),
                     dt,

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..datasets import load_digits
 from ..nn.path_metrics import path_metric_bound
-from .relu import parse_formats
+from .relu import parse_formats, prediction_metrics
 
 MODELS = ("cnn", "resnet")
 METHODS = ("rtn", "cle", "rescale", "cross_layer")
@@ -109,14 +109,11 @@ def run(kind: str, formats: str = DEFAULT_FORMATS, *, seed: int = 0, epochs: int
             dt = time.perf_counter() - t1
             with torch.no_grad():
                 out = qm(xt).double().numpy()
-            pred = np.argmax(out, axis=1)
             rows.append(
                 Row(
                     name,
                     method,
-                    float(np.mean(pred == yte)),
-                    float(np.mean(pred == ref_pred)),
-                    float(np.linalg.norm(out - ref) / np.linalg.norm(ref)),
+                    *prediction_metrics(out, ref, yte),
                     res.path_error,
                     path_metric_bound(net, res.net),
                     dt,
